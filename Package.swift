@@ -1,0 +1,86 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "tributary",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "tributary-core", targets: ["TributaryCoreCLI"]),
+        .library(name: "TributaryProtocol", targets: ["TributaryProtocol"]),
+        .library(name: "TributaryCore", targets: ["TributaryCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", exact: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    ],
+    targets: [
+        // C libraries from Debian, through system-library targets.
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+
+        // The contract both sides import: wire protocol, segment format, hashing, shared errors.
+        .target(
+            name: "TributaryProtocol",
+            dependencies: ["CZstd", "CCrypto"],
+            swiftSettings: swiftSettings
+        ),
+        // A thin SQLite wrapper shared by the core catalog and the edge journal.
+        .target(
+            name: "TributarySQLite",
+            dependencies: ["CSQLite"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TributaryCore",
+            dependencies: [
+                "TributaryProtocol",
+                "TributarySQLite",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "TributaryCoreCLI",
+            dependencies: [
+                "TributaryCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TributaryTestKit",
+            dependencies: ["TributaryProtocol"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TributaryProtocolTests",
+            dependencies: ["TributaryProtocol", "TributaryTestKit"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TributaryCoreTests",
+            dependencies: ["TributaryCore", "TributaryProtocol", "TributaryTestKit"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["TributaryProtocol", "TributaryTestKit"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

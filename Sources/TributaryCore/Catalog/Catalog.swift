@@ -1,0 +1,107 @@
+import TributaryProtocol
+
+// The catalog (docs/LAKE.md, "Catalog") records sites, the content each site holds, every
+// arrival, and every committed upload with its receipt. Schema (SQLite; PostgreSQL mirrors it):
+//
+//   sites(site TEXT PRIMARY KEY, token_sha256 TEXT UNIQUE NOT NULL, created_at TEXT NOT NULL)
+//   objects(site TEXT, sha256 TEXT, size INTEGER, key TEXT, stored_at TEXT, upload_id TEXT,
+//           PRIMARY KEY(site, sha256))                 -- one row per stored content per site
+//   uploads(upload_id TEXT PRIMARY KEY, site TEXT, kind TEXT, length INTEGER, committed_at TEXT,
+//           receipt TEXT, manifested INTEGER)          -- receipt served byte-for-byte
+//   arrivals(upload_id TEXT, seq INTEGER, site, stream, name, sha256, size, captured_at,
+//            received_at, key, status, PRIMARY KEY(upload_id, seq))
+//
+// Invariants:
+// - An upload is committed iff its `uploads` row exists; that row, its arrivals and any new
+//   `objects` rows are written in one transaction.
+// - `objects(site, sha256)` is unique: the dedup rule is enforced by the key, not by a
+//   check-then-insert, so concurrent commits store a content once.
+// - `manifested = 0` marks an upload whose arrival manifests may be missing from the lake.
+
+/// One registered site.
+public struct SiteRecord: Sendable, Equatable, Codable {
+    public var site: String
+    public var createdAt: String
+
+    enum CodingKeys: String, CodingKey {
+        case site
+        case createdAt = "created_at"
+    }
+}
+
+/// One arrival as recorded in the catalog and the arrival manifests.
+public struct ArrivalRecord: Sendable, Equatable, Codable {
+    public var uploadID: String
+    public var seq: Int
+    public var site: String
+    public var stream: String
+    public var name: String
+    public var sha256: String
+    public var size: UInt64
+    public var capturedAt: String
+    public var receivedAt: String
+    public var key: String
+    public var status: CommitReceipt.Status
+
+    enum CodingKeys: String, CodingKey {
+        case seq, site, stream, name, sha256, size, key, status
+        case uploadID = "upload_id"
+        case capturedAt = "captured_at"
+        case receivedAt = "received_at"
+    }
+}
+
+/// What the committer asks the catalog to record in one transaction.
+public struct CommitRecord: Sendable {
+    public var uploadID: String
+    public var site: String
+    public var kind: UploadKind
+    public var committedAt: String
+    /// The upload's length in bytes (HEAD on a committed upload reports it).
+    public var length: UInt64
+    /// In manifest order. `status` is the committer's view; the catalog may turn a `stored`
+    /// into `duplicate` if a concurrent commit stored the same content first.
+    public var arrivals: [ArrivalRecord]
+}
+
+/// The result of `Catalog.commit`.
+public struct CommitOutcome: Sendable {
+    public var receipt: CommitReceipt
+    /// The exact JSON served for this upload.
+    public var receiptJSON: [UInt8]
+    /// Keys this commit placed in the lake that lost a dedup race and must be removed.
+    public var orphanedKeys: [String]
+}
+
+public struct StoredReceipt: Sendable {
+    public var json: [UInt8]
+    public var length: UInt64
+}
+
+public struct SiteExistsError: Error, Sendable {
+    public var site: String
+}
+
+/// The catalog backend: SQLite embedded, an in-memory twin for unit tests.
+public protocol Catalog: Sendable {
+    func addSite(_ site: String, tokenSHA256: String, createdAt: String) throws
+    func sites() throws -> [SiteRecord]
+    func site(forTokenSHA256 hash: String) throws -> String?
+
+    /// The subset of `hashes` that `site` already holds.
+    func held(site: String, hashes: [String]) throws -> Set<String>
+    /// The key where `site`'s copy of content `sha256` lies.
+    func key(site: String, sha256: String) throws -> String?
+
+    /// Records a committed upload atomically. If the upload is already committed, returns the
+    /// existing receipt unchanged.
+    func commit(_ record: CommitRecord) throws -> CommitOutcome
+    /// The stored receipt JSON of a committed upload, and the upload's length in bytes.
+    func receipt(uploadID: String) throws -> StoredReceipt?
+
+    /// Uploads whose arrival manifests may be missing, with their arrivals.
+    func unmanifested() throws -> [(uploadID: String, committedAt: String, arrivals: [ArrivalRecord])]
+    func markManifested(uploadID: String) throws
+
+    func check() throws
+}

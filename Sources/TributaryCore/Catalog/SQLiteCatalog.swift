@@ -1,0 +1,181 @@
+import Synchronization
+import TributaryProtocol
+import TributarySQLite
+
+/// The embedded catalog: one SQLite database in WAL mode (`<data-dir>/catalog.sqlite`).
+/// One connection per process, serialized by a mutex; other processes (`sites add`) share the
+/// file through SQLite's own locking.
+public final class SQLiteCatalog: Catalog {
+    static let migrations = [
+        """
+        CREATE TABLE sites(
+            site TEXT PRIMARY KEY,
+            token_sha256 TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE objects(
+            site TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            key TEXT NOT NULL,
+            stored_at TEXT NOT NULL,
+            upload_id TEXT NOT NULL,
+            PRIMARY KEY(site, sha256)
+        );
+        CREATE TABLE uploads(
+            upload_id TEXT PRIMARY KEY,
+            site TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            length INTEGER NOT NULL,
+            committed_at TEXT NOT NULL,
+            receipt TEXT NOT NULL,
+            manifested INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE arrivals(
+            upload_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            site TEXT NOT NULL,
+            stream TEXT NOT NULL,
+            name TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            captured_at TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            key TEXT NOT NULL,
+            status TEXT NOT NULL CHECK(status IN ('stored','duplicate')),
+            PRIMARY KEY(upload_id, seq)
+        );
+        CREATE INDEX arrivals_site_received ON arrivals(site, received_at);
+        CREATE INDEX uploads_unmanifested ON uploads(manifested) WHERE manifested = 0;
+        """
+    ]
+
+    private let database: SQLiteDatabase
+    private let lock = Mutex(())
+
+    public init(path: String) throws {
+        database = try SQLiteDatabase(path: path)
+        try database.migrate(Self.migrations)
+    }
+
+    @discardableResult
+    private func with<T>(_ body: (SQLiteDatabase) throws -> T) throws -> T {
+        try lock.withLock { _ in try body(database) }
+    }
+
+    public func addSite(_ site: String, tokenSHA256: String, createdAt: String) throws {
+        try with { db in
+            do {
+                try db.query("INSERT INTO sites(site, token_sha256, created_at) VALUES(?, ?, ?)",
+                             [.text(site), .text(tokenSHA256), .text(createdAt)])
+            } catch let e as SQLiteError where e.isConstraintViolation {
+                throw SiteExistsError(site: site)
+            }
+        }
+    }
+
+    public func sites() throws -> [SiteRecord] {
+        try with { db in
+            try db.query("SELECT site, created_at FROM sites ORDER BY site").map {
+                SiteRecord(site: $0[0].string ?? "", createdAt: $0[1].string ?? "")
+            }
+        }
+    }
+
+    public func site(forTokenSHA256 hash: String) throws -> String? {
+        try with { db in try db.query("SELECT site FROM sites WHERE token_sha256 = ?", [.text(hash)]).first?[0].string }
+    }
+
+    public func held(site: String, hashes: [String]) throws -> Set<String> {
+        try with { db in
+            var out = Set<String>()
+            for chunk in stride(from: 0, to: hashes.count, by: 500) {
+                let part = hashes[chunk..<min(chunk + 500, hashes.count)]
+                let marks = Array(repeating: "?", count: part.count).joined(separator: ",")
+                let rows = try db.query(
+                    "SELECT sha256 FROM objects WHERE site = ? AND sha256 IN (\(marks))",
+                    [.text(site)] + part.map { .text($0) })
+                for r in rows { if let s = r[0].string { out.insert(s) } }
+            }
+            return out
+        }
+    }
+
+    public func key(site: String, sha256: String) throws -> String? {
+        try with { db in try Self.key(db, site, sha256) }
+    }
+
+    private static func key(_ db: SQLiteDatabase, _ site: String, _ sha256: String) throws -> String? {
+        try db.query("SELECT key FROM objects WHERE site = ? AND sha256 = ?", [.text(site), .text(sha256)]).first?[0].string
+    }
+
+    public func commit(_ record: CommitRecord) throws -> CommitOutcome {
+        try with { db in
+            try db.transaction {
+                if let existing = try db.query("SELECT receipt FROM uploads WHERE upload_id = ?", [.text(record.uploadID)]).first?[0].string {
+                    let bytes = Array(existing.utf8)
+                    return CommitOutcome(receipt: try JSON.decode(CommitReceipt.self, bytes), receiptJSON: bytes, orphanedKeys: [])
+                }
+                let resolved = try record.resolve { sha in try Self.key(db, record.site, sha) }
+                for o in resolved.newObjects {
+                    try db.query(
+                        "INSERT INTO objects(site, sha256, size, key, stored_at, upload_id) VALUES(?, ?, ?, ?, ?, ?)",
+                        [.text(o.site), .text(o.sha256), .integer(Int64(o.size)), .text(o.key), .text(record.committedAt), .text(record.uploadID)])
+                }
+                for a in resolved.arrivals {
+                    try db.query(
+                        """
+                        INSERT INTO arrivals(upload_id, seq, site, stream, name, sha256, size, captured_at, received_at, key, status)
+                        VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                        [.text(a.uploadID), .integer(Int64(a.seq)), .text(a.site), .text(a.stream), .text(a.name), .text(a.sha256),
+                         .integer(Int64(a.size)), .text(a.capturedAt), .text(a.receivedAt), .text(a.key), .text(a.status.rawValue)])
+                }
+                let receipt = record.receipt(for: resolved.arrivals)
+                let json = try JSON.encode(receipt)
+                try db.query(
+                    "INSERT INTO uploads(upload_id, site, kind, length, committed_at, receipt, manifested) VALUES(?, ?, ?, ?, ?, ?, 0)",
+                    [.text(record.uploadID), .text(record.site), .text(record.kind.rawValue), .integer(Int64(record.length)), .text(record.committedAt),
+                     .text(String(decoding: json, as: UTF8.self))])
+                return CommitOutcome(receipt: receipt, receiptJSON: json, orphanedKeys: resolved.orphans)
+            }
+        }
+    }
+
+    public func receipt(uploadID: String) throws -> StoredReceipt? {
+        try with { db in
+            try db.query("SELECT receipt, length FROM uploads WHERE upload_id = ?", [.text(uploadID)]).first.map {
+                StoredReceipt(json: Array(($0[0].string ?? "").utf8), length: UInt64($0[1].int ?? 0))
+            }
+        }
+    }
+
+    public func unmanifested() throws -> [(uploadID: String, committedAt: String, arrivals: [ArrivalRecord])] {
+        try with { db in
+            try db.query("SELECT upload_id, committed_at FROM uploads WHERE manifested = 0 ORDER BY committed_at").map { row in
+                let id = row[0].string ?? ""
+                let arrivals = try db.query(
+                    """
+                    SELECT upload_id, seq, site, stream, name, sha256, size, captured_at, received_at, key, status
+                    FROM arrivals WHERE upload_id = ? ORDER BY seq
+                    """, [.text(id)]
+                ).map { r in
+                    ArrivalRecord(
+                        uploadID: r[0].string ?? "", seq: Int(r[1].int ?? 0), site: r[2].string ?? "", stream: r[3].string ?? "",
+                        name: r[4].string ?? "", sha256: r[5].string ?? "", size: UInt64(r[6].int ?? 0),
+                        capturedAt: r[7].string ?? "", receivedAt: r[8].string ?? "", key: r[9].string ?? "",
+                        status: CommitReceipt.Status(rawValue: r[10].string ?? "") ?? .stored)
+                }
+                return (id, row[1].string ?? "", arrivals)
+            }
+        }
+    }
+
+    public func markManifested(uploadID: String) throws {
+        try with { db in try db.query("UPDATE uploads SET manifested = 1 WHERE upload_id = ?", [.text(uploadID)]) }
+    }
+
+    public func check() throws {
+        try with { db in _ = try db.query("SELECT 1") }
+    }
+}

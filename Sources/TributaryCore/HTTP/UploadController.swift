@@ -1,0 +1,337 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import HTTPTypes
+import Hummingbird
+import Logging
+import TributaryProtocol
+
+/// The tus 1.0.0 endpoints at `/v1/uploads` and the have-check (docs/PROTOCOL.md).
+struct UploadController: Sendable {
+    let registry: UploadRegistry
+    let committer: Committer
+    let auth: Authenticator
+    let configuration: CoreConfiguration
+    let logger: Logger
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        let base = RouterPath(stringLiteral: WireProtocol.uploadsPath)
+        let one = RouterPath(stringLiteral: WireProtocol.uploadsPath + "/:id")
+        router.on(base, method: .options) { _, _ in self.options() }
+        router.post(base) { req, _ in await self.respond(req) { try await self.create(req) } }
+        router.on(one, method: .head) { req, ctx in await self.respond(req, head: true) { try await self.head(req, self.id(ctx)) } }
+        router.patch(one) { req, ctx in await self.respond(req) { try await self.patch(req, self.id(ctx)) } }
+        router.get(one) { req, ctx in await self.respond(req, tus: false) { try await self.receipt(req, self.id(ctx)) } }
+        router.delete(one) { req, ctx in await self.respond(req) { try await self.terminate(req, self.id(ctx)) } }
+        router.post(RouterPath(stringLiteral: WireProtocol.havePath)) { req, _ in
+            await self.respond(req, tus: false) { try await self.have(req) }
+        }
+    }
+
+    private func id(_ ctx: BasicRequestContext) -> String { ctx.parameters.get("id") ?? "" }
+
+    /// Runs a handler, turning every error into its documented response.
+    private func respond(_ req: Request, tus: Bool = true, head: Bool = false, _ body: () async throws -> Response) async -> Response {
+        do {
+            if tus, let v = req.headers[TusHeader.tusResumable], v != WireProtocol.tusVersion {
+                throw CoreError(.preconditionFailed, "unsupported_version", "Tus-Resumable \(v) is not supported", headers: [TusHeader.tusVersion: WireProtocol.tusVersion])
+            } else if tus && req.headers[TusHeader.tusResumable] == nil {
+                throw CoreError(.preconditionFailed, "unsupported_version", "Tus-Resumable: 1.0.0 is required", headers: [TusHeader.tusVersion: WireProtocol.tusVersion])
+            }
+            var r = try await body()
+            r.headers[TusHeader.tusResumable] = WireProtocol.tusVersion
+            return r
+        } catch {
+            let e = CoreError.from(error)
+            if e.status.code >= 500 {
+                logger.error("request failed", metadata: ["http.path": "\(req.uri.path)", "error": "\(e)"])
+            } else {
+                logger.debug("request rejected", metadata: ["http.path": "\(req.uri.path)", "error": "\(e)"])
+            }
+            if head {
+                var h = e.headers
+                h[TusHeader.tusResumable] = WireProtocol.tusVersion
+                h[.cacheControl] = "no-store"
+                return Response(status: e.status, headers: h)
+            }
+            return e.response()
+        }
+    }
+
+    func options() -> Response {
+        Response(status: .noContent, headers: [
+            TusHeader.tusResumable: WireProtocol.tusVersion,
+            TusHeader.tusVersion: WireProtocol.tusVersion,
+            TusHeader.tusExtension: WireProtocol.tusExtensions.joined(separator: ","),
+            TusHeader.tusMaxSize: String(configuration.maxUploadBytes),
+            TusHeader.tusChecksumAlgorithm: WireProtocol.checksumAlgorithms.joined(separator: ","),
+        ])
+    }
+
+    func create(_ req: Request) async throws -> Response {
+        let site = try auth.site(req)
+        if req.headers[TusHeader.uploadDeferLength] != nil {
+            throw CoreError.badRequest("bad_request", "Upload-Defer-Length is not supported: send Upload-Length")
+        }
+        guard let lengthText = req.headers[TusHeader.uploadLength] else { throw CoreError.badRequest("bad_request", "Upload-Length is required") }
+        guard let length = UInt64(lengthText) else { throw CoreError.badRequest("bad_request", "Upload-Length '\(Names.printable(lengthText))' is not a non-negative integer") }
+        guard length <= configuration.maxUploadBytes else {
+            throw CoreError(.contentTooLarge, "too_large", "Upload-Length \(length) exceeds Tus-Max-Size \(configuration.maxUploadBytes)")
+        }
+        let header = req.headers[TusHeader.uploadMetadata] ?? ""
+        let metadata = try UploadMetadata.parse(header)
+        let id = Hex.encode(secureRandomBytes(16))
+        let info = try UploadInfo.fromMetadata(
+            metadata, header: header, id: id, site: site, length: length, now: Date(), expiry: .seconds(configuration.uploadExpirySeconds))
+        try await registry.create(info)
+        logger.info("upload created", metadata: ["upload.id": "\(id)", "site.id": "\(site)", "upload.kind": "\(info.kind.rawValue)", "upload.length": "\(length)"])
+        var headers: HTTPFields = [
+            .location: WireProtocol.uploadsPath + "/" + id,
+            TusHeader.uploadOffset: "0",
+            TusHeader.uploadExpires: HTTPDate.format(info.expiresAt),
+        ]
+        if length == 0 {
+            // Nothing to send: the upload is complete at creation.
+            guard case .commit(let i) = try await registry.patch(id, site: site, offset: 0, bodyLength: 0, now: Date()) else {
+                throw CoreError(.internalServerError, "internal", "empty upload did not reach the commit state")
+            }
+            _ = try await commit(i)
+            headers[TusHeader.uploadState] = "committed"
+        }
+        return Response(status: .created, headers: headers)
+    }
+
+    func head(_ req: Request, _ id: String) async throws -> Response {
+        let site = try auth.site(req)
+        var h: HTTPFields = [.cacheControl: "no-store"]
+        switch try await registry.lookup(id, site: site) {
+        case .committed(_, _, let length):
+            h[TusHeader.uploadOffset] = String(length)
+            h[TusHeader.uploadLength] = String(length)
+            h[TusHeader.uploadState] = "committed"
+        case .active(let e):
+            if e.machine.isExpired(now: Date()) { throw expired(id) }
+            h[TusHeader.uploadOffset] = String(e.machine.offset)
+            h[TusHeader.uploadLength] = String(e.info.length)
+            if !e.info.metadataHeader.isEmpty { h[TusHeader.uploadMetadata] = e.info.metadataHeader }
+            h[TusHeader.uploadExpires] = HTTPDate.format(e.info.expiresAt)
+            h[TusHeader.uploadState] = e.machine.state == .complete ? "complete" : "receiving"
+        }
+        return Response(status: .ok, headers: h)
+    }
+
+    func receipt(_ req: Request, _ id: String) async throws -> Response {
+        let site = try auth.site(req)
+        switch try await registry.lookup(id, site: site) {
+        case .committed(_, let json, _):
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: json)))
+        case .active(let e):
+            if e.machine.isExpired(now: Date()) { throw expired(id) }
+            throw CoreError.conflict("not_committed", "upload \(id) is at offset \(e.machine.offset) of \(e.info.length) and not committed")
+        }
+    }
+
+    func terminate(_ req: Request, _ id: String) async throws -> Response {
+        let site = try auth.site(req)
+        guard try await registry.terminate(id, site: site) else {
+            throw CoreError.conflict("already_committed", "upload \(id) is committed and cannot be terminated")
+        }
+        logger.info("upload terminated", metadata: ["upload.id": "\(id)", "site.id": "\(site)"])
+        return Response(status: .noContent)
+    }
+
+    private func expired(_ id: String) -> CoreError {
+        CoreError(.gone, "expired", "upload \(id) expired before it was completed")
+    }
+
+    // MARK: PATCH
+
+    func patch(_ req: Request, _ id: String) async throws -> Response {
+        let site = try auth.site(req)
+        let contentType = req.headers[.contentType]?.lowercased() ?? ""
+        guard contentType.hasPrefix(WireProtocol.offsetOctetStream) else {
+            throw CoreError(.unsupportedMediaType, "unsupported_media_type", "PATCH needs Content-Type: \(WireProtocol.offsetOctetStream)")
+        }
+        guard let offsetText = req.headers[TusHeader.uploadOffset], let offset = UInt64(offsetText) else {
+            throw CoreError.badRequest("bad_request", "Upload-Offset is missing or not a non-negative integer")
+        }
+        let checksum = try req.headers[TusHeader.uploadChecksum].map(Self.parseChecksum)
+        let contentLength = req.headers[.contentLength].flatMap { UInt64($0) }
+
+        switch try await registry.patch(id, site: site, offset: offset, bodyLength: contentLength, now: Date()) {
+        case .reject(let r):
+            throw rejection(r, id: id)
+        case .alreadyCommitted:
+            return committedResponse(offset: offset)
+        case .commit(let info):
+            return try await commit(info)
+        case .receive(let info, let at, let room):
+            return try await receive(req, info: info, at: at, room: room, checksum: checksum, contentLength: contentLength)
+        }
+    }
+
+    private func rejection(_ r: UploadStateMachine.Rejection, id: String) -> CoreError {
+        switch r {
+        case .gone: return CoreError.notFound(id)
+        case .expired: return expired(id)
+        case .busy: return CoreError.conflict("upload_busy", "another PATCH is in progress on upload \(id)")
+        case .offsetMismatch(let expected):
+            return CoreError(.conflict, "offset_mismatch", "Upload-Offset does not match the upload's offset \(expected)", headers: [TusHeader.uploadOffset: String(expected)])
+        case .tooLarge(let room): return CoreError(.contentTooLarge, "too_large", "the body runs past Upload-Length: \(room) bytes remain")
+        }
+    }
+
+    private func committedResponse(offset: UInt64) -> Response {
+        Response(status: .noContent, headers: [TusHeader.uploadOffset: String(offset), TusHeader.uploadState: "committed"])
+    }
+
+    static func parseChecksum(_ header: String) throws -> (StreamingDigest.Algorithm, [UInt8]) {
+        let parts = header.split(separator: " ")
+        guard parts.count == 2 else { throw CoreError.badRequest("bad_request", "Upload-Checksum must be '<algorithm> <base64 digest>'") }
+        guard let alg = StreamingDigest.Algorithm(rawValue: String(parts[0]).lowercased()) else {
+            throw CoreError.badRequest("unsupported_checksum", "checksum algorithm '\(Names.printable(String(parts[0])))' is not supported (sha256, sha1)")
+        }
+        guard let digest = Data(base64Encoded: String(parts[1])), digest.count == (alg == .sha256 ? 32 : 20) else {
+            throw CoreError.badRequest("bad_request", "Upload-Checksum digest is not base64 of a \(alg.rawValue) digest")
+        }
+        return (alg, Array(digest))
+    }
+
+    private enum ChunkOutcome {
+        case complete(UInt64)
+        case interrupted(UInt64)
+        case tooLarge
+    }
+
+    /// Streams one PATCH body into staging at `at`; persists the new durable offset; commits when
+    /// the upload is complete.
+    private func receive(
+        _ req: Request, info: UploadInfo, at: UInt64, room: UInt64, checksum: (StreamingDigest.Algorithm, [UInt8])?, contentLength: UInt64?
+    ) async throws -> Response {
+        let id = info.id
+        let staging = registry.staging
+        let path = staging.dataPath(id)
+        let digest = checksum.map { StreamingDigest($0.0) }
+        var outcome: ChunkOutcome
+        var fd: Int32 = -1
+        do {
+            fd = try FileIO.open(path, O_WRONLY)
+            guard lseek(fd, off_t(at), SEEK_SET) == off_t(at) else { throw FileIO.error("lseek", path) }
+            var count: UInt64 = 0
+            outcome = .complete(0)
+            do {
+                for try await buffer in req.body {
+                    let n = UInt64(buffer.readableBytes)
+                    if count + n > room {
+                        outcome = .tooLarge
+                        break
+                    }
+                    try buffer.withUnsafeReadableBytes { raw in
+                        digest?.update(raw)
+                        try FileIO.writeAll(fd, raw, path)
+                    }
+                    count += n
+                }
+                if case .complete = outcome {
+                    outcome = contentLength.map { count < $0 } == true ? .interrupted(count) : .complete(count)
+                }
+            } catch let e as TributaryError {
+                throw e
+            } catch {
+                // The client went away or stalled past the idle timeout.
+                outcome = .interrupted(count)
+            }
+            let finalCount: UInt64
+            switch outcome {
+            case .tooLarge:
+                throw CoreError(.contentTooLarge, "too_large", "the body runs past Upload-Length: \(room) bytes remain")
+            case .interrupted(let c):
+                // Without a checksum tus keeps what arrived; with one it cannot be verified.
+                guard checksum == nil, c > 0 else {
+                    throw CoreError(.badRequest, "bad_request", "the request body ended before Content-Length (\(c) bytes)")
+                }
+                finalCount = c
+            case .complete(let c):
+                if let (alg, expected) = checksum, let d = digest {
+                    let got = d.finalize()
+                    if got != expected {
+                        throw CoreError(CoreError.checksumMismatchStatus, "checksum_mismatch", "chunk \(alg.rawValue) does not match Upload-Checksum; the chunk was discarded")
+                    }
+                }
+                finalCount = c
+            }
+            let fdCopy = fd
+            fd = -1
+            try await FileIO.offload {
+                defer { close(fdCopy) }
+                try FileIO.fsync(fdCopy, path)
+                try staging.persistOffset(id, at + finalCount)
+            }
+            let action = await registry.chunkStored(id, count: finalCount)
+            switch action {
+            case .persist(let newOffset):
+                return Response(status: .noContent, headers: [
+                    TusHeader.uploadOffset: String(newOffset), TusHeader.uploadExpires: HTTPDate.format(info.expiresAt),
+                ])
+            case .persistAndCommit:
+                return try await commit(info)
+            }
+        } catch {
+            if fd >= 0 { close(fd) }
+            // Nothing of this chunk is kept: cut the file back to the durable offset.
+            try? await FileIO.offload { try staging.truncate(id, to: at) }
+            await registry.chunkDiscarded(id)
+            throw error
+        }
+    }
+
+    /// Commits a complete upload; maps validation failures to 422 (upload discarded) and
+    /// transient ones to 503 (upload kept for a retry).
+    private func commit(_ info: UploadInfo) async throws -> Response {
+        do {
+            let outcome = try await committer.commit(info)
+            await registry.commitFinished(info.id, .committed)
+            _ = outcome
+            return committedResponse(offset: info.length)
+        } catch {
+            if CoreError.isValidationFailure(error) {
+                let staging = registry.staging
+                try? await FileIO.offload { try staging.remove(info.id) }
+                await registry.commitFinished(info.id, .rejected)
+                logger.warning("upload rejected", metadata: ["upload.id": "\(info.id)", "site.id": "\(info.site)", "error": "\(error)"])
+            } else {
+                await registry.commitFinished(info.id, .failed)
+                logger.error("commit failed, upload kept for retry", metadata: ["upload.id": "\(info.id)", "error": "\(error)"])
+            }
+            throw error
+        }
+    }
+
+    // MARK: have-check
+
+    func have(_ req: Request) async throws -> Response {
+        let site = try auth.site(req)
+        var request = req
+        let body = try await request.collectBody(upTo: 2 << 20)
+        let parsed: HaveRequest
+        do {
+            parsed = try JSON.decode(HaveRequest.self, Array(buffer: body))
+        } catch {
+            throw CoreError.badRequest("bad_request", "body must be {\"sha256\": [\"<hex>\", …]}")
+        }
+        guard parsed.sha256.count <= WireProtocol.maxHaveCheckHashes else {
+            throw CoreError.badRequest("bad_request", "at most \(WireProtocol.maxHaveCheckHashes) hashes per request")
+        }
+        if let bad = parsed.sha256.first(where: { !Hex.isSHA256($0) }) {
+            throw CoreError.badRequest("bad_request", "'\(Names.printable(bad))' is not 64 lowercase hex digits")
+        }
+        let held = try committer.catalog.held(site: site, hashes: parsed.sha256)
+        let answer = HaveResponse(have: parsed.sha256.filter { held.contains($0) })
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: try JSON.encode(answer))))
+    }
+}

@@ -1,0 +1,65 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import TributaryProtocol
+
+/// The embedded lake: a directory tree. Objects are staged in `<root>/_tributary/tmp`, on the
+/// same filesystem, so placing them is a rename.
+///
+/// Group commit: `place` fsyncs each staged file, renames them all, then fsyncs each touched
+/// directory once — one flush round per upload, not one per object per directory.
+public struct FileSystemLake: LakeStore {
+    public let root: String
+
+    public init(root: String) throws {
+        self.root = root
+        try FileIO.makeDirectories(root + "/_tributary/tmp")
+    }
+
+    public var scratchDirectory: String? { root + "/_tributary/tmp" }
+
+    public func place(_ files: [(scratchPath: String, key: String)]) async throws {
+        let root = self.root
+        try await FileIO.offload {
+            for f in files {
+                let fd = try FileIO.open(f.scratchPath, O_RDONLY)
+                defer { close(fd) }
+                try FileIO.fsync(fd, f.scratchPath)
+            }
+            var dirs = Set<String>()
+            for f in files {
+                let dest = root + "/" + f.key
+                let dir = FileIO.dirname(of: dest)
+                try FileIO.makeDirectories(dir)
+                if FileIO.exists(dest) {
+                    // Same key ⇒ same sha256 ⇒ same bytes (a commit retried after a crash).
+                    unlink(f.scratchPath)
+                    continue
+                }
+                guard rename(f.scratchPath, dest) == 0 else { throw FileIO.error("rename into lake", dest) }
+                dirs.insert(dir)
+            }
+            for d in dirs.sorted() { try FileIO.fsyncDirectory(d) }
+        }
+    }
+
+    public func writeMetadata(key: String, bytes: [UInt8]) async throws {
+        let path = root + "/" + key
+        try await FileIO.offload {
+            try FileIO.makeDirectories(FileIO.dirname(of: path))
+            try FileIO.atomicWrite(path, bytes)
+        }
+    }
+
+    public func remove(key: String) async throws {
+        let path = root + "/" + key
+        try await FileIO.offload {
+            if unlink(path) != 0 && errno != ENOENT { throw FileIO.error("unlink", path) }
+            try FileIO.fsyncDirectory(FileIO.dirname(of: path))
+        }
+    }
+
+    public func check() async throws {
+        guard FileIO.isDirectory(root) else { throw TributaryError(.io, "lake directory \(root) is missing") }
+    }
+}

@@ -1,0 +1,111 @@
+import TributaryProtocol
+
+// The lake layout (docs/LAKE.md is the user-facing version).
+//
+//   <lake>/stream=<stream>/site=<site>/date=<YYYY-MM-DD>/<dirs>/<stem>.<sha256[0:16]><ext>
+//       object bytes, exactly as the site sent them (decoded). The partition part comes from
+//       `PartitionTemplate`; the date is the UTC day of captured-at (receive time if absent).
+//   <lake>/_tributary/arrivals/stream=<s>/site=<x>/date=<d>/<committed-at>-<upload-id>.jsonl
+//       one JSON line per arrival of that upload in that partition (stored and duplicate),
+//       so a reader can pick up new arrivals incrementally by listing this prefix.
+//
+// Invariants:
+// - A key is written once, atomically, with fully fsync'd content, before the catalog names it.
+//   A key's content is fixed by the key itself (it embeds the sha256), so re-placing a key after a
+//   crash writes the same bytes.
+// - Nothing outside `_tributary/` is anything but object data: data globs stay clean.
+// - Arrival manifests are derived from the catalog and written after its commit; a crash in
+//   between is repaired at start-up (they are rewritten from the catalog, idempotently).
+
+/// Where committed objects are laid down. `FileSystemLake` is the embedded default; an
+/// in-memory twin serves the unit tests.
+public protocol LakeStore: Sendable {
+    /// A directory on the same filesystem as the lake where the committer writes objects before
+    /// they are placed, or nil if the store takes uploads from anywhere.
+    var scratchDirectory: String? { get }
+
+    /// Makes all scratch files given durable (one group flush), then moves each to its key.
+    /// When a key already exists it holds the same bytes (keys embed the sha256) and is left alone.
+    func place(_ files: [(scratchPath: String, key: String)]) async throws
+
+    /// Writes a small derived file (an arrival manifest) atomically, replacing any previous one.
+    func writeMetadata(key: String, bytes: [UInt8]) async throws
+
+    /// Removes a key (used only to undo a placement that lost a dedup race).
+    func remove(key: String) async throws
+
+    /// Whether the lake answers (readiness probe).
+    func check() async throws
+}
+
+/// The Hive-style partition part of a key.
+///
+/// The template holds `{stream}`, `{site}`, `{date}` (YYYY-MM-DD), `{year}`, `{month}`, `{day}`
+/// and `{hour}` (UTC). Default: `stream={stream}/site={site}/date={date}`.
+public struct PartitionTemplate: Sendable, Equatable {
+    public static let `default` = PartitionTemplate(unchecked: "stream={stream}/site={site}/date={date}")
+    public let template: String
+
+    private init(unchecked: String) { template = unchecked }
+
+    public init(_ template: String) throws {
+        let allowed = ["{stream}", "{site}", "{date}", "{year}", "{month}", "{day}", "{hour}"]
+        var rest = template
+        for a in allowed { rest = rest.replacingOccurrences(a, with: "") }
+        guard !template.isEmpty, !template.hasPrefix("/"), !template.hasSuffix("/"),
+            !rest.contains("{"), !rest.contains("}"), !template.contains(".."), !template.hasPrefix("_tributary")
+        else {
+            throw TributaryError(.invalidMetadata, "partition template '\(template)' is not valid: use {stream} {site} {date} {year} {month} {day} {hour}, no leading or trailing '/'")
+        }
+        self.template = template
+    }
+
+    /// `capturedAt` is an RFC 3339 UTC string as formatted by `Timestamp.format`.
+    public func partition(stream: String, site: String, capturedAtUTC: String) -> String {
+        let date = String(capturedAtUTC.prefix(10))
+        let parts = date.split(separator: "-").map(String.init)
+        let hour = String(capturedAtUTC.dropFirst(11).prefix(2))
+        return template
+            .replacingOccurrences("{stream}", with: stream)
+            .replacingOccurrences("{site}", with: site)
+            .replacingOccurrences("{date}", with: date)
+            .replacingOccurrences("{year}", with: parts.count == 3 ? parts[0] : "")
+            .replacingOccurrences("{month}", with: parts.count == 3 ? parts[1] : "")
+            .replacingOccurrences("{day}", with: parts.count == 3 ? parts[2] : "")
+            .replacingOccurrences("{hour}", with: hour)
+    }
+
+    /// The full key of an object.
+    public func key(stream: String, site: String, capturedAtUTC: String, name: String, sha256: String) -> String {
+        partition(stream: stream, site: site, capturedAtUTC: capturedAtUTC) + "/"
+            + Names.lakeName(name, tag: String(sha256.prefix(16)))
+    }
+}
+
+extension String {
+    func replacingOccurrences(_ target: String, with replacement: String) -> String {
+        guard !target.isEmpty else { return self }
+        var out = ""
+        var rest = self[...]
+        while let r = rest.range(of: target) {
+            out += rest[..<r.lowerBound]
+            out += replacement
+            rest = rest[r.upperBound...]
+        }
+        return out + rest
+    }
+}
+
+extension Substring {
+    func range(of target: String) -> Range<Index>? {
+        guard !target.isEmpty, count >= target.count else { return nil }
+        var i = startIndex
+        while i < endIndex {
+            if self[i...].hasPrefix(target) {
+                return i..<index(i, offsetBy: target.count)
+            }
+            i = index(after: i)
+        }
+        return nil
+    }
+}

@@ -1,0 +1,32 @@
+import Synchronization
+import TributaryProtocol
+
+/// The in-memory twin of the lake, for unit tests of the committer.
+public final class MemoryLake: LakeStore {
+    private let state = Mutex<[String: [UInt8]]>([:])
+
+    public init() {}
+
+    public var scratchDirectory: String? { nil }
+
+    public var keys: [String] { state.withLock { Array($0.keys).sorted() } }
+
+    public func bytes(at key: String) -> [UInt8]? { state.withLock { $0[key] } }
+
+    public func place(_ files: [(scratchPath: String, key: String)]) async throws {
+        for f in files {
+            let data = try FileIO.readAll(f.scratchPath, limit: 1 << 30)
+            state.withLock { if $0[f.key] == nil { $0[f.key] = data } }
+        }
+    }
+
+    public func writeMetadata(key: String, bytes: [UInt8]) async throws {
+        state.withLock { $0[key] = bytes }
+    }
+
+    public func remove(key: String) async throws {
+        _ = state.withLock { $0.removeValue(forKey: key) }
+    }
+
+    public func check() async throws {}
+}

@@ -1,0 +1,27 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Named pause points for crash tests, set by `TRIBUTARY_FAILPOINTS="name=sleep:MS,…"`.
+/// Unset (the normal case) they cost one dictionary lookup. Names:
+/// - `commit.after-lake`: objects are placed in the lake, the catalog transaction has not run;
+/// - `commit.after-catalog`: the catalog committed, arrival manifests are not written yet.
+public struct FailPoints: Sendable {
+    private let sleeps: [String: Int]
+
+    public init(spec: String?) {
+        var s: [String: Int] = [:]
+        for item in (spec ?? "").split(separator: ",") {
+            let kv = item.split(separator: "=", maxSplits: 1)
+            guard kv.count == 2, kv[1].hasPrefix("sleep:"), let ms = Int(kv[1].dropFirst(6)) else { continue }
+            s[String(kv[0])] = ms
+        }
+        sleeps = s
+    }
+
+    public static let none = FailPoints(spec: nil)
+
+    public func hit(_ name: String) async {
+        if let ms = sleeps[name] { try? await Task.sleep(for: .milliseconds(ms)) }
+    }
+}

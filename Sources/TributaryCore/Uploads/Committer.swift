@@ -1,0 +1,283 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Logging
+import TributaryProtocol
+
+/// Validates a fully staged upload and commits it to the lake and the catalog.
+///
+/// Order of a commit, and what a kill -9 between two steps leaves (all repaired by retrying the
+/// commit, which the core does at start-up for every complete staged upload):
+/// 1. Stream the staged bytes once: hash them, decompress, parse the segment, write each object to
+///    a scratch file while hashing it. Any mismatch → `TributaryError` (422), nothing was placed.
+///    Crash: scratch files only; the next attempt deletes them.
+/// 2. Ask the catalog which contents the site already holds: those are not placed (`duplicate`).
+/// 3. Place the new objects in the lake (fsync files, rename, fsync directories).
+///    Crash: lake files no catalog row names; the retry places the same keys with the same bytes.
+/// 4. One catalog transaction: arrivals, new objects, the upload and its receipt. ← commit point
+/// 5. Write the arrival manifests, mark the upload manifested. Crash: repaired at start-up.
+/// 6. Remove the staging directory.
+public struct Committer: Sendable {
+    public var lake: any LakeStore
+    public var catalog: any Catalog
+    public var staging: StagingArea
+    public var template: PartitionTemplate
+    /// Upper bound on the decoded bytes of one upload (decompression-bomb guard).
+    public var maxDecodedBytes: UInt64
+    public var failPoints: FailPoints
+    public var logger: Logger
+
+    public init(
+        lake: any LakeStore, catalog: any Catalog, staging: StagingArea, template: PartitionTemplate,
+        maxDecodedBytes: UInt64, failPoints: FailPoints = .none, logger: Logger
+    ) {
+        self.lake = lake
+        self.catalog = catalog
+        self.staging = staging
+        self.template = template
+        self.maxDecodedBytes = maxDecodedBytes
+        self.failPoints = failPoints
+        self.logger = logger
+    }
+
+    /// Commits a staged upload. Throws `TributaryError` for a validation failure (the caller
+    /// discards the upload) and any other error for a transient failure (the upload stays staged).
+    public func commit(_ info: UploadInfo, now: Date = Date()) async throws -> CommitOutcome {
+        if let existing = try catalog.receipt(uploadID: info.id) {
+            try await finish(info.id)
+            return CommitOutcome(receipt: try JSON.decode(CommitReceipt.self, existing.json), receiptJSON: existing.json, orphanedKeys: [])
+        }
+        let scratch = lake.scratchDirectory ?? staging.workDirectory(info.id)
+        try FileIO.makeDirectories(scratch)
+        let prefix = scratch + "/" + info.id + "-"
+        let dataPath = staging.dataPath(info.id)
+        let limit = maxDecodedBytes
+        cleanScratch(scratch, id: info.id)
+        let extracted: Extracted
+        do {
+            extracted = try await FileIO.offload { try Self.extract(info, dataPath: dataPath, scratchPrefix: prefix, limit: limit) }
+        } catch {
+            cleanScratch(scratch, id: info.id)
+            throw error
+        }
+
+        let receivedAt = Timestamp.format(now)
+        let held = try catalog.held(site: info.site, hashes: extracted.entries.map(\.sha256))
+        var arrivals: [ArrivalRecord] = []
+        var toPlace: [(scratchPath: String, key: String)] = []
+        var placedSHA = Set<String>()
+        for (i, e) in extracted.entries.enumerated() {
+            let captured = try e.capturedAt.map { Timestamp.format(try Timestamp.parse($0)) } ?? receivedAt
+            var key = template.key(stream: e.stream, site: info.site, capturedAtUTC: captured, name: e.name, sha256: e.sha256)
+            var status = CommitReceipt.Status.stored
+            if held.contains(e.sha256) {
+                key = try catalog.key(site: info.site, sha256: e.sha256) ?? key
+                status = .duplicate
+            } else if e.ref {
+                cleanScratch(scratch, id: info.id)
+                throw TributaryError(
+                    .unknownReference, "'\(Names.printable(e.name))' is sent as a reference to content \(e.sha256) the site does not hold")
+            } else if let path = extracted.files[i], placedSHA.insert(e.sha256).inserted {
+                toPlace.append((path, key))
+            }
+            arrivals.append(
+                ArrivalRecord(
+                    uploadID: info.id, seq: i, site: info.site, stream: e.stream, name: e.name, sha256: e.sha256, size: e.size,
+                    capturedAt: captured, receivedAt: receivedAt, key: key, status: status))
+        }
+
+        try await lake.place(toPlace)
+        cleanScratch(scratch, id: info.id)
+        await failPoints.hit("commit.after-lake")
+
+        let record = CommitRecord(uploadID: info.id, site: info.site, kind: info.kind, committedAt: receivedAt, length: info.length, arrivals: arrivals)
+        let outcome = try catalog.commit(record)
+        for key in outcome.orphanedKeys {
+            // Another commit stored this content first; ours is a duplicate and its copy goes.
+            try? await lake.remove(key: key)
+        }
+        await failPoints.hit("commit.after-catalog")
+        try await writeManifests(uploadID: info.id, committedAt: outcome.receipt.committedAt, arrivals: try arrivalsFor(outcome, record))
+        try await finish(info.id)
+        logger.info(
+            "upload committed",
+            metadata: [
+                "upload.id": "\(info.id)", "site.id": "\(info.site)", "upload.kind": "\(info.kind.rawValue)",
+                "objects": "\(arrivals.count)", "stored": "\(outcome.receipt.objects.filter { $0.status == .stored }.count)",
+            ])
+        return outcome
+    }
+
+    private func arrivalsFor(_ outcome: CommitOutcome, _ record: CommitRecord) throws -> [ArrivalRecord] {
+        zip(record.arrivals, outcome.receipt.objects).map { a, o in
+            var a = a
+            a.status = o.status
+            a.key = o.key
+            return a
+        }
+    }
+
+    /// Writes one JSON Lines file per partition touched by the upload, then marks it manifested.
+    public func writeManifests(uploadID: String, committedAt: String, arrivals: [ArrivalRecord]) async throws {
+        var byPartition: [String: [ArrivalRecord]] = [:]
+        for a in arrivals {
+            let p = template.partition(stream: a.stream, site: a.site, capturedAtUTC: a.capturedAt)
+            byPartition[p, default: []].append(a)
+        }
+        let stamp = committedAt.filter { $0.isNumber }
+        for (partition, list) in byPartition.sorted(by: { $0.key < $1.key }) {
+            var bytes: [UInt8] = []
+            for a in list {
+                bytes += try JSON.encode(a)
+                bytes.append(0x0a)
+            }
+            try await lake.writeMetadata(key: "_tributary/arrivals/\(partition)/\(stamp)-\(uploadID).jsonl", bytes: bytes)
+        }
+        try catalog.markManifested(uploadID: uploadID)
+    }
+
+    /// Repairs what a crash may have left: manifests of committed uploads. Called at start-up.
+    public func repairManifests() async throws {
+        for u in try catalog.unmanifested() {
+            try await writeManifests(uploadID: u.uploadID, committedAt: u.committedAt, arrivals: u.arrivals)
+        }
+    }
+
+    private func finish(_ id: String) async throws {
+        let staging = self.staging
+        try await FileIO.offload { try staging.remove(id) }
+    }
+
+    private func cleanScratch(_ scratch: String, id: String) {
+        for name in FileIO.list(scratch) where name.hasPrefix(id + "-") {
+            unlink(scratch + "/" + name)
+        }
+    }
+
+    struct Extracted: Sendable {
+        var entries: [ManifestEntry]
+        /// Scratch file of each non-ref entry, by manifest index.
+        var files: [Int: String]
+    }
+
+    /// Step 1: one streaming pass over the staged bytes.
+    static func extract(_ info: UploadInfo, dataPath: String, scratchPrefix: String, limit: UInt64) throws -> Extracted {
+        let fd = try FileIO.open(dataPath, O_RDONLY)
+        defer { close(fd) }
+        let uploadDigest = StreamingDigest()
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        func readChunks(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+            var total: UInt64 = 0
+            while true {
+                let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if n < 0 { if errno == EINTR { continue }; throw FileIO.error("read", dataPath) }
+                if n == 0 { break }
+                total += UInt64(n)
+                try buffer.withUnsafeBytes { raw in
+                    let chunk = UnsafeRawBufferPointer(rebasing: raw.prefix(n))
+                    uploadDigest.update(chunk)
+                    try body(chunk)
+                }
+            }
+            guard total == info.length else {
+                throw TributaryError(.io, "staged data of upload \(info.id) has \(total) bytes, expected \(info.length)")
+            }
+        }
+
+        switch info.kind {
+        case .segment:
+            var reader = SegmentReader(delegate: SegmentExtractor(prefix: scratchPrefix, limit: limit))
+            defer { reader.delegate.closeCurrent() }
+            try readChunks { try reader.feed($0) }
+            try reader.finish()
+            let h = uploadDigest.finalizeHex()
+            if let declared = info.sha256, declared != h {
+                throw TributaryError(.checksumMismatch, "segment has sha256 \(h), metadata declares \(declared)")
+            }
+            return Extracted(entries: reader.manifest!.objects, files: reader.delegate.files)
+        case .object:
+            let path = scratchPrefix + "0"
+            var out = ScratchFile(path: try FileIO.open(path, O_WRONLY | O_CREAT | O_TRUNC), name: path)
+            defer { close(out.fd) }
+            let objectDigest = StreamingDigest()
+            var size: UInt64 = 0
+            func emit(_ bytes: UnsafeRawBufferPointer) throws {
+                size += UInt64(bytes.count)
+                guard size <= limit else { throw TributaryError(.tooLarge, "object decodes to more than \(limit) bytes") }
+                objectDigest.update(bytes)
+                try out.write(bytes)
+            }
+            if info.encoding == .zstd {
+                let z = ZstdDecompressor()
+                try readChunks { try z.decompress($0, sink: emit) }
+                try z.finish()
+            } else {
+                try readChunks(emit)
+            }
+            let h = objectDigest.finalizeHex()
+            if let declared = info.sha256, declared != h {
+                throw TributaryError(.checksumMismatch, "object has sha256 \(h), metadata declares \(declared)")
+            }
+            let entry = ManifestEntry(stream: info.stream!, name: info.name!, size: size, sha256: h, capturedAt: info.capturedAt)
+            return Extracted(entries: [entry], files: [0: path])
+        }
+    }
+}
+
+struct ScratchFile {
+    var fd: Int32
+    var name: String
+    init(path fd: Int32, name: String) {
+        self.fd = fd
+        self.name = name
+    }
+    mutating func write(_ bytes: UnsafeRawBufferPointer) throws { try FileIO.writeAll(fd, bytes, name) }
+}
+
+/// Writes each verified member of a segment to its own scratch file.
+struct SegmentExtractor: SegmentDelegate {
+    let prefix: String
+    let limit: UInt64
+    var files: [Int: String] = [:]
+    var indexByMember: [String: Int] = [:]
+    var current: (index: Int, file: ScratchFile)?
+    var decoded: UInt64 = 0
+
+    init(prefix: String, limit: UInt64) {
+        self.prefix = prefix
+        self.limit = limit
+    }
+
+    mutating func segmentManifest(_ manifest: SegmentManifest) throws {
+        let total = manifest.objects.filter { !$0.ref }.reduce(UInt64(0)) { $0 &+ $1.size }
+        guard total <= limit else { throw TributaryError(.tooLarge, "segment declares \(total) bytes of objects, above the limit of \(limit)") }
+        for (i, e) in manifest.objects.enumerated() { indexByMember[e.memberPath] = i }
+    }
+
+    mutating func segmentObjectBegan(_ entry: ManifestEntry) throws {
+        let i = indexByMember[entry.memberPath]!
+        let path = prefix + String(i)
+        current = (i, ScratchFile(path: try FileIO.open(path, O_WRONLY | O_CREAT | O_TRUNC), name: path))
+    }
+
+    mutating func segmentObjectData(_ bytes: UnsafeRawBufferPointer) throws {
+        try current!.file.write(bytes)
+    }
+
+    mutating func segmentObjectEnded(_ entry: ManifestEntry) throws {
+        let c = current!
+        close(c.file.fd)
+        current = nil
+        files[c.index] = c.file.name
+    }
+
+    mutating func closeCurrent() {
+        if let c = current { close(c.file.fd) }
+        current = nil
+    }
+}

@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import Logging
+import TributaryCore
+
+@main
+struct TributaryCoreCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tributary-core",
+        abstract: "Receives uploads from Tributary edge agents and lays them into a partitioned lake.",
+        subcommands: [Serve.self, Sites.self])
+}
+
+/// Options every subcommand shares: where the configuration and the data live.
+struct CommonOptions: ParsableArguments {
+    @Option(help: "TOML configuration file (env TRIBUTARY_CONFIG).")
+    var config: String?
+
+    @Option(help: "Data directory: lake/, catalog.sqlite, staging/, admin.token (default ./tributary-data/core).")
+    var dataDir: String?
+
+    func load(_ extra: [String: String?] = [:]) throws -> CoreConfiguration {
+        let env = ProcessInfo.processInfo.environment
+        var c = try CoreConfiguration.load(file: config ?? env["TRIBUTARY_CONFIG"], environment: env)
+        var flags: [String: String] = [:]
+        if let dataDir { flags["data_dir"] = dataDir }
+        for (k, v) in extra { if let v { flags[k] = v } }
+        try c.apply(flags)
+        return c
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the core HTTP server until SIGTERM or SIGINT.")
+
+    @OptionGroup var common: CommonOptions
+    @Option(help: "host:port to listen on (default 127.0.0.1:8080).") var listen: String?
+    @Option(help: "Lake directory (default <data-dir>/lake).") var lake: String?
+    @Option(help: "Hive partition template (default stream={stream}/site={site}/date={date}).") var partitionTemplate: String?
+    @Option(help: "Largest upload in bytes (default 16 GiB).") var maxUploadBytes: String?
+    @Option(help: "Seconds an upload may take to complete before it expires (default 604800).") var uploadExpiry: String?
+    @Option(help: "Seconds between expiry sweeps (default 60).") var sweepInterval: String?
+    @Option(help: "Seconds a silent connection is kept (default 60).") var idleTimeout: String?
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String?
+
+    func run() async throws {
+        let c = try common.load([
+            "listen": listen, "lake": lake, "partition_template": partitionTemplate, "max_upload_bytes": maxUploadBytes,
+            "upload_expiry_seconds": uploadExpiry, "sweep_interval_seconds": sweepInterval, "idle_timeout_seconds": idleTimeout,
+            "log_level": logLevel,
+        ])
+        let level = Logger.Level(rawValue: c.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = level
+            return h
+        }
+        let logger = Logger(label: "tributary-core")
+        let server = try CoreServer(configuration: c, logger: logger)
+        let app = try await server.makeApplication { port in
+            logger.notice("tributary-core listening", metadata: ["address": "\(c.listen)", "port": "\(port)", "data_dir": "\(c.dataDirectory)"])
+        }
+        try await app.runService()
+    }
+}
+
+struct Sites: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Manage registered sites.", subcommands: [Add.self, List.self])
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Register a site and print its upload token (last line). Safe while serve runs.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "Site id: 1-64 of [A-Za-z0-9_.-].") var site: String
+
+        func run() throws {
+            let c = try common.load()
+            let catalog = try CoreServer.openCatalog(c)
+            do {
+                let token = try SiteRegistry(catalog: catalog).add(site)
+                print("registered site \(site); its token (shown once):")
+                print(token)
+            } catch let e as CoreError {
+                throw ValidationError(e.message)
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List registered sites.")
+        @OptionGroup var common: CommonOptions
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            let c = try common.load()
+            let sites = try CoreServer.openCatalog(c).sites()
+            if json {
+                let enc = JSONEncoder()
+                enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try enc.encode(["sites": sites]), as: UTF8.self))
+            } else {
+                print("SITE".padding(toLength: 24, withPad: " ", startingAt: 0) + "REGISTERED")
+                for s in sites { print(s.site.padding(toLength: 24, withPad: " ", startingAt: 0) + s.createdAt) }
+            }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+/// What the core returns once an upload is committed (docs/PROTOCOL.md, "Receipt"). The same
+/// receipt is served for the upload forever; the edge drops an object from its spool only when
+/// a receipt lists it as `stored` or `duplicate`.
+public struct CommitReceipt: Codable, Sendable, Equatable {
+    public enum Status: String, Codable, Sendable {
+        /// Bytes written to the lake by this upload.
+        case stored
+        /// The site already had this content in the lake; the arrival references the existing key.
+        case duplicate
+    }
+
+    public struct Object: Codable, Sendable, Equatable {
+        public var stream: String
+        public var name: String
+        public var sha256: String
+        public var size: UInt64
+        public var status: Status
+        public var key: String
+
+        public init(stream: String, name: String, sha256: String, size: UInt64, status: Status, key: String) {
+            self.stream = stream
+            self.name = name
+            self.sha256 = sha256
+            self.size = size
+            self.status = status
+            self.key = key
+        }
+    }
+
+    public var uploadID: String
+    public var site: String
+    public var kind: UploadKind
+    public var committedAt: String
+    public var objects: [Object]
+
+    public init(uploadID: String, site: String, kind: UploadKind, committedAt: String, objects: [Object]) {
+        self.uploadID = uploadID
+        self.site = site
+        self.kind = kind
+        self.committedAt = committedAt
+        self.objects = objects
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case site, kind, objects
+        case uploadID = "upload_id"
+        case committedAt = "committed_at"
+    }
+}
+
+/// `POST /v1/have` request and response bodies.
+public struct HaveRequest: Codable, Sendable {
+    public var sha256: [String]
+    public init(sha256: [String]) { self.sha256 = sha256 }
+}
+
+public struct HaveResponse: Codable, Sendable {
+    public var have: [String]
+    public init(have: [String]) { self.have = have }
+}
+
+/// The JSON body of every error response: `{"error":"<code>","message":"…"}`.
+public struct ErrorBody: Codable, Sendable {
+    public var error: String
+    public var message: String
+    public init(error: String, message: String) {
+        self.error = error
+        self.message = message
+    }
+}

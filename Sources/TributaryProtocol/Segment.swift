@@ -1,0 +1,324 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+// The segment format (docs/PROTOCOL.md, "Segments").
+//
+// A segment carries many small objects in one upload. It is a POSIX tar stream (ustar, pax
+// headers for names over 100 bytes or members over 8 GiB), compressed as one or more zstd
+// frames, so `zstd -dc SEG | tar -tv` lists it:
+//
+//   member 0: `tributary-manifest.json`  — the manifest (JSON, ≤ 16 MiB)
+//   member i: `<stream>/<name>`           — the bytes of the i-th manifest entry whose `ref` is false,
+//                                           in manifest order
+//   then the tar end-of-archive marker (two zero blocks), optionally zero padding.
+//
+// Manifest:
+//   {"format":"tributary-segment","version":1,
+//    "objects":[{"stream":"vibration","name":"a.csv","size":12,"sha256":"<hex>",
+//                "captured_at":"2026-11-21T10:00:00Z","ref":false}, …]}
+//
+// Invariants checked by `SegmentReader` (any violation rejects the whole segment):
+// - the manifest is the first member, parses, and lists at least one object;
+// - every entry has a valid stream and name, a 64-hex sha256, and no two entries share a
+//   (stream, name);
+// - members appear exactly in manifest order for the non-`ref` entries: no missing, extra,
+//   renamed or reordered member;
+// - each member's size and sha256 equal its entry's;
+// - the tar ends with its end-of-archive marker and the zstd stream ends on a frame boundary.
+// `ref: true` entries carry no bytes: the sender learned from the have-check that the core
+// already holds that content for this site.
+
+/// One object listed in a segment manifest.
+public struct ManifestEntry: Codable, Sendable, Equatable {
+    public var stream: String
+    public var name: String
+    public var size: UInt64
+    public var sha256: String
+    public var capturedAt: String?
+    public var ref: Bool
+
+    public init(stream: String, name: String, size: UInt64, sha256: String, capturedAt: String? = nil, ref: Bool = false) {
+        self.stream = stream
+        self.name = name
+        self.size = size
+        self.sha256 = sha256
+        self.capturedAt = capturedAt
+        self.ref = ref
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case stream, name, size, sha256, ref
+        case capturedAt = "captured_at"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        stream = try c.decode(String.self, forKey: .stream)
+        name = try c.decode(String.self, forKey: .name)
+        size = try c.decode(UInt64.self, forKey: .size)
+        sha256 = try c.decode(String.self, forKey: .sha256)
+        capturedAt = try c.decodeIfPresent(String.self, forKey: .capturedAt)
+        ref = try c.decodeIfPresent(Bool.self, forKey: .ref) ?? false
+    }
+
+    /// The tar member path of this entry.
+    public var memberPath: String { stream + "/" + name }
+}
+
+public struct SegmentManifest: Codable, Sendable, Equatable {
+    public static let memberName = "tributary-manifest.json"
+    public static let formatName = "tributary-segment"
+    public static let maxBytes = 16 * 1024 * 1024
+
+    public var format: String
+    public var version: Int
+    public var objects: [ManifestEntry]
+
+    public init(objects: [ManifestEntry]) {
+        self.format = Self.formatName
+        self.version = 1
+        self.objects = objects
+    }
+
+    /// Checks everything about the manifest that does not need the members.
+    public func validate() throws {
+        guard format == Self.formatName, version == 1 else {
+            throw TributaryError(.corruptSegment, "manifest format '\(format)' version \(version) is not supported")
+        }
+        guard !objects.isEmpty else { throw TributaryError(.corruptSegment, "manifest lists no objects") }
+        var seen = Set<String>()
+        for e in objects {
+            try Names.validateStream(e.stream)
+            try Names.validateObjectName(e.name)
+            guard Hex.isSHA256(e.sha256) else {
+                throw TributaryError(.corruptSegment, "manifest entry '\(Names.printable(e.name))' has a malformed sha256")
+            }
+            if let t = e.capturedAt { _ = try Timestamp.parse(t) }
+            guard seen.insert(e.memberPath).inserted else {
+                throw TributaryError(.duplicateName, "name '\(Names.printable(e.name))' appears twice in stream '\(e.stream)'")
+            }
+        }
+    }
+
+    public func encoded() throws -> [UInt8] {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        return Array(try enc.encode(self))
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws -> SegmentManifest {
+        do {
+            return try JSONDecoder().decode(SegmentManifest.self, from: Data(bytes))
+        } catch {
+            throw TributaryError(.corruptSegment, "manifest is not valid JSON of the segment format: \(error)")
+        }
+    }
+}
+
+/// Where a writer's output goes.
+public protocol ByteSink {
+    mutating func write(_ bytes: UnsafeRawBufferPointer) throws
+}
+
+/// Writes a segment: the manifest, then each non-`ref` entry's bytes in order. Verifies sizes
+/// and sha256 of what it is given, so a spool file that changed on disk is caught before it
+/// leaves the site.
+public struct SegmentWriter<Sink: ByteSink> {
+    public private(set) var sink: Sink
+    private let compressor: ZstdCompressor
+    private let manifest: SegmentManifest
+    private var pending: [ManifestEntry]
+    private var current: (entry: ManifestEntry, written: UInt64, digest: StreamingDigest)?
+
+    public init(sink: Sink, manifest: SegmentManifest, level: Int32 = 3) throws {
+        try manifest.validate()
+        self.sink = sink
+        self.manifest = manifest
+        self.compressor = ZstdCompressor(level: level)
+        self.pending = manifest.objects.filter { !$0.ref }
+        let json = try manifest.encoded()
+        try emit(Tar.encodeHeader(TarHeader(path: SegmentManifest.memberName, size: UInt64(json.count))))
+        try emit(json)
+        try emit([UInt8](repeating: 0, count: Tar.padding(for: UInt64(json.count))))
+    }
+
+    /// The entries whose bytes still have to be written, in order.
+    public var remaining: [ManifestEntry] { pending }
+
+    public mutating func beginObject() throws -> ManifestEntry {
+        precondition(current == nil, "beginObject while an object is open")
+        guard !pending.isEmpty else { throw TributaryError(.manifestMismatch, "no more objects in the manifest") }
+        let e = pending.removeFirst()
+        try emit(Tar.encodeHeader(TarHeader(path: e.memberPath, size: e.size)))
+        current = (e, 0, StreamingDigest())
+        return e
+    }
+
+    public mutating func write(_ bytes: UnsafeRawBufferPointer) throws {
+        guard let c = current else { preconditionFailure("write without beginObject") }
+        guard c.written + UInt64(bytes.count) <= c.entry.size else {
+            throw TributaryError(.sizeMismatch, "'\(Names.printable(c.entry.name))' is longer than its \(c.entry.size) bytes")
+        }
+        c.digest.update(bytes)
+        current!.written += UInt64(bytes.count)
+        try emitRaw(bytes)
+    }
+
+    public mutating func endObject() throws {
+        guard let c = current else { preconditionFailure("endObject without beginObject") }
+        guard c.written == c.entry.size else {
+            throw TributaryError(.sizeMismatch, "'\(Names.printable(c.entry.name))' has \(c.written) bytes, expected \(c.entry.size)")
+        }
+        let h = c.digest.finalizeHex()
+        guard h == c.entry.sha256 else {
+            throw TributaryError(.checksumMismatch, "'\(Names.printable(c.entry.name))' has sha256 \(h), expected \(c.entry.sha256)")
+        }
+        try emit([UInt8](repeating: 0, count: Tar.padding(for: c.entry.size)))
+        current = nil
+    }
+
+    /// Writes the end-of-archive marker and ends the zstd frame. Returns the sink.
+    public mutating func finish() throws -> Sink {
+        precondition(current == nil, "finish while an object is open")
+        guard pending.isEmpty else {
+            throw TributaryError(.manifestMismatch, "\(pending.count) objects of the manifest were not written")
+        }
+        try emit(Tar.endOfArchive)
+        try compressor.finish { try sink.write($0) }
+        return sink
+    }
+
+    private mutating func emit(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try emitRaw($0) }
+    }
+
+    private mutating func emitRaw(_ bytes: UnsafeRawBufferPointer) throws {
+        try compressor.compress(bytes) { try sink.write($0) }
+    }
+}
+
+/// Receives the verified contents of a segment from `SegmentReader`.
+public protocol SegmentDelegate {
+    /// The manifest, already validated.
+    mutating func segmentManifest(_ manifest: SegmentManifest) throws
+    mutating func segmentObjectBegan(_ entry: ManifestEntry) throws
+    mutating func segmentObjectData(_ bytes: UnsafeRawBufferPointer) throws
+    /// Called only after size and sha256 matched the entry.
+    mutating func segmentObjectEnded(_ entry: ManifestEntry) throws
+}
+
+/// Reads a segment incrementally from its compressed bytes and checks every invariant above.
+/// Feed it the upload's bytes in order, then call `finish()`.
+public struct SegmentReader<Delegate: SegmentDelegate> {
+    private let decompressor = ZstdDecompressor()
+    private var tar = TarParser()
+    private var adapter: Adapter
+
+    public init(delegate: Delegate) {
+        self.adapter = Adapter(state: TarState(), delegate: delegate)
+    }
+
+    public var delegate: Delegate {
+        get { adapter.delegate }
+        set { adapter.delegate = newValue }
+    }
+
+    private var state: TarState { adapter.state }
+
+    public mutating func feed(_ compressed: UnsafeRawBufferPointer) throws {
+        try decompressor.decompress(compressed) { plain in
+            try tar.feed(plain, into: &adapter)
+        }
+    }
+
+    /// The manifest, once its member has been read.
+    public var manifest: SegmentManifest? { state.manifest }
+
+    public mutating func finish() throws {
+        try decompressor.finish()
+        if state.manifest == nil {
+            throw TributaryError(.corruptSegment, "segment ended before its manifest")
+        }
+        if state.current != nil {
+            throw TributaryError(.corruptSegment, "segment ended inside member '\(Names.printable(state.current!.entry.memberPath))'")
+        }
+        if let missing = state.expected.first {
+            throw TributaryError(
+                .manifestMismatch,
+                "member '\(Names.printable(missing.memberPath))' listed in the manifest is missing (\(state.expected.count) missing)")
+        }
+        guard tar.reachedEnd else { throw TributaryError(.corruptSegment, "tar stream has no end-of-archive marker (truncated)") }
+    }
+
+    struct TarState {
+        var manifest: SegmentManifest?
+        var manifestBuffer: [UInt8]?
+        var expected: ArraySlice<ManifestEntry> = []
+        var current: (entry: ManifestEntry, digest: StreamingDigest)?
+    }
+
+    struct Adapter: TarParser.Delegate {
+        var state: TarState
+        var delegate: Delegate
+
+        mutating func tarMemberBegan(_ header: TarHeader) throws {
+            if state.manifest == nil {
+                guard header.path == SegmentManifest.memberName else {
+                    throw TributaryError(.corruptSegment, "first member is '\(Names.printable(header.path))', expected the manifest '\(SegmentManifest.memberName)'")
+                }
+                guard header.size <= UInt64(SegmentManifest.maxBytes) else {
+                    throw TributaryError(.corruptSegment, "manifest of \(header.size) bytes exceeds \(SegmentManifest.maxBytes)")
+                }
+                state.manifestBuffer = []
+                return
+            }
+            guard let next = state.expected.first else {
+                throw TributaryError(.manifestMismatch, "member '\(Names.printable(header.path))' is not listed in the manifest")
+            }
+            guard header.path == next.memberPath else {
+                throw TributaryError(
+                    .manifestMismatch,
+                    "member '\(Names.printable(header.path))' found where the manifest expects '\(Names.printable(next.memberPath))'")
+            }
+            guard header.size == next.size else {
+                throw TributaryError(
+                    .sizeMismatch, "member '\(Names.printable(header.path))' has \(header.size) bytes, manifest says \(next.size)")
+            }
+            state.expected.removeFirst()
+            state.current = (next, StreamingDigest())
+            try delegate.segmentObjectBegan(next)
+        }
+
+        mutating func tarMemberData(_ bytes: UnsafeRawBufferPointer) throws {
+            if state.manifestBuffer != nil {
+                state.manifestBuffer!.append(contentsOf: bytes)
+                return
+            }
+            state.current!.digest.update(bytes)
+            try delegate.segmentObjectData(bytes)
+        }
+
+        mutating func tarMemberEnded() throws {
+            if let buf = state.manifestBuffer {
+                state.manifestBuffer = nil
+                let m = try SegmentManifest.decode(buf)
+                try m.validate()
+                state.manifest = m
+                state.expected = m.objects.filter { !$0.ref }[...]
+                try delegate.segmentManifest(m)
+                return
+            }
+            let c = state.current!
+            state.current = nil
+            let h = c.digest.finalizeHex()
+            guard h == c.entry.sha256 else {
+                throw TributaryError(
+                    .checksumMismatch, "member '\(Names.printable(c.entry.memberPath))' has sha256 \(h), manifest says \(c.entry.sha256)")
+            }
+            try delegate.segmentObjectEnded(c.entry)
+        }
+    }
+}

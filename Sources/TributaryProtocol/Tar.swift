@@ -1,0 +1,265 @@
+// POSIX tar (ustar with pax extended headers), as much of it as segments need: regular files,
+// pax `path` and `size` records for long names and large members. Written by `TarWriter`,
+// read incrementally by `TarParser`, which never holds more than one 512-byte block plus
+// a bounded pax header in memory.
+
+/// One member's header.
+public struct TarHeader: Sendable, Equatable {
+    public var path: String
+    public var size: UInt64
+    public var mtime: UInt64
+
+    public init(path: String, size: UInt64, mtime: UInt64 = 0) {
+        self.path = path
+        self.size = size
+        self.mtime = mtime
+    }
+}
+
+public enum Tar {
+    public static let blockSize = 512
+    static let maxPaxHeader = 64 * 1024
+
+    /// Bytes of padding that follow `size` bytes of member data.
+    public static func padding(for size: UInt64) -> Int {
+        let r = Int(size % UInt64(blockSize))
+        return r == 0 ? 0 : blockSize - r
+    }
+
+    /// The header block(s) for `header`: a pax extended header first when the path or size does
+    /// not fit ustar's fields.
+    public static func encodeHeader(_ header: TarHeader) -> [UInt8] {
+        var out: [UInt8] = []
+        let pathBytes = Array(header.path.utf8)
+        let needsPaxPath = pathBytes.count > 100
+        let needsPaxSize = header.size > 0o77777777777
+        if needsPaxPath || needsPaxSize {
+            var records: [UInt8] = []
+            if needsPaxPath { records += paxRecord("path", header.path) }
+            if needsPaxSize { records += paxRecord("size", String(header.size)) }
+            out += ustarBlock(name: Array("PaxHeaders/member".utf8), size: UInt64(records.count), mtime: header.mtime, type: UInt8(ascii: "x"))
+            out += records
+            out += [UInt8](repeating: 0, count: padding(for: UInt64(records.count)))
+        }
+        let name = needsPaxPath ? Array(pathBytes.suffix(99)) : pathBytes
+        out += ustarBlock(name: name, size: needsPaxSize ? 0 : header.size, mtime: header.mtime, type: UInt8(ascii: "0"))
+        return out
+    }
+
+    /// The end-of-archive marker: two zero blocks.
+    public static let endOfArchive = [UInt8](repeating: 0, count: 1024)
+
+    private static func paxRecord(_ key: String, _ value: String) -> [UInt8] {
+        // "%d %s=%s\n" where the length counts itself.
+        let body = " \(key)=\(value)\n"
+        var len = body.utf8.count + 1
+        while String(len).utf8.count + body.utf8.count != len { len += 1 }
+        return Array((String(len) + body).utf8)
+    }
+
+    private static func ustarBlock(name: [UInt8], size: UInt64, mtime: UInt64, type: UInt8) -> [UInt8] {
+        var b = [UInt8](repeating: 0, count: blockSize)
+        func put(_ bytes: [UInt8], at offset: Int) {
+            for (i, c) in bytes.enumerated() { b[offset + i] = c }
+        }
+        func octal(_ v: UInt64, width: Int) -> [UInt8] {
+            let s = String(v, radix: 8)
+            return Array((String(repeating: "0", count: max(0, width - 1 - s.utf8.count)) + s).utf8) + [0]
+        }
+        put(Array(name.prefix(100)), at: 0)
+        put(octal(0o644, width: 8), at: 100)
+        put(octal(0, width: 8), at: 108)
+        put(octal(0, width: 8), at: 116)
+        put(octal(size, width: 12), at: 124)
+        put(octal(mtime, width: 12), at: 136)
+        put([UInt8](repeating: 0x20, count: 8), at: 148)
+        b[156] = type
+        put(Array("ustar".utf8) + [0], at: 257)
+        put(Array("00".utf8), at: 263)
+        let sum = b.reduce(0) { $0 + Int($1) }
+        put(octal(UInt64(sum), width: 7) + [0x20], at: 148)
+        return b
+    }
+}
+
+/// An incremental tar reader: feed it bytes as they arrive, it calls back per member.
+public struct TarParser {
+    public protocol Delegate {
+        mutating func tarMemberBegan(_ header: TarHeader) throws
+        mutating func tarMemberData(_ bytes: UnsafeRawBufferPointer) throws
+        mutating func tarMemberEnded() throws
+    }
+
+    private enum State {
+        case header
+        case pax(remaining: UInt64)
+        case data(remaining: UInt64)
+        case padding(remaining: Int, thenHeader: Bool)
+        case end
+    }
+
+    private var state: State = .header
+    private var block: [UInt8] = []
+    private var paxBuffer: [UInt8] = []
+    private var paxPath: String?
+    private var paxSize: UInt64?
+    private var zeroBlocks = 0
+    /// True once the two-zero-block end marker has been read.
+    public var reachedEnd: Bool { if case .end = state { return true } else { return false } }
+
+    public init() {
+        block.reserveCapacity(Tar.blockSize)
+    }
+
+    public mutating func feed<D: Delegate>(_ input: UnsafeRawBufferPointer, into delegate: inout D) throws {
+        var i = 0
+        let n = input.count
+        while i < n {
+            switch state {
+            case .header:
+                let take = min(Tar.blockSize - block.count, n - i)
+                block.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[i..<(i + take)]))
+                i += take
+                if block.count == Tar.blockSize {
+                    try headerBlockComplete(into: &delegate)
+                    block.removeAll(keepingCapacity: true)
+                }
+            case .pax(let remaining):
+                let take = Int(min(remaining, UInt64(n - i)))
+                paxBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[i..<(i + take)]))
+                i += take
+                let left = remaining - UInt64(take)
+                if left == 0 {
+                    try parsePax()
+                    let pad = Tar.padding(for: UInt64(paxBuffer.count))
+                    state = pad > 0 ? .padding(remaining: pad, thenHeader: true) : .header
+                } else {
+                    state = .pax(remaining: left)
+                }
+            case .data(let remaining):
+                let take = Int(min(remaining, UInt64(n - i)))
+                try delegate.tarMemberData(UnsafeRawBufferPointer(rebasing: input[i..<(i + take)]))
+                i += take
+                let left = remaining - UInt64(take)
+                state = .data(remaining: left)
+                if left == 0 { try memberDataDone(into: &delegate) }
+            case .padding(let remaining, let thenHeader):
+                let take = min(remaining, n - i)
+                i += take
+                let left = remaining - take
+                state = left > 0 ? .padding(remaining: left, thenHeader: thenHeader) : .header
+            case .end:
+                // Archivers pad the end to a record size with zeros; anything else is garbage.
+                for j in i..<n where input[j] != 0 {
+                    throw TributaryError(.corruptSegment, "non-zero data after the tar end-of-archive marker")
+                }
+                i = n
+            }
+        }
+    }
+
+    private var currentSize: UInt64 = 0
+
+    private mutating func memberDataDone<D: Delegate>(into delegate: inout D) throws {
+        try delegate.tarMemberEnded()
+        let pad = Tar.padding(for: currentSize)
+        state = pad > 0 ? .padding(remaining: pad, thenHeader: true) : .header
+    }
+
+    private mutating func headerBlockComplete<D: Delegate>(into delegate: inout D) throws {
+        if block.allSatisfy({ $0 == 0 }) {
+            zeroBlocks += 1
+            if zeroBlocks == 2 { state = .end }
+            return
+        }
+        if zeroBlocks > 0 { throw TributaryError(.corruptSegment, "tar member after a zero block") }
+        guard verifyChecksum() else { throw TributaryError(.corruptSegment, "tar header checksum mismatch") }
+        let type = block[156]
+        let size = try parseOctal(124, 12)
+        switch type {
+        case UInt8(ascii: "x"):
+            guard size <= UInt64(Tar.maxPaxHeader) else {
+                throw TributaryError(.corruptSegment, "pax header of \(size) bytes is too large")
+            }
+            paxBuffer.removeAll(keepingCapacity: true)
+            state = size > 0 ? .pax(remaining: size) : .header
+        case UInt8(ascii: "0"), 0:
+            let path = paxPath ?? ustarPath()
+            let realSize = paxSize ?? size
+            paxPath = nil
+            paxSize = nil
+            currentSize = realSize
+            try delegate.tarMemberBegan(TarHeader(path: path, size: realSize, mtime: (try? parseOctal(136, 12)) ?? 0))
+            if realSize == 0 {
+                try memberDataDone(into: &delegate)
+            } else {
+                state = .data(remaining: realSize)
+            }
+        default:
+            let c = Character(Unicode.Scalar(type))
+            throw TributaryError(.corruptSegment, "unsupported tar member type '\(c)': segments hold regular files only")
+        }
+    }
+
+    private func verifyChecksum() -> Bool {
+        guard let stored = try? parseOctal(148, 8) else { return false }
+        var sum: UInt64 = 0
+        for (i, c) in block.enumerated() { sum += (148..<156).contains(i) ? 0x20 : UInt64(c) }
+        return sum == stored
+    }
+
+    private func field(_ offset: Int, _ length: Int) -> ArraySlice<UInt8> {
+        let f = block[offset..<(offset + length)]
+        if let z = f.firstIndex(of: 0) { return f[offset..<z] }
+        return f
+    }
+
+    private func parseOctal(_ offset: Int, _ length: Int) throws -> UInt64 {
+        let f = block[offset..<(offset + length)]
+        if let first = f.first, first & 0x80 != 0 {
+            throw TributaryError(.corruptSegment, "base-256 tar numbers are not supported")
+        }
+        var v: UInt64 = 0
+        var seen = false
+        for c in f {
+            if c == 0 || c == 0x20 { if seen { break } else { continue } }
+            guard c >= 0x30 && c <= 0x37 else { throw TributaryError(.corruptSegment, "bad octal number in tar header") }
+            seen = true
+            let (m, o1) = v.multipliedReportingOverflow(by: 8)
+            guard !o1 else { throw TributaryError(.corruptSegment, "octal number overflow in tar header") }
+            v = m + UInt64(c - 0x30)
+        }
+        return v
+    }
+
+    private func ustarPath() -> String {
+        let name = String(decoding: field(0, 100), as: UTF8.self)
+        let isUstar = block[257..<262].elementsEqual("ustar".utf8)
+        let prefix = isUstar ? String(decoding: field(345, 155), as: UTF8.self) : ""
+        return prefix.isEmpty ? name : prefix + "/" + name
+    }
+
+    private mutating func parsePax() throws {
+        var rest = paxBuffer[...]
+        while !rest.isEmpty {
+            guard let sp = rest.firstIndex(of: 0x20),
+                let len = Int(String(decoding: rest[rest.startIndex..<sp], as: UTF8.self)),
+                len > 0, len <= rest.count
+            else { throw TributaryError(.corruptSegment, "malformed pax record") }
+            let record = rest[(sp + 1)..<(rest.startIndex + len)]
+            guard record.last == 0x0a, let eq = record.firstIndex(of: UInt8(ascii: "=")) else {
+                throw TributaryError(.corruptSegment, "malformed pax record")
+            }
+            let key = String(decoding: record[record.startIndex..<eq], as: UTF8.self)
+            let value = String(decoding: record[(eq + 1)..<(record.endIndex - 1)], as: UTF8.self)
+            switch key {
+            case "path": paxPath = value
+            case "size":
+                guard let s = UInt64(value) else { throw TributaryError(.corruptSegment, "bad pax size") }
+                paxSize = s
+            default: break
+            }
+            rest = rest[(rest.startIndex + len)...]
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import CZstd
+
+/// Streaming zstd compression. Output is produced in bounded buffers and handed to `sink`; memory
+/// stays constant whatever the input size.
+public final class ZstdCompressor {
+    private let cctx: OpaquePointer
+    private var out: [UInt8]
+
+    /// - Parameters:
+    ///   - level: zstd level (1...19; 3 is zstd's default).
+    ///   - checksum: append zstd's xxhash64 frame checksum so a decoder catches corruption.
+    public init(level: Int32 = 3, checksum: Bool = true) {
+        guard let cctx = ZSTD_createCCtx() else { fatalError("ZSTD_createCCtx: out of memory") }
+        self.cctx = cctx
+        ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level)
+        ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, checksum ? 1 : 0)
+        self.out = [UInt8](repeating: 0, count: ZSTD_CStreamOutSize())
+    }
+
+    deinit { ZSTD_freeCCtx(cctx) }
+
+    public func compress(_ input: UnsafeRawBufferPointer, sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try run(input, mode: ZSTD_e_continue, sink: sink)
+    }
+
+    /// Ends the frame, flushing everything buffered.
+    public func finish(sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try run(UnsafeRawBufferPointer(start: nil, count: 0), mode: ZSTD_e_end, sink: sink)
+    }
+
+    private func run(
+        _ input: UnsafeRawBufferPointer, mode: ZSTD_EndDirective, sink: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        var inBuf = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
+        let outCount = out.count
+        while true {
+            var produced = 0
+            let remaining: Int = try out.withUnsafeMutableBytes { buf in
+                var outBuf = ZSTD_outBuffer(dst: buf.baseAddress, size: outCount, pos: 0)
+                let r = ZSTD_compressStream2(cctx, &outBuf, &inBuf, mode)
+                if ZSTD_isError(r) != 0 {
+                    throw TributaryError(.io, "zstd compression failed: \(String(cString: ZSTD_getErrorName(r)))")
+                }
+                produced = outBuf.pos
+                return r
+            }
+            if produced > 0 {
+                try out.withUnsafeBytes { try sink(UnsafeRawBufferPointer(rebasing: $0.prefix(produced))) }
+            }
+            let done = mode == ZSTD_e_continue ? inBuf.pos == inBuf.size : remaining == 0
+            if done { return }
+        }
+    }
+}
+
+/// Streaming zstd decompression with a bounded window (a hostile frame cannot make it allocate
+/// more than `2^windowLogMax` bytes). Concatenated frames are accepted.
+public final class ZstdDecompressor {
+    private let dctx: OpaquePointer
+    private var out: [UInt8]
+    /// True when the last byte consumed completed a frame.
+    public private(set) var atFrameBoundary = true
+    public private(set) var sawInput = false
+
+    public init(windowLogMax: Int32 = 27) {
+        guard let dctx = ZSTD_createDCtx() else { fatalError("ZSTD_createDCtx: out of memory") }
+        self.dctx = dctx
+        ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, windowLogMax)
+        self.out = [UInt8](repeating: 0, count: ZSTD_DStreamOutSize())
+    }
+
+    deinit { ZSTD_freeDCtx(dctx) }
+
+    public func decompress(_ input: UnsafeRawBufferPointer, sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        guard input.count > 0 else { return }
+        sawInput = true
+        var inBuf = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
+        let outCount = out.count
+        while true {
+            var produced = 0
+            let hint: Int = try out.withUnsafeMutableBytes { buf in
+                var outBuf = ZSTD_outBuffer(dst: buf.baseAddress, size: outCount, pos: 0)
+                let r = ZSTD_decompressStream(dctx, &outBuf, &inBuf)
+                if ZSTD_isError(r) != 0 {
+                    throw TributaryError(
+                        .corruptCompression, "corrupt zstd data: \(String(cString: ZSTD_getErrorName(r)))")
+                }
+                produced = outBuf.pos
+                return r
+            }
+            atFrameBoundary = hint == 0
+            if produced > 0 {
+                try out.withUnsafeBytes { try sink(UnsafeRawBufferPointer(rebasing: $0.prefix(produced))) }
+            }
+            // Input consumed and the output buffer was not filled: nothing more to flush now.
+            if inBuf.pos == inBuf.size && produced < outCount { return }
+        }
+    }
+
+    /// Call at end of input: throws if the data stopped inside a frame (truncated) or was empty.
+    public func finish() throws {
+        guard sawInput else { throw TributaryError(.corruptCompression, "empty zstd stream") }
+        guard atFrameBoundary else { throw TributaryError(.corruptCompression, "truncated zstd stream") }
+    }
+}

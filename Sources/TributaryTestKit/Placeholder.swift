@@ -1,0 +1,1 @@
+// Test support: temporary directories, process launchers.

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The project's test command (see README):
+#
+#   scripts/test.sh [PYTEST ARGS...]
+#
+# 1. scripts/bootstrap.sh  — Debian packages and the .venv for the integration suite
+# 2. swift build            — debug build of every target, tributary-core included
+# 3. swift test             — unit tests (Swift Testing); skipped with SKIP_SWIFT_TEST=1
+# 4. pytest Tests/integration against the real tributary-core binary on 127.0.0.1
+#
+# Extra arguments go to pytest, e.g. `scripts/test.sh -k tuspy` or `scripts/test.sh -x -vv`.
+# Exits non-zero if any step fails; the integration suite still runs when `swift test` failed,
+# so one run reports both.
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo_root"
+
+step() { echo "==> $*" >&2; }
+die() { echo "test.sh: error: $*" >&2; exit 1; }
+
+step "bootstrap"
+bash scripts/bootstrap.sh || die "bootstrap failed"
+
+step "swift build"
+swift build || die "swift build failed"
+
+status=0
+if [[ "${SKIP_SWIFT_TEST:-0}" == 1 ]]; then
+    step "swift test (skipped: SKIP_SWIFT_TEST=1)"
+else
+    step "swift test"
+    swift test || { echo "test.sh: swift test failed" >&2; status=1; }
+fi
+
+bin="$(swift build --show-bin-path)/tributary-core"
+[[ -x "$bin" ]] || die "$bin was not built"
+
+step "integration tests (Tests/integration) against $bin"
+TRIBUTARY_CORE_BIN="$bin" PYTHONDONTWRITEBYTECODE=1 \
+    .venv/bin/pytest -q Tests/integration "$@" || status=$?
+
+exit "$status"
