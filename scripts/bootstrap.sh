@@ -7,7 +7,10 @@
 #     that file changed since the last install (a stamp file in .venv holds its hash).
 #
 # Runs as root (no sudo). Safe to run again: a second run does nothing and prints nothing.
+# `--system-only` stops after the Debian packages (the demo needs no Python).
 set -euo pipefail
+system_only=0
+[[ "${1:-}" == "--system-only" ]] && system_only=1
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
@@ -17,7 +20,7 @@ note() { echo "bootstrap: $*" >&2; }
 
 apt_packages=(
     libzstd-dev libsqlite3-dev libcurl4-openssl-dev libssl-dev pkg-config
-    zstd sqlite3 curl python3-venv
+    zstd sqlite3 curl openssl tar python3-venv
 )
 
 # --- Debian packages ------------------------------------------------------------------------
@@ -40,6 +43,8 @@ if ((${#missing[@]} > 0)); then
     fi
     rm -f "$log"
 fi
+
+((system_only)) && exit 0
 
 # --- Python virtual environment ---------------------------------------------------------------
 python="${PYTHON:-python3}"

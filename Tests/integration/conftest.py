@@ -116,9 +116,11 @@ class CoreServer:
             *self.args,
         ]
         self._log = open(self.log_path, "ab")
-        self._log.write(f"\n=== start {' '.join(cmd)} env={env or {}}\n".encode())
+        shown = {k: full_env.get(k) for k in sorted(set(self.env) | set(env or {}))}
+        self._log.write(f"\n=== start {' '.join(cmd)} env={shown}\n".encode())
         self._log.flush()
-        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, env=full_env)
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
