@@ -83,6 +83,7 @@ public struct CoreServer: Sendable {
 
         let auth = Authenticator(catalog: catalog, adminToken: adminToken)
         let router = Router()
+        router.middlewares.add(JSONErrorMiddleware())
         UploadController(registry: registry, committer: committer, auth: auth, configuration: configuration, logger: logger)
             .addRoutes(to: router)
         AdminController(sites: SiteRegistry(catalog: catalog), auth: auth, lake: lake, catalog: catalog, logger: logger)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import ServiceLifecycle
 import TributaryCore
 
 @main
@@ -60,7 +61,17 @@ struct Serve: AsyncParsableCommand {
         let app = try await server.makeApplication { port in
             logger.notice("tributary-core listening", metadata: ["address": "\(c.listen)", "port": "\(port)", "data_dir": "\(c.dataDirectory)"])
         }
-        try await app.runService()
+        // Graceful shutdown lets in-flight requests finish, but a client that stalled mid-body
+        // must not hold the process: after the grace period its connection is cancelled. Its
+        // upload loses nothing durable (HEAD reports the fsync'd offset after restart).
+        var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        group.maximumGracefulShutdownDuration = .seconds(5)
+        do {
+            try await ServiceGroup(configuration: group).run()
+        } catch is CancellationError {
+            logger.notice("shutdown: connections still open after the grace period were closed")
+        }
+        logger.notice("tributary-core stopped")
     }
 }
 

@@ -93,7 +93,9 @@ public final class ZstdDecompressor {
                 try out.withUnsafeBytes { try sink(UnsafeRawBufferPointer(rebasing: $0.prefix(produced))) }
             }
             // Input consumed and the output buffer was not filled: nothing more to flush now.
-            if inBuf.pos == inBuf.size && produced < outCount { return }
+            // zstd returns 0 only when a frame is fully decoded and flushed; calling it again then
+            // would start a new (empty) frame and lose the boundary.
+            if inBuf.pos == inBuf.size && (produced < outCount || hint == 0) { return }
         }
     }
 

@@ -618,6 +618,7 @@ class CuttingProxy:
         self._sock.settimeout(0.2)
         self.port = self._sock.getsockname()[1]
         self._conns: list[socket.socket] = []
+        self.events: list[str] = []
         self._thread = threading.Thread(target=self._accept_loop, daemon=True)
         self._thread.start()
 
@@ -643,6 +644,22 @@ class CuttingProxy:
             threading.Thread(target=self._pump_up, args=(client, upstream), daemon=True).start()
             threading.Thread(target=self._pump_down, args=(upstream, client), daemon=True).start()
 
+    @staticmethod
+    def _close(s: socket.socket, reset: bool = False):
+        """Closes for real: shutdown first, so a thread blocked in recv on `s` wakes up and the
+        peer gets its FIN (a bare close() would leave the socket open while that recv runs)."""
+        try:
+            if reset:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            else:
+                s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        try:
+            s.close()
+        except OSError:
+            pass
+
     def _pump_up(self, client: socket.socket, upstream: socket.socket):
         try:
             while True:
@@ -657,20 +674,17 @@ class CuttingProxy:
                         upstream.sendall(data[:keep])
                         self.forwarded += keep
                         self.cut.set()
-                        # Reset towards the client; a plain close (EOF mid-body) towards the core.
-                        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                        client.close()
-                        upstream.shutdown(socket.SHUT_RDWR)  # also wakes the other pump
-                        upstream.close()
+                        self.events.append(f"cut after {keep} of {len(data)} bytes")
+                        # A reset towards the client; towards the core a FIN mid-request.
+                        self._close(client, reset=True)
+                        self._close(upstream)
                         return
                     self.forwarded += len(data)
                 upstream.sendall(data)
-        except OSError:
-            for s in (client, upstream):
-                try:
-                    s.close()
-                except OSError:
-                    pass
+        except OSError as e:
+            self.events.append(f"pump_up: {e!r}")
+            self._close(client)
+            self._close(upstream)
 
     def _pump_down(self, upstream: socket.socket, client: socket.socket):
         try:
@@ -680,17 +694,16 @@ class CuttingProxy:
                     client.shutdown(socket.SHUT_WR)
                     return
                 client.sendall(data)
-        except OSError:
-            pass
+        except OSError as e:
+            self.events.append(f"pump_down: {e!r}")
+            self._close(client)
+            self._close(upstream)
 
     def close(self):
         self._stop.set()
         self._sock.close()
         for s in self._conns:
-            try:
-                s.close()
-            except OSError:
-                pass
+            self._close(s)
         self._thread.join(timeout=5)
 
 

@@ -7,7 +7,9 @@ import time
 import pytest
 import requests
 
-from conftest import Entry, make_segment, sha256_b64, sha256_hex, upload_id_of, wait_until
+from conftest import (
+    Entry, make_segment, raw_patch_start, sha256_b64, sha256_hex, upload_id_of, wait_closed, wait_until,
+)
 
 
 def assert_exactly_once(core, site, upload_id, receipt):
@@ -152,3 +154,23 @@ def test_sigterm_exits_zero(core_factory):
     # The half-done upload survives a graceful restart.
     core.start()
     assert site.offset(url) == 50
+
+
+def test_sigterm_with_a_stalled_upload_in_flight_exits_promptly(core_factory):
+    """A client that went silent mid-PATCH must not hold up shutdown until the idle timeout."""
+    core = core_factory(args=["--idle-timeout", "60"])
+    site = core.new_site()
+    data = os.urandom(1000)
+    url = site.create_ok(len(data), {"name": "stalled.bin", "stream": "s"})
+    sock = raw_patch_start(core, url, site.token, 0, len(data), data[:10])
+    try:
+        time.sleep(0.5)
+        started = time.monotonic()
+        code = core.stop(timeout=10)
+        assert code == 0
+        assert time.monotonic() - started < 10
+        assert wait_closed(sock, 2)[0]
+    finally:
+        sock.close()
+    core.start()
+    assert site.offset(url) in (0, 10)

@@ -1,6 +1,7 @@
 """Content dedup per site, and the have-check."""
 
 import os
+import threading
 
 import pytest
 
@@ -101,3 +102,34 @@ def test_have_check_rejects_malformed(site, body):
     else:
         r = site.request("POST", "/v1/have", json=body)
     assert_error(r, 400)
+
+
+def test_concurrent_commits_of_the_same_content_store_it_once(live_core, site):
+    """Two uploads of one content committing at the same moment: one stored, one duplicate."""
+    for round_ in range(3):
+        data = os.urandom(200_000)
+        sha = sha256_hex(data)
+        urls = [site.create_ok(len(data), {"name": f"race-{round_}-{i}.bin", "stream": "s", "sha256": sha})
+                for i in range(2)]
+        for u in urls:
+            assert site.patch(u, 0, data[:100_000]).status_code == 204
+        barrier = threading.Barrier(2)
+        answers = [None, None]
+
+        def finish(i):
+            client = live_core.client(site.token, site.site)  # own HTTP session per thread
+            barrier.wait(timeout=10)
+            answers[i] = client.patch(urls[i], 100_000, data[100_000:])
+
+        threads = [threading.Thread(target=finish, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert all(a is not None and a.status_code == 204 for a in answers), answers
+        objs = [site.receipt(u)["objects"][0] for u in urls]
+        assert sorted(o["status"] for o in objs) == ["duplicate", "stored"], objs
+        assert objs[0]["key"] == objs[1]["key"]
+        assert (live_core.lake / objs[0]["key"]).read_bytes() == data
+        assert live_core.count("SELECT COUNT(*) FROM objects WHERE site = ? AND sha256 = ?", (site.site, sha)) == 1
+    assert len(live_core.lake_files(site.site)) == 3

@@ -137,12 +137,18 @@ def test_wrong_content_type_is_415(site):
 
 
 def test_unknown_upload_is_404(live_core, site):
-    for upload_id in ["0" * 32, "f" * 32, "nothex", "0" * 31, "../../admin.token"]:
+    for upload_id in ["0" * 32, "f" * 32, "nothex", "0" * 31, "..%2F..%2Fadmin.token", "%2e%2e"]:
         url = live_core.url(f"/v1/uploads/{upload_id}")
         assert_error(site.head(url), 404)
         assert_error(site.patch(url, 0, b"x"), 404, "not_found")
         assert_error(site.get(url), 404, "not_found")
         assert_error(site.delete(url), 404, "not_found")
+
+
+def test_unknown_route_is_404_with_json_body(live_core, site):
+    # "Every 4xx/5xx answer has a JSON body" (PROTOCOL.md, Errors) -- also for paths no route serves.
+    for path in ["/v1/nothing", "/v1/uploads/abc/def", "/admin.token"]:
+        assert_error(site.request("GET", path), 404)
 
 
 def test_delete_terminates(live_core, site):

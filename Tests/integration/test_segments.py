@@ -132,6 +132,7 @@ REJECTIONS = {
                        "manifest_mismatch"),
     "duplicate-names": (dict(entries=[A, Entry("s", "a.csv", b"other bytes\n")]), "duplicate_name"),
     "unknown-ref": (dict(entries=[A, Entry("s", "ghost.bin", NEVER, ref=True)]), "unknown_reference"),
+    "manifest-over-16MiB": (dict(entries=[A], manifest=b" " * (16 * 1024 * 1024 + 1)), "corrupt_segment"),
     "no-end-marker": (dict(entries=[A, B], end_marker=False), "corrupt_segment"),
     "garbage-after-end": (dict(entries=[A, B], trailing=b"\0" * 512 + b"garbage" + b"\0" * 505), "corrupt_segment"),
     # Bad names in the manifest: PROTOCOL.md says the whole upload is rejected with 422.

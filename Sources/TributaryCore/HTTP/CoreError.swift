@@ -50,7 +50,14 @@ public struct CoreError: Error, Sendable, CustomStringConvertible {
                 return CoreError(.unprocessableContent, e.code.rawValue, e.message)
             }
         case let e as HTTPError:
-            return CoreError(e.status, e.status == .contentTooLarge ? "too_large" : "bad_request", e.body ?? e.status.reasonPhrase)
+            let code: String
+            switch e.status {
+            case .notFound: code = "not_found"
+            case .contentTooLarge: code = "too_large"
+            case .methodNotAllowed: code = "method_not_allowed"
+            default: code = e.status.code >= 500 ? "internal" : "bad_request"
+            }
+            return CoreError(e.status, code, e.body ?? e.status.reasonPhrase, headers: e.headers)
         case let e as SQLiteError:
             return unavailable("catalog error: \(e.message)")
         default:
@@ -71,6 +78,18 @@ public struct CoreError: Error, Sendable, CustomStringConvertible {
         h[TusHeader.tusResumable] = WireProtocol.tusVersion
         let body = (try? JSON.encode(ErrorBody(error: code, message: message))) ?? []
         return Response(status: status, headers: h, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body + [0x0a])))
+    }
+}
+
+/// Turns every error that escapes a handler, the router's own "no such route" included, into the
+/// documented JSON error body.
+struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            return CoreError.from(error).response()
+        }
     }
 }
 

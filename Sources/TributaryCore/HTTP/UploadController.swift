@@ -304,6 +304,10 @@ struct UploadController: Sendable {
                 try? await FileIO.offload { try staging.remove(info.id) }
                 await registry.commitFinished(info.id, .rejected)
                 logger.warning("upload rejected", metadata: ["upload.id": "\(info.id)", "site.id": "\(info.site)", "error": "\(error)"])
+                // Whatever the reason (bad name in a manifest included), the completed upload is
+                // unprocessable as a whole: 422.
+                let e = error as! TributaryError
+                throw CoreError(.unprocessableContent, e.code.rawValue, e.message)
             } else {
                 await registry.commitFinished(info.id, .failed)
                 logger.error("commit failed, upload kept for retry", metadata: ["upload.id": "\(info.id)", "error": "\(error)"])

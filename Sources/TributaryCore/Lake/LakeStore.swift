@@ -53,9 +53,10 @@ public struct PartitionTemplate: Sendable, Equatable {
         var rest = template
         for a in allowed { rest = rest.replacingOccurrences(a, with: "") }
         guard !template.isEmpty, !template.hasPrefix("/"), !template.hasSuffix("/"),
-            !rest.contains("{"), !rest.contains("}"), !template.contains(".."), !template.hasPrefix("_tributary")
+            !rest.contains("{"), !rest.contains("}"), !template.contains(".."), !template.hasPrefix("_tributary"),
+            template.contains("{site}")
         else {
-            throw TributaryError(.invalidMetadata, "partition template '\(template)' is not valid: use {stream} {site} {date} {year} {month} {day} {hour}, no leading or trailing '/'")
+            throw TributaryError(.invalidMetadata, "partition template '\(template)' is not valid: it must contain {site} (dedup is per site) and may use {stream} {date} {year} {month} {day} {hour}, no leading or trailing '/'")
         }
         self.template = template
     }

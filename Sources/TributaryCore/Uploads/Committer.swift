@@ -97,7 +97,8 @@ public struct Committer: Sendable {
 
         let record = CommitRecord(uploadID: info.id, site: info.site, kind: info.kind, committedAt: receivedAt, length: info.length, arrivals: arrivals)
         let outcome = try catalog.commit(record)
-        for key in outcome.orphanedKeys {
+        let placed = Set(toPlace.map(\.key))
+        for key in outcome.orphanedKeys where placed.contains(key) {
             // Another commit stored this content first; ours is a duplicate and its copy goes.
             try? await lake.remove(key: key)
         }
@@ -193,8 +194,14 @@ public struct Committer: Sendable {
         case .segment:
             var reader = SegmentReader(delegate: SegmentExtractor(prefix: scratchPrefix, limit: limit))
             defer { reader.delegate.closeCurrent() }
-            try readChunks { try reader.feed($0) }
-            try reader.finish()
+            do {
+                try readChunks { try reader.feed($0) }
+                try reader.finish()
+            } catch let e as TributaryError where [.invalidName, .invalidStream, .invalidTimestamp].contains(e.code) {
+                // A bad entry makes the segment unprocessable as a whole (422), unlike the same
+                // problem in creation metadata (400).
+                throw TributaryError(.corruptSegment, "segment manifest: \(e.message)")
+            }
             let h = uploadDigest.finalizeHex()
             if let declared = info.sha256, declared != h {
                 throw TributaryError(.checksumMismatch, "segment has sha256 \(h), metadata declares \(declared)")
