@@ -146,6 +146,24 @@ struct CommitterDedupTests {
         #expect(h.objectKeys == (keysBefore + [expectedKey(name: "new.bin", bytes: Self.other)]).sorted())
     }
 
+    @Test("a ref whose declared size differs from the held content is refused", arguments: CatalogKind.allCases)
+    func refWithWrongSize(kind: CatalogKind) async throws {
+        let h = try CommitterHarness(kind)
+        _ = try await h.commit(try h.stageObject(name: "a.csv", bytes: Self.content))
+        let keysBefore = h.objectKeys
+        let lying = ManifestEntry(
+            stream: "vibration", name: "again.csv", size: UInt64(Self.content.count) + 7,
+            sha256: StreamingDigest.sha256Hex(Self.content), capturedAt: "2026-11-21T11:00:00Z", ref: true)
+        let info = try h.stageSegment([
+            SegmentItem(name: "new.bin", bytes: Self.other, capturedAt: "2026-11-21T11:00:00Z"),
+            SegmentItem(entry: lying, bytes: []),
+        ])
+        let error = await #expect(throws: TributaryError.self) { _ = try await h.commit(info) }
+        #expect(error?.code == .manifestMismatch)
+        #expect(h.objectKeys == keysBefore, "nothing of the rejected segment reached the lake")
+        #expect(try h.catalog.receipt(uploadID: info.id) == nil)
+    }
+
     @Test("a ref to unknown content is refused and leaves nothing behind", arguments: CatalogKind.allCases)
     func refToUnknown(kind: CatalogKind) async throws {
         let h = try CommitterHarness(kind)

@@ -73,6 +73,18 @@ public struct CommitOutcome: Sendable {
     public var orphanedKeys: [String]
 }
 
+public struct StoredObject: Sendable, Equatable {
+    public var key: String
+    public var size: UInt64
+}
+
+extension Catalog {
+    /// The key where `site`'s copy of content `sha256` lies.
+    public func key(site: String, sha256: String) throws -> String? {
+        try object(site: site, sha256: sha256)?.key
+    }
+}
+
 public struct StoredReceipt: Sendable {
     public var json: [UInt8]
     public var length: UInt64
@@ -90,8 +102,8 @@ public protocol Catalog: Sendable {
 
     /// The subset of `hashes` that `site` already holds.
     func held(site: String, hashes: [String]) throws -> Set<String>
-    /// The key where `site`'s copy of content `sha256` lies.
-    func key(site: String, sha256: String) throws -> String?
+    /// Where `site`'s copy of content `sha256` lies, and its size.
+    func object(site: String, sha256: String) throws -> StoredObject?
 
     /// Records a committed upload atomically. If the upload is already committed, returns the
     /// existing receipt unchanged.

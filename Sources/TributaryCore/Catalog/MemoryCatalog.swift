@@ -5,7 +5,7 @@ import TributaryProtocol
 public final class MemoryCatalog: Catalog {
     struct State {
         var sites: [String: (token: String, createdAt: String)] = [:]
-        var objects: [String: String] = [:]  // "site/sha" -> key
+        var objects: [String: StoredObject] = [:]  // "site/sha"
         var uploads: [String: (receipt: [UInt8], manifested: Bool, committedAt: String, length: UInt64)] = [:]
         var arrivals: [String: [ArrivalRecord]] = [:]
     }
@@ -35,7 +35,7 @@ public final class MemoryCatalog: Catalog {
         state.withLock { s in Set(hashes.filter { s.objects[site + "/" + $0] != nil }) }
     }
 
-    public func key(site: String, sha256: String) throws -> String? {
+    public func object(site: String, sha256: String) throws -> StoredObject? {
         state.withLock { $0.objects[site + "/" + sha256] }
     }
 
@@ -45,8 +45,8 @@ public final class MemoryCatalog: Catalog {
                 return CommitOutcome(receipt: try JSON.decode(CommitReceipt.self, existing.receipt), receiptJSON: existing.receipt, orphanedKeys: [])
             }
             let snapshot = s.objects
-            let resolved = try record.resolve { snapshot[record.site + "/" + $0] }
-            for o in resolved.newObjects { s.objects[o.site + "/" + o.sha256] = o.key }
+            let resolved = try record.resolve { snapshot[record.site + "/" + $0]?.key }
+            for o in resolved.newObjects { s.objects[o.site + "/" + o.sha256] = StoredObject(key: o.key, size: o.size) }
             let receipt = record.receipt(for: resolved.arrivals)
             let json = try JSON.encode(receipt)
             s.uploads[record.uploadID] = (json, false, record.committedAt, record.length)

@@ -101,8 +101,12 @@ public final class SQLiteCatalog: Catalog {
         }
     }
 
-    public func key(site: String, sha256: String) throws -> String? {
-        try with { db in try Self.key(db, site, sha256) }
+    public func object(site: String, sha256: String) throws -> StoredObject? {
+        try with { db in
+            try db.query("SELECT key, size FROM objects WHERE site = ? AND sha256 = ?", [.text(site), .text(sha256)]).first.map {
+                StoredObject(key: $0[0].string ?? "", size: UInt64($0[1].int ?? 0))
+            }
+        }
     }
 
     private static func key(_ db: SQLiteDatabase, _ site: String, _ sha256: String) throws -> String? {

@@ -58,13 +58,9 @@ public struct Committer: Sendable {
         let dataPath = staging.dataPath(info.id)
         let limit = maxDecodedBytes
         cleanScratch(scratch, id: info.id)
-        let extracted: Extracted
-        do {
-            extracted = try await FileIO.offload { try Self.extract(info, dataPath: dataPath, scratchPrefix: prefix, limit: limit) }
-        } catch {
-            cleanScratch(scratch, id: info.id)
-            throw error
-        }
+        // Whatever happens, no scratch file outlives this attempt (placed ones were renamed away).
+        defer { cleanScratch(scratch, id: info.id) }
+        let extracted = try await FileIO.offload { try Self.extract(info, dataPath: dataPath, scratchPrefix: prefix, limit: limit) }
 
         let receivedAt = Timestamp.format(now)
         let held = try catalog.held(site: info.site, hashes: extracted.entries.map(\.sha256))
@@ -75,11 +71,15 @@ public struct Committer: Sendable {
             let captured = try e.capturedAt.map { Timestamp.format(try Timestamp.parse($0)) } ?? receivedAt
             var key = template.key(stream: e.stream, site: info.site, capturedAtUTC: captured, name: e.name, sha256: e.sha256)
             var status = CommitReceipt.Status.stored
-            if held.contains(e.sha256) {
-                key = try catalog.key(site: info.site, sha256: e.sha256) ?? key
+            if held.contains(e.sha256), let stored = try catalog.object(site: info.site, sha256: e.sha256) {
+                // A ref's size is only the sender's word: it must match what is held.
+                guard stored.size == e.size else {
+                    throw TributaryError(
+                        .manifestMismatch, "'\(Names.printable(e.name))' declares \(e.size) bytes, but the content it names has \(stored.size)")
+                }
+                key = stored.key
                 status = .duplicate
             } else if e.ref {
-                cleanScratch(scratch, id: info.id)
                 throw TributaryError(
                     .unknownReference, "'\(Names.printable(e.name))' is sent as a reference to content \(e.sha256) the site does not hold")
             } else if let path = extracted.files[i], placedSHA.insert(e.sha256).inserted {
@@ -92,7 +92,6 @@ public struct Committer: Sendable {
         }
 
         try await lake.place(toPlace)
-        cleanScratch(scratch, id: info.id)
         await failPoints.hit("commit.after-lake")
 
         let record = CommitRecord(uploadID: info.id, site: info.site, kind: info.kind, committedAt: receivedAt, length: info.length, arrivals: arrivals)
