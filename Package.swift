@@ -27,6 +27,8 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // Linux calls Glibc's Swift module leaves out (syncfs).
+        .systemLibrary(name: "CPosix"),
 
         // The contract both sides import: wire protocol, segment format, hashing, shared errors.
         .target(
@@ -45,6 +47,7 @@ let package = Package(
             dependencies: [
                 "TributaryProtocol",
                 "TributarySQLite",
+                "CPosix",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

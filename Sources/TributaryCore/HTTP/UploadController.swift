@@ -294,9 +294,8 @@ struct UploadController: Sendable {
     /// transient ones to 503 (upload kept for a retry).
     private func commit(_ info: UploadInfo) async throws -> Response {
         do {
-            let outcome = try await committer.commit(info)
+            _ = try await committer.commit(info)
             await registry.commitFinished(info.id, .committed)
-            _ = outcome
             return committedResponse(offset: info.length)
         } catch {
             if CoreError.isValidationFailure(error) {

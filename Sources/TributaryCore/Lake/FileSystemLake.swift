@@ -1,13 +1,15 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CPosix
 import TributaryProtocol
 
 /// The embedded lake: a directory tree. Objects are staged in `<root>/_tributary/tmp`, on the
 /// same filesystem, so placing them is a rename.
 ///
-/// Group commit: `place` fsyncs each staged file, renames them all, then fsyncs each touched
-/// directory once — one flush round per upload, not one per object per directory.
+/// Group commit: `place` makes all staged files durable with one `syncfs` of the lake's
+/// filesystem (one fsync when there is a single file), renames them all, then fsyncs each touched
+/// directory once — one flush round per upload, not one per object.
 public struct FileSystemLake: LakeStore {
     public let root: String
 
@@ -21,10 +23,15 @@ public struct FileSystemLake: LakeStore {
     public func place(_ files: [(scratchPath: String, key: String)]) async throws {
         let root = self.root
         try await FileIO.offload {
-            for f in files {
-                let fd = try FileIO.open(f.scratchPath, O_RDONLY)
+            if files.count == 1 {
+                let fd = try FileIO.open(files[0].scratchPath, O_RDONLY)
                 defer { close(fd) }
-                try FileIO.fsync(fd, f.scratchPath)
+                try FileIO.fsync(fd, files[0].scratchPath)
+            } else if files.count > 1 {
+                let scratch = FileIO.dirname(of: files[0].scratchPath)
+                let fd = try FileIO.open(scratch, O_RDONLY | O_DIRECTORY)
+                defer { close(fd) }
+                guard tributary_syncfs(fd) == 0 else { throw FileIO.error("syncfs", scratch) }
             }
             var dirs = Set<String>()
             for f in files {

@@ -208,7 +208,7 @@ public struct Committer: Sendable {
             return Extracted(entries: reader.manifest!.objects, files: reader.delegate.files)
         case .object:
             let path = scratchPrefix + "0"
-            var out = ScratchFile(path: try FileIO.open(path, O_WRONLY | O_CREAT | O_TRUNC), name: path)
+            var out = ScratchFile(fd: try FileIO.open(path, O_WRONLY | O_CREAT | O_TRUNC), name: path)
             defer { close(out.fd) }
             let objectDigest = StreamingDigest()
             var size: UInt64 = 0
@@ -238,7 +238,7 @@ public struct Committer: Sendable {
 struct ScratchFile {
     var fd: Int32
     var name: String
-    init(path fd: Int32, name: String) {
+    init(fd: Int32, name: String) {
         self.fd = fd
         self.name = name
     }
@@ -268,7 +268,7 @@ struct SegmentExtractor: SegmentDelegate {
     mutating func segmentObjectBegan(_ entry: ManifestEntry) throws {
         let i = indexByMember[entry.memberPath]!
         let path = prefix + String(i)
-        current = (i, ScratchFile(path: try FileIO.open(path, O_WRONLY | O_CREAT | O_TRUNC), name: path))
+        current = (i, ScratchFile(fd: try FileIO.open(path, O_WRONLY | O_CREAT | O_TRUNC), name: path))
     }
 
     mutating func segmentObjectData(_ bytes: UnsafeRawBufferPointer) throws {
