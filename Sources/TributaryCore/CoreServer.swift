@@ -60,17 +60,8 @@ public struct CoreServer: Sendable {
         try await committer.repairManifests()
         for info in await registry.pendingCommits() {
             logger.notice("committing upload left complete by a previous run", metadata: ["upload.id": "\(info.id)"])
-            do {
-                _ = try await committer.commit(info)
-                await registry.commitFinished(info.id, .committed)
-            } catch where CoreError.isValidationFailure(error) {
-                try? staging.remove(info.id)
-                await registry.commitFinished(info.id, .rejected)
-                logger.warning("upload rejected", metadata: ["upload.id": "\(info.id)", "error": "\(error)"])
-            } catch {
-                await registry.commitFinished(info.id, .failed)
-                logger.error("commit failed, upload kept for retry", metadata: ["upload.id": "\(info.id)", "error": "\(error)"])
-            }
+            // The outcome is recorded and logged by commitStaged; start-up goes on either way.
+            try? await committer.commitStaged(info, registry: registry)
         }
     }
 

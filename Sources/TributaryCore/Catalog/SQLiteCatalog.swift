@@ -102,15 +102,13 @@ public final class SQLiteCatalog: Catalog {
     }
 
     public func object(site: String, sha256: String) throws -> StoredObject? {
-        try with { db in
-            try db.query("SELECT key, size FROM objects WHERE site = ? AND sha256 = ?", [.text(site), .text(sha256)]).first.map {
-                StoredObject(key: $0[0].string ?? "", size: UInt64($0[1].int ?? 0))
-            }
-        }
+        try with { db in try Self.object(db, site, sha256) }
     }
 
-    private static func key(_ db: SQLiteDatabase, _ site: String, _ sha256: String) throws -> String? {
-        try db.query("SELECT key FROM objects WHERE site = ? AND sha256 = ?", [.text(site), .text(sha256)]).first?[0].string
+    private static func object(_ db: SQLiteDatabase, _ site: String, _ sha256: String) throws -> StoredObject? {
+        try db.query("SELECT key, size FROM objects WHERE site = ? AND sha256 = ?", [.text(site), .text(sha256)]).first.map {
+            StoredObject(key: $0[0].string ?? "", size: UInt64($0[1].int ?? 0))
+        }
     }
 
     public func commit(_ record: CommitRecord) throws -> CommitOutcome {
@@ -120,7 +118,7 @@ public final class SQLiteCatalog: Catalog {
                     let bytes = Array(existing.utf8)
                     return CommitOutcome(receipt: try JSON.decode(CommitReceipt.self, bytes), receiptJSON: bytes, orphanedKeys: [])
                 }
-                let resolved = try record.resolve { sha in try Self.key(db, record.site, sha) }
+                let resolved = try record.resolve { sha in try Self.object(db, record.site, sha)?.key }
                 for o in resolved.newObjects {
                     try db.query(
                         "INSERT INTO objects(site, sha256, size, key, stored_at, upload_id) VALUES(?, ?, ?, ?, ?, ?)",

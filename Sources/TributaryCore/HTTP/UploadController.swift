@@ -290,29 +290,11 @@ struct UploadController: Sendable {
         }
     }
 
-    /// Commits a complete upload; maps validation failures to 422 (upload discarded) and
-    /// transient ones to 503 (upload kept for a retry).
+    /// Commits a complete upload. A validation failure answers 422 (upload discarded), a
+    /// transient one 503 (upload kept for a retry), both through `CoreError.from`.
     private func commit(_ info: UploadInfo) async throws -> Response {
-        do {
-            _ = try await committer.commit(info)
-            await registry.commitFinished(info.id, .committed)
-            return committedResponse(offset: info.length)
-        } catch {
-            if CoreError.isValidationFailure(error) {
-                let staging = registry.staging
-                try? await FileIO.offload { try staging.remove(info.id) }
-                await registry.commitFinished(info.id, .rejected)
-                logger.warning("upload rejected", metadata: ["upload.id": "\(info.id)", "site.id": "\(info.site)", "error": "\(error)"])
-                // Whatever the reason (bad name in a manifest included), the completed upload is
-                // unprocessable as a whole: 422.
-                let e = error as! TributaryError
-                throw CoreError(.unprocessableContent, e.code.rawValue, e.message)
-            } else {
-                await registry.commitFinished(info.id, .failed)
-                logger.error("commit failed, upload kept for retry", metadata: ["upload.id": "\(info.id)", "error": "\(error)"])
-            }
-            throw error
-        }
+        try await committer.commitStaged(info, registry: registry)
+        return committedResponse(offset: info.length)
     }
 
     // MARK: have-check

@@ -113,6 +113,27 @@ public struct Committer: Sendable {
         return outcome
     }
 
+    /// Commits a staged upload the registry has moved to the commit state and records the
+    /// outcome there: committed; rejected (validation failure — the staged bytes are deleted);
+    /// or failed (transient — the upload stays staged for a retry). Used by the final PATCH and by
+    /// start-up recovery alike. Rethrows the error.
+    public func commitStaged(_ info: UploadInfo, registry: UploadRegistry) async throws {
+        do {
+            _ = try await commit(info)
+            await registry.commitFinished(info.id, .committed)
+        } catch where CoreError.isValidationFailure(error) {
+            let staging = self.staging
+            try? await FileIO.offload { try staging.remove(info.id) }
+            await registry.commitFinished(info.id, .rejected)
+            logger.warning("upload rejected", metadata: ["upload.id": "\(info.id)", "site.id": "\(info.site)", "error": "\(error)"])
+            throw error
+        } catch {
+            await registry.commitFinished(info.id, .failed)
+            logger.error("commit failed, upload kept for retry", metadata: ["upload.id": "\(info.id)", "error": "\(error)"])
+            throw error
+        }
+    }
+
     private func arrivalsFor(_ outcome: CommitOutcome, _ record: CommitRecord) throws -> [ArrivalRecord] {
         zip(record.arrivals, outcome.receipt.objects).map { a, o in
             var a = a
