@@ -10,6 +10,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "tributary-core", targets: ["TributaryCoreCLI"]),
+        .executable(name: "tributary-edge", targets: ["TributaryEdgeCLI"]),
+        .executable(name: "tributary-faultproxy", targets: ["TributaryFaultProxyCLI"]),
         .library(name: "TributaryProtocol", targets: ["TributaryProtocol"]),
         .library(name: "TributaryCore", targets: ["TributaryCore"]),
     ],
@@ -27,6 +29,7 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         // Linux calls Glibc's Swift module leaves out (syncfs).
         .systemLibrary(name: "CPosix"),
 
@@ -40,6 +43,12 @@ let package = Package(
         .target(
             name: "TributarySQLite",
             dependencies: ["CSQLite"],
+            swiftSettings: swiftSettings
+        ),
+        // A blocking HTTP client over libcurl: the edge's tus client and the core's S3 lake.
+        .target(
+            name: "TributaryCurl",
+            dependencies: ["CCurl"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -67,6 +76,44 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The edge agent: no SwiftNIO (libcurl, SQLite, zstd, POSIX).
+        .target(
+            name: "TributaryEdge",
+            dependencies: [
+                "TributaryProtocol",
+                "TributarySQLite",
+                "TributaryCurl",
+                "CPosix",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "TributaryEdgeCLI",
+            dependencies: [
+                "TributaryEdge",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The fault-injecting TCP proxy (tests, demo, link rehearsal).
+        .target(
+            name: "TributaryFaultProxy",
+            dependencies: [],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "TributaryFaultProxyCLI",
+            dependencies: [
+                "TributaryFaultProxy",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "TributaryTestKit",
             dependencies: ["TributaryProtocol"],
@@ -75,6 +122,16 @@ let package = Package(
         .testTarget(
             name: "TributaryProtocolTests",
             dependencies: ["TributaryProtocol", "TributaryTestKit"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TributaryEdgeTests",
+            dependencies: ["TributaryEdge", "TributaryProtocol", "TributaryTestKit"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TributaryFaultProxyTests",
+            dependencies: ["TributaryFaultProxy", "TributaryTestKit"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

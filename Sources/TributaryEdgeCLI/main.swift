@@ -1,0 +1,2 @@
+import TributaryEdge
+print("tributary-edge: not built yet")

@@ -1,0 +1,1 @@
+// The fault-injecting TCP proxy library (being written on branch `proxy`).

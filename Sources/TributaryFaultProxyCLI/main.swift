@@ -1,0 +1,2 @@
+import TributaryFaultProxy
+print("tributary-faultproxy: not built yet")
