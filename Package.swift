@@ -45,6 +45,12 @@ let package = Package(
             dependencies: ["CSQLite"],
             swiftSettings: swiftSettings
         ),
+        // POSIX file helpers with the durability discipline (fsync file and directory).
+        .target(
+            name: "TributaryFiles",
+            dependencies: ["TributaryProtocol", "CPosix"],
+            swiftSettings: swiftSettings
+        ),
         // A blocking HTTP client over libcurl: the edge's tus client and the core's S3 lake.
         .target(
             name: "TributaryCurl",
@@ -83,6 +89,7 @@ let package = Package(
                 "TributaryProtocol",
                 "TributarySQLite",
                 "TributaryCurl",
+                "TributaryFiles",
                 "CPosix",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -5,7 +5,17 @@
 #define _GNU_SOURCE
 #endif
 #include <unistd.h>
+#include <sys/inotify.h>
 
 /// Flushes the whole filesystem holding `fd` (group commit of many files in one call).
 static inline int tributary_syncfs(int fd) { return syncfs(fd); }
+
+/// inotify (Linux): the inbox watcher's event source.
+static inline int tributary_inotify_init(void) { return inotify_init1(IN_NONBLOCK | IN_CLOEXEC); }
+static inline int tributary_inotify_add_watch(int fd, const char *path, unsigned int mask) { return inotify_add_watch(fd, path, mask); }
+static const unsigned int TRIBUTARY_IN_CLOSE_WRITE = IN_CLOSE_WRITE;
+static const unsigned int TRIBUTARY_IN_MOVED_TO = IN_MOVED_TO;
+static const unsigned int TRIBUTARY_IN_CREATE = IN_CREATE;
+static const unsigned int TRIBUTARY_IN_ISDIR = IN_ISDIR;
+static const unsigned int TRIBUTARY_IN_Q_OVERFLOW = IN_Q_OVERFLOW;
 #endif

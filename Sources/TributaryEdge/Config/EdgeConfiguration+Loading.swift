@@ -1,0 +1,160 @@
+import TOMLKit
+import TributaryFiles
+import TributaryProtocol
+
+extension EdgeConfiguration {
+    /// Settings by TOML key; each is overridden by `TRIBUTARY_<KEY in upper case>` and then by flags.
+    /// `priorities` and `bandwidth_schedule` are TOML tables/arrays or strings
+    /// (`alarms=10,vibration=5`; `08:00-18:00=50000,22:00-06:00=0`).
+    public static let keys: [String] = [
+        "site", "token", "core_url", "ca_file", "inbox", "spool_dir", "inbox_policy", "default_stream",
+        "settle_ms", "poll_ms", "inotify", "max_spool_bytes", "max_spool_objects", "full_policy",
+        "segment_max_bytes", "segment_max_objects", "segment_max_age_ms", "zstd_level", "large_object_bytes",
+        "incompressible_alone_bytes", "batches_ahead", "chunk_bytes", "connect_timeout_seconds", "stall_seconds",
+        "bandwidth_bytes_per_second", "bandwidth_schedule", "retry_base_ms", "retry_cap_ms", "down_after_failures",
+        "priorities", "log_level",
+    ]
+
+    public static func environmentName(_ key: String) -> String { "TRIBUTARY_" + key.uppercased() }
+
+    /// Defaults, then the TOML file (top level or `[edge]`), then the environment.
+    public static func load(file: String?, environment: [String: String]) throws -> EdgeConfiguration {
+        var values: [String: String] = [:]
+        if let file {
+            let text: String
+            do {
+                text = String(decoding: try FileIO.readAll(file, limit: 1 << 20), as: UTF8.self)
+            } catch {
+                throw ConfigurationError("cannot read config file \(file): \(error)")
+            }
+            let table: TOMLTable
+            do {
+                table = try TOMLTable(string: text)
+            } catch {
+                throw ConfigurationError("config file \(file) is not valid TOML: \(error)")
+            }
+            let section = table["edge"]?.table ?? table
+            let known = Set(keys)
+            for key in section.keys where !known.contains(key) && key != "edge" {
+                throw ConfigurationError("config file \(file): unknown setting '\(key)'")
+            }
+            for key in keys {
+                guard let v = section[key] else { continue }
+                values[key] = try tomlValue(v, key: key, file: file)
+            }
+        }
+        for key in keys { if let v = environment[environmentName(key)], !v.isEmpty { values[key] = v } }
+        var c = EdgeConfiguration()
+        try c.apply(values)
+        return c
+    }
+
+    /// A TOML value as the string form `apply` takes.
+    private static func tomlValue(_ v: any TOMLValueConvertible, key: String, file: String) throws -> String {
+        if let s = v.string { return s }
+        if let b = v.bool { return b ? "true" : "false" }
+        if let i = v.int { return String(i) }
+        if let d = v.double { return String(d) }
+        if key == "priorities", let t = v.table {
+            return try t.keys.sorted().map { stream in
+                guard let p = t[stream]?.int else { throw ConfigurationError("config file \(file): priorities.\(stream) must be an integer") }
+                return "\(stream)=\(p)"
+            }.joined(separator: ",")
+        }
+        if key == "bandwidth_schedule", let a = v.array {
+            return try a.map { item in
+                guard let t = item.table, let from = t["from"]?.string, let to = t["to"]?.string, let rate = t["bytes_per_second"]?.int else {
+                    throw ConfigurationError("config file \(file): each bandwidth_schedule entry needs from = \"HH:MM\", to = \"HH:MM\", bytes_per_second = N")
+                }
+                return "\(from)-\(to)=\(rate)"
+            }.joined(separator: ",")
+        }
+        throw ConfigurationError("config file \(file): '\(key)' has a value of the wrong type")
+    }
+
+    /// Applies settings by TOML key (also used for command-line flags).
+    public mutating func apply(_ values: [String: String]) throws {
+        func int(_ k: String, min: Int = 0) throws -> Int? {
+            guard let v = values[k] else { return nil }
+            guard let i = Int(v), i >= min else { throw ConfigurationError("\(k) must be an integer ≥ \(min), got '\(v)'") }
+            return i
+        }
+        func double(_ k: String) throws -> Double? {
+            guard let v = values[k] else { return nil }
+            guard let d = Double(v), d > 0 else { throw ConfigurationError("\(k) must be a positive number, got '\(v)'") }
+            return d
+        }
+        func oneOf<E: RawRepresentable & CaseIterable>(_ k: String, _: E.Type) throws -> E? where E.RawValue == String {
+            guard let v = values[k] else { return nil }
+            guard let e = E(rawValue: v) else {
+                throw ConfigurationError("\(k) must be one of \(E.allCases.map(\.rawValue).joined(separator: ", ")), got '\(v)'")
+            }
+            return e
+        }
+        if let v = values["site"] { site = v }
+        if let v = values["token"] { token = v }
+        if let v = values["core_url"] { coreURL = v.hasSuffix("/") ? String(v.dropLast()) : v }
+        if let v = values["ca_file"] { caFile = v.isEmpty ? nil : v }
+        if let v = values["inbox"] { inboxDirectory = v }
+        if let v = values["spool_dir"] { spoolDirectory = v }
+        if let v = try oneOf("inbox_policy", InboxPolicy.self) { inboxPolicy = v }
+        if let v = values["default_stream"] { defaultStream = v }
+        if let v = try int("settle_ms") { settleMilliseconds = v }
+        if let v = try int("poll_ms", min: 10) { pollMilliseconds = v }
+        if let v = values["inotify"] {
+            guard v == "true" || v == "false" else { throw ConfigurationError("inotify must be true or false, got '\(v)'") }
+            useInotify = v == "true"
+        }
+        if let v = try int("max_spool_bytes", min: 1) { maxSpoolBytes = UInt64(v) }
+        if let v = try int("max_spool_objects", min: 1) { maxSpoolObjects = v }
+        if let v = try oneOf("full_policy", FullPolicy.self) { fullPolicy = v }
+        if let v = try int("segment_max_bytes", min: 1) { segmentMaxBytes = UInt64(v) }
+        if let v = try int("segment_max_objects", min: 1) { segmentMaxObjects = v }
+        if let v = try int("segment_max_age_ms") { segmentMaxAgeMilliseconds = v }
+        if let v = try int("zstd_level", min: 1) {
+            guard v <= 19 else { throw ConfigurationError("zstd_level must be 1…19, got \(v)") }
+            zstdLevel = Int32(v)
+        }
+        if let v = try int("large_object_bytes", min: 1) { largeObjectBytes = UInt64(v) }
+        if let v = try int("incompressible_alone_bytes", min: 1) { incompressibleAloneBytes = UInt64(v) }
+        if let v = try int("batches_ahead", min: 1) { batchesAhead = v }
+        if let v = try int("chunk_bytes", min: 1024) { chunkBytes = UInt64(v) }
+        if let v = try double("connect_timeout_seconds") { connectTimeoutSeconds = v }
+        if let v = try int("stall_seconds", min: 1) { stallSeconds = v }
+        if let v = try int("bandwidth_bytes_per_second") { bandwidthBytesPerSecond = Int64(v) }
+        if let v = values["bandwidth_schedule"] { bandwidthSchedule = try BandwidthSchedule(parsing: v) }
+        if let v = try int("retry_base_ms", min: 1) { retryBaseMilliseconds = v }
+        if let v = try int("retry_cap_ms", min: 1) { retryCapMilliseconds = v }
+        if let v = try int("down_after_failures", min: 1) { downAfterFailures = v }
+        if let v = values["priorities"] { priorities = try Self.parsePriorities(v) }
+        if let v = values["log_level"] { logLevel = v }
+
+        guard coreURL.hasPrefix("http://") || coreURL.hasPrefix("https://") else {
+            throw ConfigurationError("core_url must start with http:// or https://, got '\(coreURL)'")
+        }
+        do { try Names.validateStream(defaultStream) } catch { throw ConfigurationError("default_stream: \(error)") }
+        guard retryCapMilliseconds >= retryBaseMilliseconds else {
+            throw ConfigurationError("retry_cap_ms (\(retryCapMilliseconds)) must be ≥ retry_base_ms (\(retryBaseMilliseconds))")
+        }
+    }
+
+    static func parsePriorities(_ text: String) throws -> [String: Int] {
+        var out: [String: Int] = [:]
+        for part in text.split(separator: ",") {
+            let kv = part.split(separator: "=", maxSplits: 1).map { $0.trimmingSpaces() }
+            guard kv.count == 2, let p = Int(kv[1]) else {
+                throw ConfigurationError("priorities must look like alarms=10,vibration=5, got '\(text)'")
+            }
+            do { try Names.validateStream(kv[0]) } catch { throw ConfigurationError("priorities: \(error)") }
+            out[kv[0]] = p
+        }
+        return out
+    }
+
+    /// Checks what `run` needs beyond what any command needs.
+    public func validateForRun() throws {
+        guard !site.isEmpty else { throw ConfigurationError("no site id: set site in the config file, TRIBUTARY_SITE or --site") }
+        do { try Names.validateSite(site) } catch { throw ConfigurationError("site: \(error)") }
+        guard !token.isEmpty else { throw ConfigurationError("no site token: set token in the config file, TRIBUTARY_TOKEN or --token") }
+    }
+}

@@ -1,0 +1,87 @@
+/// Everything the edge agent is told, with the defaults a local demo runs on.
+/// Loading from TOML, `TRIBUTARY_*` environment variables and flags is in
+/// `EdgeConfiguration+Loading.swift`; edge/tributary-edge.toml documents every key.
+public struct EdgeConfiguration: Sendable, Equatable {
+    public enum FullPolicy: String, Sendable, CaseIterable {
+        /// Nothing new is taken while the spool is full: inbox files wait, `put` fails.
+        case block
+        /// The oldest pending objects (lowest priority first) are evicted, each logged and counted.
+        case dropOldest = "drop-oldest"
+    }
+
+    public enum InboxPolicy: String, Sendable, CaseIterable {
+        /// An inbox file is removed once its copy in the spool is durable.
+        case delete
+        /// The file stays; the journal remembers (path, size, mtime, inode) so it is taken once.
+        case keep
+    }
+
+    // Identity and core.
+    /// This site's id, as registered at the core (`tributary-core sites add SITE`). Required for `run`.
+    public var site: String = ""
+    /// The site token printed by `sites add`. Required for `run`.
+    public var token: String = ""
+    /// Base URL of the core (or of the load balancer in front of several).
+    public var coreURL: String = "http://127.0.0.1:8080"
+    /// PEM bundle of CAs to trust instead of the system's.
+    public var caFile: String? = nil
+
+    // Intake.
+    public var inboxDirectory: String = "./tributary-data/edge/inbox"
+    public var spoolDirectory: String = "./tributary-data/edge/spool"
+    public var inboxPolicy: InboxPolicy = .delete
+    /// Stream of files placed directly in the inbox (not in a stream subdirectory).
+    public var defaultStream: String = "default"
+    /// A file written in place is taken once its size and mtime have not changed for this long.
+    public var settleMilliseconds: Int = 2000
+    /// Rescan interval; inotify wakes the scanner sooner where available.
+    public var pollMilliseconds: Int = 1000
+    public var useInotify: Bool = true
+
+    // Spool limits.
+    public var maxSpoolBytes: UInt64 = 4 << 30
+    public var maxSpoolObjects: Int = 1_000_000
+    public var fullPolicy: FullPolicy = .block
+
+    // Batching.
+    public var segmentMaxBytes: UInt64 = 8 << 20
+    public var segmentMaxObjects: Int = 1000
+    /// A segment is closed once its oldest object waited this long, however small it is.
+    public var segmentMaxAgeMilliseconds: Int = 5000
+    public var zstdLevel: Int32 = 3
+    /// Objects of at least this size go as their own upload instead of into a segment.
+    public var largeObjectBytes: UInt64 = 8 << 20
+    /// Incompressible objects of at least this size also go alone, sent as they are.
+    public var incompressibleAloneBytes: UInt64 = 256 << 10
+    /// How many batches may wait built (segment files on disk) ahead of the uploader.
+    public var batchesAhead: Int = 2
+
+    // Upload.
+    /// PATCH size: a dropped link costs at most this much re-sent.
+    public var chunkBytes: UInt64 = 2 << 20
+    public var connectTimeoutSeconds: Double = 10
+    /// A transfer that moves under 1 KiB/s for this long is abandoned and resumed.
+    public var stallSeconds: Int = 15
+    /// Upload rate cap in bytes/s outside the schedule's windows (0: none).
+    public var bandwidthBytesPerSecond: Int64 = 0
+    public var bandwidthSchedule: BandwidthSchedule = BandwidthSchedule()
+    /// Backoff after a failure: full jitter over `min(cap, base·2^n)`.
+    public var retryBaseMilliseconds: Int = 500
+    public var retryCapMilliseconds: Int = 60_000
+    /// Consecutive failures after which the link is reported `down` rather than `backing-off`.
+    public var downAfterFailures: Int = 3
+    /// Stream priorities (higher first); streams not named have 0.
+    public var priorities: [String: Int] = [:]
+
+    public var logLevel: String = "info"
+
+    public init() {}
+
+    public func priority(of stream: String) -> Int { priorities[stream] ?? 0 }
+}
+
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,0 +1,180 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Logging
+import ServiceLifecycle
+import TributaryCurl
+import TributaryFiles
+import TributaryProtocol
+
+/// Watches the inbox and takes complete files into the spool, in groups (one syncfs and one
+/// journal transaction per group), then removes them from the inbox (policy `delete`).
+///
+/// Files it cannot take stay in the inbox with one log line per file and reason (not one per
+/// scan): symlinks (never followed), non-regular files, unreadable files (retried, in case the
+/// permissions get fixed), invalid names, files that change while being copied (retried once they
+/// settle). With policy `block` a full spool leaves files waiting in the inbox.
+public final class IntakeService: Service, @unchecked Sendable {
+    let configuration: EdgeConfiguration
+    let spool: Spool
+    let logger: Logger
+    let wake: Wakeup
+    let batcherWake: Wakeup
+    let clock: @Sendable () -> Double
+    /// Files per group commit, and bytes.
+    static let groupObjects = 256
+    static let groupBytes: UInt64 = 256 << 20
+
+    public init(configuration: EdgeConfiguration, spool: Spool, logger: Logger, wake: Wakeup, batcherWake: Wakeup,
+                clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+        self.configuration = configuration
+        self.spool = spool
+        self.logger = logger
+        self.wake = wake
+        self.batcherWake = batcherWake
+        self.clock = clock
+    }
+
+    public func run() async throws {
+        try await cancelWhenGracefulShutdown { try await self.loop() }
+    }
+
+    private func loop() async throws {
+        try FileIO.makeDirectories(configuration.inboxDirectory)
+        var watcher = InboxWatcher(
+            inbox: configuration.inboxDirectory, defaultStream: configuration.defaultStream, useInotify: configuration.useInotify)
+        defer { watcher.close() }
+        logger.info("watching the inbox", metadata: [
+            "inbox": "\(configuration.inboxDirectory)", "inotify": "\(watcher.usesInotify)", "policy": "\(configuration.inboxPolicy.rawValue)",
+        ])
+        var tracker = SettleTracker(settleSeconds: Double(configuration.settleMilliseconds) / 1000)
+        var warned: [String: String] = [:]
+        var spoolFullLogged = false
+        var lastTakenGC = 0.0
+        while !Task.isCancelled {
+            let entries = watcher.scan()
+            let now = clock()
+            tracker.retain(Set(entries.map(\.path)))
+            warned = warned.filter { k, _ in entries.contains { $0.path == k } }
+            var ready: [IntakeItem] = []
+            var readyBytes: UInt64 = 0
+            for e in entries {
+                switch e.kind {
+                case .symlink:
+                    warnOnce(&warned, e.path, "refused: symbolic links in the inbox are not followed; move the file itself in")
+                    continue
+                case .other:
+                    warnOnce(&warned, e.path, "refused: not a regular file")
+                    continue
+                case .file: break
+                }
+                guard let o = e.observation, tracker.observe(e.path, o, now: now) else { continue }
+                let taken = TakenFile(path: e.path, size: o.size, mtimeNanoseconds: o.mtimeNanoseconds, inode: o.inode)
+                if (try? spool.journal.wasTaken(taken)) == true {
+                    if configuration.inboxPolicy == .delete { removeSource(e.path) }
+                    continue
+                }
+                ready.append(IntakeItem(sourcePath: e.path, stream: e.stream, name: e.name, rememberSource: true))
+                readyBytes += o.size
+                if ready.count >= Self.groupObjects || readyBytes >= Self.groupBytes { break }
+            }
+            if !ready.isEmpty {
+                let outcome = await take(ready, tracker: &tracker, warned: &warned)
+                if outcome.full {
+                    if !spoolFullLogged { logger.warning("spool full (full_policy = block): files wait in the inbox until uploads free space", metadata: ["error": "\(outcome.message)"]) }
+                    spoolFullLogged = true
+                } else if outcome.accepted > 0 {
+                    if spoolFullLogged { logger.info("spool has room again: taking inbox files") }
+                    spoolFullLogged = false
+                    batcherWake.signal()
+                    continue  // more may be ready right away
+                }
+            }
+            if now - lastTakenGC > 60 {
+                lastTakenGC = now
+                try? spool.journal.forgetTaken { path in !FileIO.exists(path) }
+            }
+            // Wait for the next scan: inotify events cut it short.
+            let deadline = clock() + Double(configuration.pollMilliseconds) / 1000
+            while clock() < deadline && !Task.isCancelled {
+                let ev = watcher.drainEvents()
+                for p in ev.movedIn { tracker.noteMovedIn(p) }
+                if ev.changed || wake.consume() { break }
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+        }
+    }
+
+    private func take(_ items: [IntakeItem], tracker: inout SettleTracker, warned: inout [String: String]) async -> (accepted: Int, full: Bool, message: String) {
+        let spool = self.spool
+        let configuration = self.configuration
+        do {
+            let result = try await BlockingThread.run { try spool.ingest(items, configuration: configuration) }
+            for r in result.refused {
+                switch r.reason {
+                case .vanished: logger.debug("inbox file vanished before it was taken", metadata: ["path": "\(Names.printable(r.item.sourcePath))"])
+                case .changed:
+                    logger.info("inbox file changed while being taken; will retry once it settles", metadata: ["path": "\(Names.printable(r.item.sourcePath))"])
+                    tracker.forget(r.item.sourcePath)
+                default: warnOnce(&warned, r.item.sourcePath, r.message)
+                }
+            }
+            for o in result.accepted {
+                logger.debug("accepted", metadata: ["stream": "\(o.stream)", "name": "\(Names.printable(o.name))", "size": "\(o.size)", "sha256": "\(o.sha256)"])
+            }
+            if configuration.inboxPolicy == .delete {
+                var dirs = Set<String>()
+                for o in result.accepted {
+                    guard let src = o.source?.path else { continue }
+                    removeSource(src)
+                    dirs.insert(FileIO.dirname(of: src))
+                }
+                for d in dirs { try? FileIO.fsyncDirectory(d) }
+            }
+            for o in result.accepted { if let p = o.source?.path { tracker.forget(p) } }
+            if !result.accepted.isEmpty {
+                logger.info("took \(result.accepted.count) file(s) into the spool", metadata: [
+                    "bytes": "\(result.accepted.reduce(0) { $0 + $1.size })", "dropped": "\(result.dropped.count)",
+                ])
+            }
+            return (result.accepted.count, false, "")
+        } catch let full as SpoolFullError {
+            // One file larger than the whole spool must not hold back the rest of its group.
+            if items.count > 1 {
+                var total = 0
+                for item in items {
+                    let r = await take([item], tracker: &tracker, warned: &warned)
+                    total += r.accepted
+                    if r.full && total == 0 && full.usedBytes > 0 { return (0, true, r.message) }
+                }
+                return (total, total == 0, "\(full)")
+            }
+            if full.needBytes > configuration.maxSpoolBytes, let item = items.first {
+                warnOnce(&warned, item.sourcePath, "refused: larger (\(full.needBytes) bytes) than the whole spool (max_spool_bytes = \(configuration.maxSpoolBytes)); it stays in the inbox")
+            }
+            return (0, true, "\(full)")
+        } catch {
+            logger.error("intake failed; will retry", metadata: ["error": "\(error)"])
+            return (0, false, "\(error)")
+        }
+    }
+
+    private func removeSource(_ path: String) {
+        if unlink(path) != 0 && errno != ENOENT {
+            logger.error("cannot remove a taken file from the inbox (it is safe in the spool and will not be taken twice)", metadata: [
+                "path": "\(Names.printable(path))", "error": "\(String(cString: strerror(errno)))",
+            ])
+        }
+    }
+
+    private func warnOnce(_ warned: inout [String: String], _ path: String, _ message: String) {
+        guard warned[path] != message else { return }
+        warned[path] = message
+        logger.warning("\(message)", metadata: ["path": "\(Names.printable(path))"])
+    }
+}

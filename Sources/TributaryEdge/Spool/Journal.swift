@@ -1,0 +1,318 @@
+import Synchronization
+import TributaryProtocol
+import TributarySQLite
+
+// The spool (edge/README.md, "The spool" is the operator's version).
+//
+//   <spool>/journal.sqlite        the journal: SQLite, WAL, synchronous=FULL
+//   <spool>/objects/<random>      one file per accepted object: its bytes, exactly as taken
+//   <spool>/batches/<random>.seg  a built segment (zstd tar), immutable once journaled
+//   <spool>/batches/<random>.zst  a large object, zstd-compressed for sending, immutable
+//   <spool>/incoming/             copies and builds in progress; emptied at start-up
+//   <spool>/agent.lock            flock'd by the running agent (one agent per spool)
+//   <spool>/agent-status.json     the running agent's link state and upload in flight (for `status`)
+//
+// Schema:
+//   objects(id, stream, name, size, sha256, captured_at, accepted_at, priority, file, compressible,
+//           batch_id NULL | batches.id)           -- a row per accepted, not yet acknowledged object
+//   batches(id, kind 'segment'|'object', encoding 'zstd'|'identity', file, size, sha256, priority,
+//           created_at, upload_url NULL | URL, upload_offset, attempts)
+//   taken(path, size, mtime_ns, inode, sha256, taken_at)   -- inbox files already accepted
+//   counters(name, value)                                   -- drops, acks, rejections…
+//   drops(id, stream, name, size, sha256, captured_at, dropped_at, reason)  -- last 1000 drops
+//   quarantine(id, stream, name, size, sha256, captured_at, file, reason, at)
+//
+// Invariants:
+// - An object is accepted iff its `objects` row is committed; its file was written and made
+//   durable (syncfs) before that commit, and the inbox copy is removed only after it.
+// - An object leaves `objects` only in the transaction that records the core's receipt naming it
+//   stored or duplicate (then its files are unlinked), or when `drop-oldest` evicts it (counted
+//   and logged in `drops`), or when it is quarantined (kept on disk, listed in `status`).
+// - A batch's file is complete and fsync'd before its row is committed; it never changes after,
+//   so a resumed upload sends exactly the same bytes. `upload_url` is recorded as soon as the core
+//   creates the upload, so a restarted agent resumes it (HEAD) instead of starting over.
+// - Files in objects/ and batches/ that no row names are leftovers of a crash between writing
+//   and journaling; they are removed at start-up (their source is still in the inbox or `put`
+//   never returned).
+
+/// One object in the spool.
+public struct SpoolObject: Sendable, Equatable {
+    public var id: Int64
+    public var stream: String
+    public var name: String
+    public var size: UInt64
+    public var sha256: String
+    public var capturedAt: String
+    public var acceptedAt: String
+    public var priority: Int
+    /// Path relative to the spool directory.
+    public var file: String
+    public var compressible: Bool
+    public var batchID: Int64?
+}
+
+/// An object about to be accepted (its file already written under `incoming/`).
+public struct NewObject: Sendable {
+    public var stream: String
+    public var name: String
+    public var size: UInt64
+    public var sha256: String
+    public var capturedAt: String
+    public var priority: Int
+    public var file: String
+    public var compressible: Bool
+    /// For the `keep` inbox policy: the inbox file's identity, remembered so it is taken once.
+    public var source: TakenFile?
+
+    public init(stream: String, name: String, size: UInt64, sha256: String, capturedAt: String, priority: Int,
+                file: String, compressible: Bool, source: TakenFile? = nil) {
+        self.stream = stream
+        self.name = name
+        self.size = size
+        self.sha256 = sha256
+        self.capturedAt = capturedAt
+        self.priority = priority
+        self.file = file
+        self.compressible = compressible
+        self.source = source
+    }
+}
+
+/// An inbox file's identity when it was taken.
+public struct TakenFile: Sendable, Equatable, Hashable {
+    public var path: String
+    public var size: UInt64
+    public var mtimeNanoseconds: Int64
+    public var inode: UInt64
+
+    public init(path: String, size: UInt64, mtimeNanoseconds: Int64, inode: UInt64) {
+        self.path = path
+        self.size = size
+        self.mtimeNanoseconds = mtimeNanoseconds
+        self.inode = inode
+    }
+}
+
+/// A batch: one upload, a segment or a single object.
+public struct SpoolBatch: Sendable, Equatable {
+    public var id: Int64
+    public var kind: UploadKind
+    public var encoding: UploadEncoding
+    public var file: String
+    public var size: UInt64
+    public var sha256: String
+    public var priority: Int
+    public var createdAt: String
+    public var uploadURL: String?
+    public var uploadOffset: UInt64
+    public var attempts: Int
+}
+
+/// An object evicted by `drop-oldest`.
+public struct DroppedObject: Sendable, Equatable {
+    public var stream: String
+    public var name: String
+    public var size: UInt64
+    public var sha256: String
+    public var capturedAt: String
+    public var file: String
+}
+
+public struct SpoolFullError: Error, CustomStringConvertible, Sendable {
+    public var needBytes: UInt64
+    public var usedBytes: UInt64
+    public var maxBytes: UInt64
+    public var usedObjects: Int
+    public var maxObjects: Int
+    public var description: String {
+        "spool is full: \(usedBytes) of \(maxBytes) bytes and \(usedObjects) of \(maxObjects) objects in use, \(needBytes) more bytes needed (full_policy = block)"
+    }
+}
+
+/// The spool journal. One per process; serializes its own use. Other processes (`put`,
+/// `status`) open their own `Journal` on the same file: SQLite's locking orders them.
+public final class Journal: @unchecked Sendable {
+    public let spoolDirectory: String
+    let db: SQLiteDatabase
+    private let lock = Mutex<Void>(())
+
+    static let migrations = [
+        """
+        CREATE TABLE batches(
+            id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, encoding TEXT NOT NULL, file TEXT NOT NULL,
+            size INTEGER NOT NULL, sha256 TEXT NOT NULL, priority INTEGER NOT NULL, created_at TEXT NOT NULL,
+            upload_url TEXT, upload_offset INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0);
+        CREATE TABLE objects(
+            id INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT NOT NULL, name TEXT NOT NULL, size INTEGER NOT NULL,
+            sha256 TEXT NOT NULL, captured_at TEXT NOT NULL, accepted_at TEXT NOT NULL, priority INTEGER NOT NULL,
+            file TEXT NOT NULL, compressible INTEGER NOT NULL, batch_id INTEGER REFERENCES batches(id));
+        CREATE INDEX objects_order ON objects(batch_id, priority DESC, captured_at, id);
+        CREATE INDEX objects_stream ON objects(stream);
+        CREATE TABLE taken(path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, inode INTEGER NOT NULL,
+            sha256 TEXT NOT NULL, taken_at TEXT NOT NULL);
+        CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+        CREATE TABLE drops(id INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT NOT NULL, name TEXT NOT NULL, size INTEGER NOT NULL,
+            sha256 TEXT NOT NULL, captured_at TEXT NOT NULL, dropped_at TEXT NOT NULL, reason TEXT NOT NULL);
+        CREATE TABLE quarantine(id INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT NOT NULL, name TEXT NOT NULL,
+            size INTEGER NOT NULL, sha256 TEXT NOT NULL, captured_at TEXT NOT NULL, file TEXT NOT NULL, reason TEXT NOT NULL,
+            at TEXT NOT NULL);
+        """
+    ]
+
+    public init(spoolDirectory: String) throws {
+        self.spoolDirectory = spoolDirectory
+        db = try SQLiteDatabase(path: spoolDirectory + "/journal.sqlite")
+        try db.migrate(Self.migrations)
+    }
+
+    func locked<T>(_ body: () throws -> T) rethrows -> T {
+        try lock.withLock { _ in try body() }
+    }
+
+    // MARK: Intake
+
+    /// Spool use: bytes and count of accepted, unacknowledged objects.
+    public func usage() throws -> (bytes: UInt64, objects: Int) {
+        try locked {
+            let r = try db.query("SELECT COALESCE(SUM(size), 0), COUNT(*) FROM objects")[0]
+            return (UInt64(r[0].int ?? 0), Int(r[1].int ?? 0))
+        }
+    }
+
+    /// Whether an inbox file with this identity was already taken (`keep` policy, or a crash
+    /// between journaling and removing it).
+    public func wasTaken(_ f: TakenFile) throws -> Bool {
+        try locked {
+            let rows = try db.query(
+                "SELECT 1 FROM taken WHERE path = ? AND size = ? AND mtime_ns = ? AND inode = ?",
+                [.text(f.path), .integer(Int64(f.size)), .integer(f.mtimeNanoseconds), .integer(Int64(bitPattern: f.inode))])
+            return !rows.isEmpty
+        }
+    }
+
+    /// Forgets taken inbox files that no longer exist (`stillThere` answers for each path).
+    public func forgetTaken(where gone: (String) -> Bool) throws {
+        try locked {
+            let paths = try db.query("SELECT path FROM taken").compactMap { $0[0].string }
+            for p in paths where gone(p) { try db.query("DELETE FROM taken WHERE path = ?", [.text(p)]) }
+        }
+    }
+
+    /// Accepts `items` in one transaction (the group commit point), enforcing the spool limits.
+    /// With `drop-oldest`, evicts the oldest pending objects (lowest priority first) to make room
+    /// and returns them; their files are the caller's to unlink after this returns. With `block`,
+    /// throws `SpoolFullError` and accepts nothing.
+    public func accept(
+        _ items: [NewObject], acceptedAt: String, maxBytes: UInt64, maxObjects: Int,
+        policy: EdgeConfiguration.FullPolicy
+    ) throws -> [DroppedObject] {
+        try locked {
+            try db.transaction {
+                let r = try db.query("SELECT COALESCE(SUM(size), 0), COUNT(*) FROM objects")[0]
+                var usedBytes = UInt64(r[0].int ?? 0)
+                var usedObjects = Int(r[1].int ?? 0)
+                let needBytes = items.reduce(UInt64(0)) { $0 + $1.size }
+                var dropped: [DroppedObject] = []
+                if needBytes > maxBytes || items.count > maxObjects {
+                    throw SpoolFullError(needBytes: needBytes, usedBytes: usedBytes, maxBytes: maxBytes, usedObjects: usedObjects, maxObjects: maxObjects)
+                }
+                if usedBytes + needBytes > maxBytes || usedObjects + items.count > maxObjects {
+                    guard policy == .dropOldest else {
+                        throw SpoolFullError(needBytes: needBytes, usedBytes: usedBytes, maxBytes: maxBytes, usedObjects: usedObjects, maxObjects: maxObjects)
+                    }
+                    let victims = try db.query(
+                        "SELECT id, stream, name, size, sha256, captured_at, file FROM objects WHERE batch_id IS NULL ORDER BY priority, captured_at, id")
+                    for v in victims {
+                        guard usedBytes + needBytes > maxBytes || usedObjects + items.count > maxObjects else { break }
+                        let d = DroppedObject(
+                            stream: v[1].string!, name: v[2].string!, size: UInt64(v[3].int!), sha256: v[4].string!,
+                            capturedAt: v[5].string!, file: v[6].string!)
+                        try db.query("DELETE FROM objects WHERE id = ?", [v[0]])
+                        try db.query(
+                            "INSERT INTO drops(stream, name, size, sha256, captured_at, dropped_at, reason) VALUES (?, ?, ?, ?, ?, ?, 'spool full (drop-oldest)')",
+                            [.text(d.stream), .text(d.name), .integer(Int64(d.size)), .text(d.sha256), .text(d.capturedAt), .text(acceptedAt)])
+                        usedBytes -= d.size
+                        usedObjects -= 1
+                        dropped.append(d)
+                    }
+                    guard usedBytes + needBytes <= maxBytes && usedObjects + items.count <= maxObjects else {
+                        // Everything evictable is in batches being sent: nothing more can go.
+                        throw SpoolFullError(needBytes: needBytes, usedBytes: usedBytes, maxBytes: maxBytes, usedObjects: usedObjects, maxObjects: maxObjects)
+                    }
+                    try bump("dropped_objects", Int64(dropped.count))
+                    try bump("dropped_bytes", Int64(dropped.reduce(0) { $0 + $1.size }))
+                    try db.query("DELETE FROM drops WHERE id <= (SELECT MAX(id) FROM drops) - 1000")
+                }
+                for o in items {
+                    try db.query(
+                        "INSERT INTO objects(stream, name, size, sha256, captured_at, accepted_at, priority, file, compressible) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [.text(o.stream), .text(o.name), .integer(Int64(o.size)), .text(o.sha256), .text(o.capturedAt), .text(acceptedAt),
+                         .integer(Int64(o.priority)), .text(o.file), .integer(o.compressible ? 1 : 0)])
+                    if let s = o.source {
+                        try db.query(
+                            "INSERT OR REPLACE INTO taken(path, size, mtime_ns, inode, sha256, taken_at) VALUES (?, ?, ?, ?, ?, ?)",
+                            [.text(s.path), .integer(Int64(s.size)), .integer(s.mtimeNanoseconds), .integer(Int64(bitPattern: s.inode)),
+                             .text(o.sha256), .text(acceptedAt)])
+                    }
+                }
+                try bump("accepted_objects", Int64(items.count))
+                try bump("accepted_bytes", Int64(needBytes))
+                return dropped
+            }
+        }
+    }
+
+    /// Adds to a counter inside the caller's transaction.
+    func bump(_ name: String, _ by: Int64) throws {
+        guard by != 0 else { return }
+        try db.query(
+            "INSERT INTO counters(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+            [.text(name), .integer(by)])
+    }
+
+    /// Adds to a counter in its own transaction.
+    public func count(_ name: String, _ by: Int64 = 1) throws {
+        try locked { try db.transaction { try bump(name, by) } }
+    }
+
+    public func counters() throws -> [String: Int64] {
+        try locked {
+            var out: [String: Int64] = [:]
+            for r in try db.query("SELECT name, value FROM counters") { out[r[0].string!] = r[1].int! }
+            return out
+        }
+    }
+
+    /// Files (relative to the spool) that rows name: everything else under objects/ and batches/ is a leftover.
+    public func referencedFiles() throws -> Set<String> {
+        try locked {
+            var s = Set<String>()
+            for r in try db.query("SELECT file FROM objects UNION SELECT file FROM batches UNION SELECT file FROM quarantine") {
+                s.insert(r[0].string!)
+            }
+            return s
+        }
+    }
+}
+
+extension SpoolObject {
+    static let columns = "id, stream, name, size, sha256, captured_at, accepted_at, priority, file, compressible, batch_id"
+
+    init(row r: [SQLValue]) {
+        self.init(
+            id: r[0].int!, stream: r[1].string!, name: r[2].string!, size: UInt64(r[3].int!), sha256: r[4].string!,
+            capturedAt: r[5].string!, acceptedAt: r[6].string!, priority: Int(r[7].int!), file: r[8].string!,
+            compressible: r[9].int! != 0, batchID: r[10].int)
+    }
+}
+
+extension SpoolBatch {
+    static let columns = "id, kind, encoding, file, size, sha256, priority, created_at, upload_url, upload_offset, attempts"
+
+    init(row r: [SQLValue]) {
+        self.init(
+            id: r[0].int!, kind: UploadKind(rawValue: r[1].string!) ?? .segment, encoding: UploadEncoding(rawValue: r[2].string!) ?? .zstd,
+            file: r[3].string!, size: UInt64(r[4].int!), sha256: r[5].string!, priority: Int(r[6].int!), createdAt: r[7].string!,
+            uploadURL: r[8].string, uploadOffset: UInt64(r[9].int!), attempts: Int(r[10].int!))
+    }
+}

@@ -1,0 +1,210 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Logging
+import TributaryFiles
+import TributaryProtocol
+
+/// A file to take into the spool.
+public struct IntakeItem: Sendable {
+    public var sourcePath: String
+    public var stream: String
+    public var name: String
+    /// RFC 3339; nil takes the file's mtime.
+    public var capturedAt: String?
+    /// Remember the source's identity in the journal (inbox files), so it is taken once.
+    public var rememberSource: Bool
+
+    public init(sourcePath: String, stream: String, name: String, capturedAt: String? = nil, rememberSource: Bool = false) {
+        self.sourcePath = sourcePath
+        self.stream = stream
+        self.name = name
+        self.capturedAt = capturedAt
+        self.rememberSource = rememberSource
+    }
+}
+
+/// Why one file was not taken. The file is left where it was: nothing accepted is lost.
+public struct IntakeRefusal: Error, Sendable, CustomStringConvertible {
+    public enum Reason: String, Sendable {
+        case vanished, unreadable, notRegular = "not-a-regular-file", symlink, changed, invalidName = "invalid-name", io
+    }
+    public var item: IntakeItem
+    public var reason: Reason
+    public var message: String
+    public var description: String { "\(Names.printable(item.sourcePath)): \(message)" }
+}
+
+public struct IntakeResult: Sendable {
+    public var accepted: [NewObject] = []
+    public var refused: [IntakeRefusal] = []
+    public var dropped: [DroppedObject] = []
+}
+
+/// Takes files into the spool: copy + sha256 in one pass, one `syncfs` for the whole group, one
+/// journal transaction (the group commit), then — only then — the caller may remove the sources.
+public final class Spool: @unchecked Sendable {
+    public let directory: String
+    public let journal: Journal
+    let logger: Logger
+
+    public init(directory: String, logger: Logger) throws {
+        self.directory = directory
+        self.logger = logger
+        for d in [directory, directory + "/objects", directory + "/batches", directory + "/incoming"] {
+            try FileIO.makeDirectories(d)
+        }
+        journal = try Journal(spoolDirectory: directory)
+    }
+
+    /// Removes what a crash left between writing and journaling (the sources are still in place).
+    public func removeLeftovers() throws {
+        for name in FileIO.list(directory + "/incoming") { try FileIO.removeTree(directory + "/incoming/" + name) }
+        let referenced = try journal.referencedFiles()
+        for dir in ["objects", "batches"] {
+            for name in FileIO.list(directory + "/" + dir) where !referenced.contains(dir + "/" + name) {
+                logger.info("removing leftover spool file (written, never journaled)", metadata: ["file": "\(dir)/\(name)"])
+                try FileIO.removeTree(directory + "/" + dir + "/" + name)
+            }
+        }
+    }
+
+    /// Takes `items` as one group. Files that cannot be taken are refused individually; the rest are
+    /// accepted together. Throws `SpoolFullError` (policy `block`) with nothing accepted.
+    public func ingest(_ items: [IntakeItem], configuration c: EdgeConfiguration, now: Date = Date()) throws -> IntakeResult {
+        var result = IntakeResult()
+        var copies: [(item: IntakeItem, object: NewObject)] = []
+        defer {
+            // Copies never journaled (refusal, full spool, error) are removed.
+            if result.accepted.isEmpty { for c in copies { unlink(directory + "/" + c.object.file) } }
+        }
+        // Check the limits first so a full spool (block) does not cost a copy.
+        if c.fullPolicy == .block {
+            let use = try journal.usage()
+            if use.bytes >= c.maxSpoolBytes || use.objects >= c.maxSpoolObjects {
+                throw SpoolFullError(needBytes: 0, usedBytes: use.bytes, maxBytes: c.maxSpoolBytes, usedObjects: use.objects, maxObjects: c.maxSpoolObjects)
+            }
+        }
+        for item in items {
+            do {
+                try Names.validateStream(item.stream)
+                try Names.validateObjectName(item.name)
+            } catch {
+                result.refused.append(IntakeRefusal(item: item, reason: .invalidName, message: "refused: \(error)"))
+                continue
+            }
+            switch copyIn(item, priority: c.priority(of: item.stream)) {
+            case .success(let object): copies.append((item, object))
+            case .failure(let refusal): result.refused.append(refusal)
+            }
+        }
+        guard !copies.isEmpty else { return result }
+        try FileIO.syncFilesystem(directory + "/objects")
+        let dropped = try journal.accept(
+            copies.map(\.object), acceptedAt: Timestamp.format(now), maxBytes: c.maxSpoolBytes, maxObjects: c.maxSpoolObjects,
+            policy: c.fullPolicy)
+        result.accepted = copies.map(\.object)
+        for d in dropped {
+            logger.warning(
+                "spool full: dropped the oldest pending object (drop-oldest)",
+                metadata: ["stream": "\(d.stream)", "name": "\(Names.printable(d.name))", "size": "\(d.size)", "sha256": "\(d.sha256)", "captured_at": "\(d.capturedAt)"])
+            unlink(directory + "/" + d.file)
+        }
+        result.dropped = dropped
+        return result
+    }
+
+    /// Copies one file into objects/ (not yet durable, not yet journaled), hashing it on the way.
+    private func copyIn(_ item: IntakeItem, priority: Int) -> Result<NewObject, IntakeRefusal> {
+        func refuse(_ r: IntakeRefusal.Reason, _ m: String) -> Result<NewObject, IntakeRefusal> {
+            .failure(IntakeRefusal(item: item, reason: r, message: m))
+        }
+        let src = open(item.sourcePath, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        if src < 0 {
+            let e = errno
+            switch e {
+            case ENOENT: return refuse(.vanished, "vanished before it could be taken")
+            case ELOOP: return refuse(.symlink, "refused: symbolic links are not followed (move the file itself into the inbox)")
+            case EACCES, EPERM: return refuse(.unreadable, "cannot be read (permission denied); it stays until it is readable")
+            default: return refuse(.io, "cannot be opened: \(String(cString: strerror(e)))")
+            }
+        }
+        defer { close(src) }
+        var before = stat()
+        guard fstat(src, &before) == 0 else { return refuse(.io, "fstat failed: \(String(cString: strerror(errno)))") }
+        guard (before.st_mode & S_IFMT) == S_IFREG else { return refuse(.notRegular, "refused: not a regular file") }
+        let rel = "objects/" + Hex.encode(secureRandomBytes(12))
+        let dstPath = directory + "/" + rel
+        let dst = open(dstPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard dst >= 0 else { return refuse(.io, "cannot create \(dstPath): \(String(cString: strerror(errno)))") }
+        var ok = false
+        defer {
+            close(dst)
+            if !ok { unlink(dstPath) }
+        }
+        let digest = StreamingDigest(.sha256)
+        let sampler = CompressibilitySample()
+        var buffer = [UInt8](repeating: 0, count: 256 * 1024)
+        var copied: UInt64 = 0
+        do {
+            while true {
+                let n = try buffer.withUnsafeMutableBytes { try FileIO.pread(src, $0, offset: copied, item.sourcePath) }
+                if n == 0 { break }
+                try buffer.withUnsafeBytes { raw in
+                    let chunk = UnsafeRawBufferPointer(rebasing: raw[0..<n])
+                    digest.update(chunk)
+                    sampler.feed(chunk)
+                    try FileIO.writeAll(dst, chunk, dstPath)
+                }
+                copied += UInt64(n)
+            }
+        } catch {
+            return refuse(.io, "copy failed: \(error)")
+        }
+        var after = stat()
+        guard fstat(src, &after) == 0 else { return refuse(.io, "fstat failed: \(String(cString: strerror(errno)))") }
+        guard after.st_size == before.st_size, UInt64(after.st_size) == copied,
+            after.st_mtim.tv_sec == before.st_mtim.tv_sec, after.st_mtim.tv_nsec == before.st_mtim.tv_nsec
+        else {
+            return refuse(.changed, "changed while being taken (still being written?); it will be taken once it settles")
+        }
+        let mtimeNs = Int64(after.st_mtim.tv_sec) * 1_000_000_000 + Int64(after.st_mtim.tv_nsec)
+        let captured = item.capturedAt ?? Timestamp.format(Date(timeIntervalSince1970: Double(mtimeNs) / 1e9))
+        ok = true
+        return .success(NewObject(
+            stream: item.stream, name: item.name, size: copied, sha256: digest.finalizeHex(), capturedAt: captured,
+            priority: priority, file: rel, compressible: sampler.compressible,
+            source: item.rememberSource
+                ? TakenFile(path: item.sourcePath, size: copied, mtimeNanoseconds: mtimeNs, inode: UInt64(after.st_ino)) : nil))
+    }
+}
+
+/// Decides from the first 128 KiB whether content is worth compressing: zstd level 1 must save
+/// at least 10 %. Already-compressed data (JPEG, gzip, zstd) is then sent as it is.
+final class CompressibilitySample {
+    static let sampleBytes = 128 * 1024
+    private var sample: [UInt8] = []
+
+    func feed(_ bytes: UnsafeRawBufferPointer) {
+        guard sample.count < Self.sampleBytes else { return }
+        sample.append(contentsOf: bytes.prefix(Self.sampleBytes - sample.count))
+    }
+
+    var compressible: Bool {
+        guard sample.count >= 64 else { return true }
+        let z = ZstdCompressor(level: 1, checksum: false)
+        var out = 0
+        do {
+            try sample.withUnsafeBytes { try z.compress($0) { out += $0.count } }
+            try z.finish { out += $0.count }
+        } catch {
+            return true
+        }
+        return Double(out) < Double(sample.count) * 0.9
+    }
+}
