@@ -146,3 +146,19 @@ extension Journal {
         }
     }
 }
+
+extension Journal {
+    /// Moves a pending object whose spool file is corrupt to quarantine (kept on disk, counted,
+    /// listed by `status`), so it is never sent as if it were the original.
+    public func quarantinePending(_ id: Int64, reason: String, at: String) throws {
+        _ = try locked {
+            try db.transaction {
+                try db.query(
+                    "INSERT INTO quarantine(stream, name, size, sha256, captured_at, file, reason, at) SELECT stream, name, size, sha256, captured_at, file, ?, ? FROM objects WHERE id = ? AND batch_id IS NULL",
+                    [.text(reason), .text(at), .integer(id)])
+                try db.query("DELETE FROM objects WHERE id = ? AND batch_id IS NULL", [.integer(id)])
+                try bump("quarantined_objects", 1)
+            }
+        }
+    }
+}

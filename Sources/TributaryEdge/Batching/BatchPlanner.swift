@@ -1,0 +1,77 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import TributaryProtocol
+
+/// What to build next from the pending objects. Pure.
+public enum BatchPlan: Sendable, Equatable {
+    /// One object as its own upload; `compress` when zstd is worth it.
+    case single(SpoolObject, compress: Bool)
+    /// A segment: objects in order, `ref` for content the core already holds (no bytes sent).
+    case segment([(object: SpoolObject, ref: Bool)])
+
+    public static func == (a: BatchPlan, b: BatchPlan) -> Bool {
+        switch (a, b) {
+        case (.single(let x, let cx), .single(let y, let cy)): return x == y && cx == cy
+        case (.segment(let x), .segment(let y)): return x.map(\.object) == y.map(\.object) && x.map(\.ref) == y.map(\.ref)
+        default: return false
+        }
+    }
+}
+
+/// Chooses batches: segments closed by size, count or age; large and incompressible objects alone.
+///
+/// - An object of at least `largeObjectBytes`, or incompressible and at least
+///   `incompressibleAloneBytes`, goes as its own upload (zstd-encoded only if compressible), unless
+///   the core already holds it — then it is a `ref` in a segment and no bytes go.
+/// - Otherwise objects are packed in sending order until the segment's content would pass
+///   `segmentMaxBytes` or it holds `segmentMaxObjects`. Two objects with the same (stream, name)
+///   never share a segment (the format forbids it); the later one waits for the next.
+/// - A segment is due when its candidates fill it, or when the oldest of them was accepted
+///   `segmentMaxAge` ago.
+public struct BatchPlanner: Sendable {
+    public var configuration: EdgeConfiguration
+
+    public init(configuration: EdgeConfiguration) { self.configuration = configuration }
+
+    func goesAlone(_ o: SpoolObject) -> Bool {
+        o.size >= configuration.largeObjectBytes || (!o.compressible && o.size >= configuration.incompressibleAloneBytes)
+    }
+
+    /// Whether a batch should be built now, before asking the core anything. Returns the seconds
+    /// to wait otherwise.
+    public func due(_ candidates: [SpoolObject], now: Date) -> (due: Bool, waitSeconds: Double) {
+        guard let first = candidates.first else { return (false, 1) }
+        if goesAlone(first) { return (true, 0) }
+        let bytes = candidates.reduce(UInt64(0)) { $0 + $1.size }
+        if bytes >= configuration.segmentMaxBytes || candidates.count >= configuration.segmentMaxObjects { return (true, 0) }
+        let oldest = candidates.compactMap { try? Timestamp.parse($0.acceptedAt) }.min() ?? now
+        let age = now.timeIntervalSince(oldest)
+        let maxAge = Double(configuration.segmentMaxAgeMilliseconds) / 1000
+        return age >= maxAge ? (true, 0) : (false, maxAge - age)
+    }
+
+    /// The next batch from `candidates` (in sending order), given the hashes the core holds.
+    public func plan(_ candidates: [SpoolObject], held: Set<String>) -> BatchPlan? {
+        var entries: [(object: SpoolObject, ref: Bool)] = []
+        var bytes: UInt64 = 0
+        var names = Set<String>()
+        for o in candidates {
+            let ref = held.contains(o.sha256)
+            if !ref && goesAlone(o) {
+                if entries.isEmpty { return .single(o, compress: o.compressible) }
+                continue
+            }
+            let key = o.stream + "/" + o.name
+            if names.contains(key) { continue }
+            if !ref && !entries.isEmpty && bytes + o.size > configuration.segmentMaxBytes { break }
+            entries.append((o, ref))
+            names.insert(key)
+            if !ref { bytes += o.size }
+            if entries.count >= configuration.segmentMaxObjects { break }
+        }
+        return entries.isEmpty ? nil : .segment(entries)
+    }
+}

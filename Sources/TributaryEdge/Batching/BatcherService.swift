@@ -1,0 +1,117 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Logging
+import ServiceLifecycle
+import TributaryCurl
+import TributaryProtocol
+
+/// Builds batches just in time: at most `batches_ahead` wait built, so while the link is down
+/// objects stay pending (and evictable by drop-oldest) instead of piling up as segment files, and
+/// a high-priority object that arrives is packed next. Before building, asks the core which
+/// contents it already holds (have-check); those go as references, without their bytes.
+public final class BatcherService: Service, @unchecked Sendable {
+    let configuration: EdgeConfiguration
+    let spool: Spool
+    let client: TusClient
+    let runtime: AgentRuntime
+    let logger: Logger
+    let wake: Wakeup
+    let uploaderWake: Wakeup
+    let planner: BatchPlanner
+    let builder: BatchBuilder
+
+    public init(configuration: EdgeConfiguration, spool: Spool, client: TusClient, runtime: AgentRuntime, logger: Logger,
+                wake: Wakeup, uploaderWake: Wakeup) {
+        self.configuration = configuration
+        self.spool = spool
+        self.client = client
+        self.runtime = runtime
+        self.logger = logger
+        self.wake = wake
+        self.uploaderWake = uploaderWake
+        planner = BatchPlanner(configuration: configuration)
+        builder = BatchBuilder(spoolDirectory: spool.directory, zstdLevel: configuration.zstdLevel)
+    }
+
+    public func run() async throws {
+        try await cancelWhenGracefulShutdown { try await self.loop() }
+    }
+
+    private func loop() async throws {
+        while !Task.isCancelled {
+            var waitMs = 1000
+            do {
+                if let next = try await step() {
+                    waitMs = next
+                } else {
+                    uploaderWake.signal()
+                    continue
+                }
+            } catch {
+                logger.error("batching failed; will retry", metadata: ["error": "\(error)"])
+                waitMs = 2000
+            }
+            await wake.wait(milliseconds: waitMs)
+        }
+    }
+
+    /// Builds at most one batch. Returns nil when it built one, else how long to wait (ms).
+    func step() async throws -> Int? {
+        let journal = spool.journal
+        guard try journal.batchCount() < configuration.batchesAhead else { return 1000 }
+        let candidates = try journal.pendingObjects(limit: max(2 * configuration.segmentMaxObjects, 1000))
+        guard !candidates.isEmpty else { return 1000 }
+        let (due, waitSeconds) = planner.due(candidates, now: Date())
+        guard due else { return max(20, min(1000, Int(waitSeconds * 1000) + 5)) }
+        // The link decides when the core may be asked; the uploader and this share its backoff.
+        let backoff = runtime.secondsUntilAttempt()
+        guard backoff <= 0 else { return max(50, min(1000, Int(backoff * 1000))) }
+
+        let client = self.client
+        let hashes = Array(Set(candidates.map(\.sha256)))
+        let held: Set<String>
+        do {
+            held = try await BlockingThread.run { () throws(UploadError) -> Set<String> in try client.have(hashes) }
+            runtime.linkSucceeded()
+        } catch let e as UploadError {
+            let delay = runtime.linkFailed("have-check: \(e)", retryAfter: e.retryAfter)
+            logger.warning("cannot reach the core for the have-check; objects stay pending", metadata: ["error": "\(e)", "retry_in_s": "\(Int(delay.rounded()))"])
+            return max(50, Int(delay * 1000))
+        }
+        guard let plan = planner.plan(candidates, held: held) else { return 1000 }
+        let builder = self.builder
+        let now = Timestamp.format(Date())
+        do {
+            switch plan {
+            case .single(let o, let compress):
+                let built: BuiltBatch? = compress ? try await BlockingThread.run { try builder.buildCompressed(o) } : nil
+                let id = try journal.addBatch(
+                    kind: .object, encoding: built == nil ? .identity : .zstd, file: built?.file ?? o.file,
+                    size: built?.size ?? o.size, sha256: o.sha256, priority: o.priority, createdAt: now, objectIDs: [o.id])
+                if id == nil, let f = built?.file { unlink(spool.directory + "/" + f) }
+                logger.debug("batched a large object", metadata: ["batch": "\(id.map(String.init) ?? "void")", "stream": "\(o.stream)", "name": "\(Names.printable(o.name))", "encoding": "\(built == nil ? "identity" : "zstd")"])
+            case .segment(let entries):
+                let built = try await BlockingThread.run { try builder.buildSegment(entries) }
+                let id = try journal.addBatch(
+                    kind: .segment, encoding: .zstd, file: built.file, size: built.size, sha256: built.sha256,
+                    priority: entries.map(\.object.priority).max() ?? 0, createdAt: now, objectIDs: entries.map(\.object.id))
+                if id == nil { unlink(spool.directory + "/" + built.file) }
+                let raw = entries.filter { !$0.ref }.reduce(UInt64(0)) { $0 + $1.object.size }
+                logger.debug("built a segment", metadata: [
+                    "batch": "\(id.map(String.init) ?? "void")", "objects": "\(entries.count)", "refs": "\(entries.filter(\.ref).count)",
+                    "bytes": "\(raw)", "compressed": "\(built.size)",
+                ])
+            }
+        } catch let c as CorruptSpoolObject {
+            logger.error("a spool object no longer matches its journaled sha256; quarantined, not sent", metadata: ["object": "\(c.objectID)", "reason": "\(c.reason)"])
+            try journal.quarantinePending(c.objectID, reason: c.reason, at: now)
+        }
+        return nil
+    }
+}

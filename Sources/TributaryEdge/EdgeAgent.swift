@@ -1,0 +1,69 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Logging
+import ServiceLifecycle
+import TributaryCurl
+import TributaryProtocol
+
+/// The running agent: intake, batcher, uploader and status writer as services of one group.
+/// `run` in the CLI adds signal handling; tests may build the same services.
+public struct EdgeAgent {
+    public let services: [any Service]
+    public let spool: Spool
+    public let runtime: AgentRuntime
+    let lock: SpoolLock
+
+    public init(configuration c: EdgeConfiguration, logger: Logger) throws {
+        try c.validateForRun()
+        spool = try Spool(directory: c.spoolDirectory, logger: logger)
+        lock = try SpoolLock(spool: c.spoolDirectory)
+        try spool.removeLeftovers()
+        runtime = AgentRuntime(configuration: c)
+        var options = TransferOptions()
+        options.connectTimeout = c.connectTimeoutSeconds
+        options.lowSpeedLimit = 1024
+        options.lowSpeedTime = c.stallSeconds
+        options.caFile = c.caFile
+        options.maxResponseBytes = 16 << 20
+        // One client (connection) per service, so the have-check never waits behind a PATCH.
+        let uploadClient = TusClient(baseURL: c.coreURL, token: c.token, options: options)
+        let haveClient = TusClient(baseURL: c.coreURL, token: c.token, options: options)
+        let intakeWake = Wakeup()
+        let batcherWake = Wakeup()
+        let uploaderWake = Wakeup()
+        services = [
+            IntakeService(configuration: c, spool: spool, logger: logger, wake: intakeWake, batcherWake: batcherWake),
+            BatcherService(configuration: c, spool: spool, client: haveClient, runtime: runtime, logger: logger, wake: batcherWake, uploaderWake: uploaderWake),
+            UploaderService(configuration: c, spool: spool, client: uploadClient, runtime: runtime, logger: logger, wake: uploaderWake, batcherWake: batcherWake),
+            StatusWriterService(runtime: runtime, spool: c.spoolDirectory, logger: logger),
+        ]
+        logger.notice("tributary-edge starting", metadata: [
+            "site": "\(c.site)", "core": "\(c.coreURL)", "inbox": "\(c.inboxDirectory)", "spool": "\(c.spoolDirectory)",
+            "version": "\(tributaryEdgeVersion)",
+        ])
+    }
+}
+
+/// `tributary-edge put`: takes files into the spool of a (running or stopped) agent and returns
+/// once they are durable. The originals are left alone.
+public enum EdgePut {
+    public static func put(
+        files: [String], stream: String, capturedAt: String?, configuration c: EdgeConfiguration, logger: Logger
+    ) throws -> IntakeResult {
+        var captured: String? = nil
+        if let capturedAt {
+            do { captured = Timestamp.format(try Timestamp.parse(capturedAt)) } catch {
+                throw ConfigurationError("--captured-at: \(error)")
+            }
+        }
+        do { try Names.validateStream(stream) } catch { throw ConfigurationError("--stream: \(error)") }
+        let spool = try Spool(directory: c.spoolDirectory, logger: logger)
+        let items = files.map { path in
+            IntakeItem(sourcePath: path, stream: stream, name: String(path.split(separator: "/").last ?? Substring(path)), capturedAt: captured)
+        }
+        return try spool.ingest(items, configuration: c)
+    }
+}

@@ -1,0 +1,32 @@
+import Logging
+import ServiceLifecycle
+
+/// Writes the agent's live status file each second it changed (and every 10 s regardless, so
+/// `updated_at` shows the agent is alive), and once more on the way out.
+final class StatusWriterService: Service, @unchecked Sendable {
+    let runtime: AgentRuntime
+    let spool: String
+    let logger: Logger
+
+    init(runtime: AgentRuntime, spool: String, logger: Logger) {
+        self.runtime = runtime
+        self.spool = spool
+        self.logger = logger
+    }
+
+    func run() async throws {
+        var written: UInt64 = .max
+        var ticks = 0
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let g = runtime.generation
+            if g != written || ticks % 10 == 0 {
+                do { try runtime.write(spool: spool) } catch { logger.warning("cannot write the status file", metadata: ["error": "\(error)"]) }
+                written = g
+            }
+            ticks += 1
+            try? await Task.sleep(for: .seconds(1))
+        }
+        runtime.setInFlight(nil)
+        try? runtime.write(spool: spool)
+    }
+}

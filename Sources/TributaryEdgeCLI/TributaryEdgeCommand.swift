@@ -1,0 +1,139 @@
+import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Logging
+import ServiceLifecycle
+import TributaryEdge
+
+@main
+struct TributaryEdgeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tributary-edge",
+        abstract: "Takes local objects into a durable spool and ships them to a Tributary core over flaky links.",
+        subcommands: [Run.self, Put.self, Status.self])
+}
+
+/// Options every subcommand shares: the configuration and the spool.
+struct CommonOptions: ParsableArguments {
+    @Option(help: "TOML configuration file (env TRIBUTARY_CONFIG).")
+    var config: String?
+
+    @Option(help: "Spool directory (default ./tributary-data/edge/spool).")
+    var spool: String?
+
+    func load(_ extra: [String: String?] = [:]) throws -> EdgeConfiguration {
+        let env = ProcessInfo.processInfo.environment
+        var c = try EdgeConfiguration.load(file: config ?? env["TRIBUTARY_CONFIG"], environment: env)
+        var flags: [String: String] = [:]
+        if let spool { flags["spool_dir"] = spool }
+        for (k, v) in extra { if let v { flags[k] = v } }
+        try c.apply(flags)
+        return c
+    }
+}
+
+func bootstrapLogging(_ level: String) {
+    let l = Logger.Level(rawValue: level) ?? .info
+    LoggingSystem.bootstrap { label in
+        var h = StreamLogHandler.standardError(label: label)
+        h.logLevel = l
+        return h
+    }
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the agent until SIGTERM or SIGINT.")
+
+    @OptionGroup var common: CommonOptions
+    @Option(help: "This site's id (as registered at the core).") var site: String?
+    @Option(help: "This site's token (printed by `tributary-core sites add`).") var token: String?
+    @Option(help: "Core base URL (default http://127.0.0.1:8080).") var core: String?
+    @Option(help: "Inbox directory to watch (default ./tributary-data/edge/inbox).") var inbox: String?
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String?
+
+    func run() async throws {
+        let c: EdgeConfiguration
+        do {
+            c = try common.load(["site": site, "token": token, "core_url": core, "inbox": inbox, "log_level": logLevel])
+            try c.validateForRun()
+        } catch let e as ConfigurationError {
+            throw ValidationError(e.message)
+        }
+        bootstrapLogging(c.logLevel)
+        let logger = Logger(label: "tributary-edge")
+        let agent = try EdgeAgent(configuration: c, logger: logger)
+        var group = ServiceGroupConfiguration(services: agent.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        group.maximumGracefulShutdownDuration = .seconds(10)
+        do {
+            try await ServiceGroup(configuration: group).run()
+        } catch is CancellationError {
+            logger.notice("shutdown: services still busy after the grace period were cancelled")
+        }
+        logger.notice("tributary-edge stopped")
+    }
+}
+
+struct Put: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Take files into the spool; returns once they are durable (the files themselves are left alone).")
+
+    @OptionGroup var common: CommonOptions
+    @Option(help: "Stream of the objects (default: the default stream).") var stream: String?
+    @Option(help: "RFC 3339 capture time (default: each file's mtime).") var capturedAt: String?
+    @Argument(help: "Files to enqueue.") var files: [String]
+
+    func run() async throws {
+        let c: EdgeConfiguration
+        do { c = try common.load() } catch let e as ConfigurationError { throw ValidationError(e.message) }
+        bootstrapLogging(c.logLevel)
+        let logger = Logger(label: "tributary-edge")
+        let result: IntakeResult
+        do {
+            result = try EdgePut.put(files: files, stream: stream ?? c.defaultStream, capturedAt: capturedAt, configuration: c, logger: logger)
+        } catch let e as ConfigurationError {
+            throw ValidationError(e.message)
+        } catch let e as SpoolFullError {
+            FileHandleErr.write("tributary-edge put: \(e)\n")
+            throw ExitCode(3)
+        }
+        for o in result.accepted { print("accepted \(o.stream)/\(o.name) \(o.size) bytes sha256 \(o.sha256)") }
+        for d in result.dropped { FileHandleErr.write("dropped (spool full, drop-oldest): \(d.stream)/\(d.name) \(d.size) bytes\n") }
+        for r in result.refused { FileHandleErr.write("tributary-edge put: \(r)\n") }
+        if !result.refused.isEmpty { throw ExitCode(1) }
+    }
+}
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the spool's backlog, limits, drops and link state (works while the agent runs).")
+
+    @OptionGroup var common: CommonOptions
+    @Flag(help: "JSON output.") var json = false
+
+    func run() async throws {
+        let c: EdgeConfiguration
+        do { c = try common.load() } catch let e as ConfigurationError { throw ValidationError(e.message) }
+        let s: EdgeStatus
+        do { s = try EdgeStatus.read(configuration: c) } catch let e as ConfigurationError { throw ValidationError(e.message) }
+        if json {
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.sortedKeys, .prettyPrinted]
+            print(String(decoding: try enc.encode(s), as: UTF8.self))
+        } else {
+            print(s.rendered(), terminator: "")
+        }
+    }
+}
+
+enum FileHandleErr {
+    static func write(_ s: String) {
+        var s = s
+        s.withUTF8 { buf in _ = Glibc.write(2, buf.baseAddress, buf.count) }
+    }
+}
+

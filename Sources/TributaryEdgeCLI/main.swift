@@ -1,2 +1,0 @@
-import TributaryEdge
-print("tributary-edge: not built yet")
