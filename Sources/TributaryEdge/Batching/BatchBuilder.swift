@@ -40,6 +40,7 @@ public struct BatchBuilder: Sendable {
             for (o, ref) in entries where !ref {
                 _ = try writer.beginObject()
                 try stream(o) { try writer.write($0) }
+                CrashPoints.hit("batch.mid-build")
                 do {
                     try writer.endObject()
                 } catch let e as TributaryError {
@@ -111,6 +112,7 @@ public struct BatchBuilder: Sendable {
             let rel = "batches/" + name
             guard rename(tmp, spoolDirectory + "/" + rel) == 0 else { throw FileIO.error("rename", tmp) }
             try FileIO.fsyncDirectory(spoolDirectory + "/batches")
+            CrashPoints.hit("batch.after-build")
             return BuiltBatch(file: rel, size: sink.written, sha256: sink.digest.finalizeHex())
         } catch {
             unlink(tmp)

@@ -105,10 +105,12 @@ public final class Spool: @unchecked Sendable {
         }
         guard !copies.isEmpty else { return result }
         try FileIO.syncFilesystem(directory + "/objects")
+        CrashPoints.hit("intake.after-copy")
         let dropped = try journal.accept(
             copies.map(\.object), acceptedAt: Timestamp.format(now), maxBytes: c.maxSpoolBytes, maxObjects: c.maxSpoolObjects,
             policy: c.fullPolicy)
         result.accepted = copies.map(\.object)
+        CrashPoints.hit("intake.after-journal")
         for d in dropped {
             logger.warning(
                 "spool full: dropped the oldest pending object (drop-oldest)",

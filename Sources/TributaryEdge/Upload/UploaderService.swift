@@ -162,6 +162,7 @@ public final class UploaderService: Service, @unchecked Sendable {
         }
         if url == nil {
             let created = try client.create(length: batch.size, metadata: Self.metadata(batch, objects))
+            CrashPoints.hit("upload.after-create")
             try journal.setUpload(batch: batch.id, url: created.url)
             runtime.linkSucceeded()
             url = created.url
@@ -208,6 +209,7 @@ public final class UploaderService: Service, @unchecked Sendable {
                     offset = r.offset
                     committed = r.committed
                     try journal.setOffset(batch: batch.id, offset: offset)
+                    CrashPoints.hit("upload.mid-upload")
                     runtime.progress(sent: offset)
                     if offset == batch.size && !committed {
                         // All bytes are there but the commit did not happen (e.g. 503 earlier): ask again.
@@ -229,6 +231,7 @@ public final class UploaderService: Service, @unchecked Sendable {
         }
 
         let receipt = try client.receipt(url)
+        CrashPoints.hit("upload.after-commit")
         let ack = try journal.acknowledge(batch: batch.id, receipt: receipt)
         for f in ack.filesToRemove { unlink(spool.directory + "/" + f) }
         logger.info("delivered", metadata: [
