@@ -1,0 +1,196 @@
+"""Spool limits, bad input at intake, and crashes of the agent and the core."""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import wait_until
+from edgekit import arrivals, assert_exactly_once, edge_factory  # noqa: F401
+
+DEAD = "http://127.0.0.1:9"  # nothing listens: the link is down
+
+
+def test_block_policy_leaves_files_in_the_inbox_and_put_fails(live_core, edge_factory, tmp_path):
+    site = live_core.new_site("edge")
+    agent = edge_factory(DEAD, site.site, site.token, max_spool_bytes=10_000, full_policy="block")
+    for i in range(8):
+        agent.drop(f"v/f{i}.bin", bytes([i]) * 2000)
+    agent.start()
+    wait_until(lambda: agent.status()["pending_objects"] == 5, 20, what="5 objects (10 000 bytes) taken")
+    time.sleep(1)
+    s = agent.status()
+    assert s["pending_objects"] == 5 and s["spool"]["used_bytes"] == 10_000
+    assert s["dropped_objects"] == 0
+    assert len([p for p in agent.inbox.rglob("*.bin")]) == 3, "the rest must wait in the inbox"
+    assert "spool full (full_policy = block)" in agent.log_text()
+    extra = tmp_path / "extra.bin"
+    extra.write_bytes(b"x" * 10)
+    r = agent.put(extra, check=False)
+    assert r.returncode == 3 and "spool is full" in r.stderr
+    # The link comes back: everything drains, the waiting files included, each exactly once.
+    agent.stop()
+    agent.write_config(core_url=live_core.base)
+    agent.start()
+    agent.wait_drained(60, acked=8)
+    assert_exactly_once(live_core, site.site, {("v", f"f{i}.bin"): bytes([i]) * 2000 for i in range(8)})
+
+
+def test_drop_oldest_evicts_counts_and_logs(live_core, edge_factory):
+    site = live_core.new_site("edge")
+    agent = edge_factory(DEAD, site.site, site.token, max_spool_bytes=10_000, full_policy="drop-oldest")
+    agent.start()
+    for i in range(8):
+        p = agent.drop(f"v/f{i}.bin", bytes([i]) * 2000)
+        os.utime(p, (1_700_000_000 + i, 1_700_000_000 + i))  # captured-at order = i
+        wait_until(lambda: agent.status()["counters"].get("accepted_objects", 0) == i + 1, 20, what=f"f{i} taken")
+    s = agent.status()
+    assert s["pending_objects"] == 5 and s["dropped_objects"] == 3 and s["dropped_bytes"] == 6000
+    dropped = [r[0] for r in agent.journal("SELECT name FROM drops ORDER BY id")]
+    assert dropped == ["f0.bin", "f1.bin", "f2.bin"], "the oldest go first"
+    assert agent.log_text().count("dropped the oldest pending object") == 3
+    assert not list(agent.inbox.rglob("*.bin"))
+    agent.stop()
+    agent.write_config(core_url=live_core.base)
+    agent.start()
+    agent.wait_drained(60, acked=5)
+    assert_exactly_once(live_core, site.site, {("v", f"f{i}.bin"): bytes([i]) * 2000 for i in range(3, 8)})
+
+
+def test_a_file_larger_than_the_spool_is_refused_not_lost(live_core, edge_factory):
+    site = live_core.new_site("edge")
+    agent = edge_factory(live_core.base, site.site, site.token, max_spool_bytes=5000, full_policy="drop-oldest")
+    agent.drop("v/huge.bin", b"h" * 6000)
+    agent.drop("v/small.bin", b"s" * 100)
+    agent.start()
+    agent.wait_drained(30, acked=1)
+    assert (agent.inbox / "v/huge.bin").exists(), "a file that cannot fit stays in the inbox"
+    assert "larger (6000 bytes) than the whole spool" in agent.log_text()
+    assert [a["name"] for a in arrivals(live_core, site.site)] == ["small.bin"]
+
+
+def test_bad_input_is_refused_clearly_and_the_agent_keeps_running(live_core, edge_factory, tmp_path):
+    site = live_core.new_site("edge")
+    agent = edge_factory(live_core.base, site.site, site.token, settle_ms=500)
+    outside = tmp_path / "outside.csv"
+    outside.write_bytes(b"secret")
+    (agent.inbox / "v").mkdir()
+    os.symlink(outside, agent.inbox / "v/link.csv")
+    os.mkfifo(agent.inbox / "v/pipe")
+    agent.drop("v/back\\slash.csv", b"bs")
+    agent.drop("v/tab\there.csv", b"tab")
+    odd = {("v", "spaces and ünïcødé €.csv"): b"1", ("v", "quote'\"s.csv"): b"2", ("v", "zero.csv"): b"",
+           ("bad stream!", "x.csv"): None, ("default", "top.csv"): b"3"}
+    for (stream, name), data in odd.items():
+        if data is not None:
+            agent.drop(name if stream == "default" else f"{stream}/{name}", data)
+    (agent.inbox / "bad stream!").mkdir()
+    (agent.inbox / "bad stream!" / "x.csv").write_bytes(b"4")
+    (agent.inbox / ".hidden.tmp").write_bytes(b"in progress")
+    # A file still being written: appended to for 2 s, taken only once it settled, whole.
+    growing = agent.inbox / "v" / "growing.csv"
+    def writer():
+        with open(growing, "ab") as f:
+            for i in range(20):
+                f.write(f"{i}\n".encode())
+                f.flush()
+                time.sleep(0.1)
+    t = threading.Thread(target=writer)
+    t.start()
+    agent.start()
+    t.join()
+    expected = {k: v for k, v in odd.items() if v is not None and k[0] != "bad stream!"}
+    expected[("v", "growing.csv")] = b"".join(f"{i}\n".encode() for i in range(20))
+    agent.wait_drained(60, acked=len(expected))
+    time.sleep(1)
+    assert agent.alive
+    assert_exactly_once(live_core, site.site, expected)
+    log = agent.log_text()
+    assert "symbolic links in the inbox are not followed" in log
+    assert "not a regular file" in log
+    assert "backslash" in log or "back\\\\slash" in log
+    assert "invalid" in log.lower()
+    # Refused files stay where they were; a refusal is logged once, not at every scan.
+    for left in ["v/link.csv", "v/pipe", "v/back\\slash.csv", "v/tab\there.csv", "bad stream!/x.csv", ".hidden.tmp"]:
+        assert os.path.lexists(agent.inbox / left), left
+    assert log.count("symbolic links in the inbox are not followed") == 1
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file: EACCES cannot be provoked")
+def test_unreadable_file_waits(live_core, edge_factory):
+    site = live_core.new_site("edge")
+    agent = edge_factory(live_core.base, site.site, site.token)
+    p = agent.drop("v/locked.csv", b"x")
+    p.chmod(0)
+    agent.start()
+    wait_until(lambda: "permission denied" in agent.log_text(), 20, what="the refusal")
+    p.chmod(0o644)
+    agent.wait_drained(30, acked=1)
+
+
+CRASH_POINTS = ["intake.after-copy", "intake.after-journal", "batch.mid-build", "batch.after-build",
+                "upload.after-create", "upload.mid-upload", "upload.after-commit"]
+
+
+@pytest.mark.parametrize("point", CRASH_POINTS)
+def test_crash_at_each_critical_moment_loses_and_duplicates_nothing(live_core, edge_factory, point):
+    site = live_core.new_site("edge")
+    agent = edge_factory(live_core.base, site.site, site.token, chunk_bytes=64 << 10, large_object_bytes=256 << 10)
+    rng = random.Random(point)
+    files = {("v", f"r{i}.csv"): f"{i},{rng.random()}\n".encode() * 50 for i in range(20)}
+    files[("blobs", "b.bin")] = rng.randbytes(600 << 10)
+    for (stream, name), data in files.items():
+        agent.drop(f"{stream}/{name}", data)
+    agent.start(env={"TRIBUTARY_EDGE_CRASH": point})
+    code = agent.wait_exit(60)
+    assert code == 137, f"crash point {point} not reached (exit {code})\n{agent.log_tail()}"
+    agent.start()
+    agent.wait_drained(60, acked=None)
+    wait_until(lambda: len(arrivals(live_core, site.site)) >= len(files), 30, what="all arrivals")
+    assert_exactly_once(live_core, site.site, files)
+    assert not [p for p in agent.inbox.rglob("*") if p.is_file()]
+    assert not list((agent.spool / "objects").iterdir()) and not list((agent.spool / "incoming").iterdir())
+
+
+def test_kill9_at_random_moments(live_core, edge_factory):
+    site = live_core.new_site("edge")
+    agent = edge_factory(live_core.base, site.site, site.token, chunk_bytes=256 << 10, large_object_bytes=1 << 20,
+                         bandwidth_bytes_per_second=8 << 20)
+    rng = random.Random(42)
+    files: dict[tuple[str, str], bytes] = {}
+    for round_ in range(6):
+        for i in range(15):
+            files[("v", f"r{round_}-{i}.csv")] = f"{round_},{i},{rng.random()}\n".encode() * rng.randint(1, 400)
+        files[("blobs", f"b{round_}.bin")] = rng.randbytes(rng.randint(1, 4) << 20)
+        for (stream, name), data in files.items():
+            if name.startswith(f"r{round_}-") or name == f"b{round_}.bin":
+                agent.drop(f"{stream}/{name}", data)
+        agent.start()
+        time.sleep(rng.uniform(0.1, 2.0))
+        agent.kill()
+    agent.start()
+    agent.wait_drained(120)
+    wait_until(lambda: len(arrivals(live_core, site.site)) >= len(files), 60, what="all arrivals")
+    assert_exactly_once(live_core, site.site, files)
+
+
+def test_core_killed_mid_upload_resumes_where_it_was(core_factory, edge_factory):
+    core = core_factory()
+    token = core.add_site("plant-k")
+    agent = edge_factory(core.base, "plant-k", token, chunk_bytes=1 << 20, bandwidth_bytes_per_second=6 << 20)
+    data = random.Random(9).randbytes(30 << 20)
+    agent.drop("blobs/big.bin", data)
+    agent.start()
+    wait_until(lambda: ((agent.status().get("agent") or {}).get("in_flight") or {}).get("sent", 0) > 8 << 20, 30,
+               what="8 MiB on the way")
+    core.kill()
+    wait_until(lambda: agent.status()["agent"]["link"]["state"] in ("backing-off", "down"), 30, what="link noticed down")
+    core.start()
+    agent.wait_drained(90, acked=1)
+    assert_exactly_once(core, "plant-k", {("blobs", "big.bin"): data})
+    assert "resuming an upload" in agent.log_text()
