@@ -1,0 +1,46 @@
+import Foundation
+import Testing
+import TributaryTestKit
+@testable import TributaryEdge
+
+@Suite struct EdgeConfigurationTests {
+    @Test func tomlThenEnvironmentThenFlags() throws {
+        let dir = try TemporaryDirectory()
+        let file = dir.path("edge.toml")
+        try Data("""
+            [edge]
+            site = "plant-a"
+            token = "t1"
+            max_spool_bytes = 1000
+            full_policy = "drop-oldest"
+            priorities = { alarms = 10, vibration = 5 }
+            bandwidth_schedule = [ { from = "08:00", to = "18:00", bytes_per_second = 50000 } ]
+            """.utf8).write(to: URL(fileURLWithPath: file))
+        var c = try EdgeConfiguration.load(file: file, environment: ["TRIBUTARY_TOKEN": "t2", "TRIBUTARY_CHUNK_BYTES": "4096"])
+        #expect(c.site == "plant-a" && c.token == "t2" && c.chunkBytes == 4096 && c.maxSpoolBytes == 1000)
+        #expect(c.fullPolicy == .dropOldest && c.priorities == ["alarms": 10, "vibration": 5])
+        #expect(c.bandwidthSchedule.windows.count == 1)
+        try c.apply(["site": "plant-b"])
+        #expect(c.site == "plant-b")
+        try c.validateForRun()
+    }
+
+    @Test(arguments: [
+        ["full_policy": "drop-newest"], ["max_spool_bytes": "-1"], ["core_url": "ftp://x"], ["default_stream": "a b"],
+        ["priorities": "alarms"], ["zstd_level": "30"], ["inotify": "yes"],
+    ])
+    func badValuesAreRefused(_ values: [String: String]) {
+        #expect(throws: ConfigurationError.self) {
+            var c = EdgeConfiguration()
+            try c.apply(values)
+        }
+    }
+
+    @Test func unknownKeysAndMissingIdentityAreRefused() throws {
+        let dir = try TemporaryDirectory()
+        let file = dir.path("edge.toml")
+        try Data("sitee = \"x\"\n".utf8).write(to: URL(fileURLWithPath: file))
+        #expect(throws: ConfigurationError.self) { try EdgeConfiguration.load(file: file, environment: [:]) }
+        #expect(throws: ConfigurationError.self) { try EdgeConfiguration().validateForRun() }
+    }
+}

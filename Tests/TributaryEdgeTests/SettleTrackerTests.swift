@@ -1,0 +1,37 @@
+import Testing
+@testable import TributaryEdge
+
+/// Mutating calls cannot sit inside `#expect` (the macro captures its operands immutably).
+private func observe(_ t: inout SettleTracker, _ path: String, _ o: SettleTracker.Observation, now: Double) -> Bool {
+    t.observe(path, o, now: now)
+}
+
+@Suite struct SettleTrackerTests {
+    let a = SettleTracker.Observation(size: 10, mtimeNanoseconds: 1, inode: 7)
+    let b = SettleTracker.Observation(size: 20, mtimeNanoseconds: 2, inode: 7)
+
+    @Test func aFileIsCompleteOnlyAfterItStoppedChangingForTheSettleTime() {
+        var t = SettleTracker(settleSeconds: 2)
+        #expect(!observe(&t, "f", a, now: 0))
+        #expect(!observe(&t, "f", a, now: 1.9))
+        #expect(!observe(&t, "f", b, now: 2.5))  // it grew: the clock restarts
+        #expect(!observe(&t, "f", b, now: 4.4))
+        #expect(observe(&t, "f", b, now: 4.5))
+    }
+
+    @Test func aFileMovedInIsCompleteAtOnce() {
+        var t = SettleTracker(settleSeconds: 60)
+        t.noteMovedIn("f")
+        #expect(observe(&t, "f", a, now: 0))
+    }
+
+    @Test func forgettingRestartsTheClock() {
+        var t = SettleTracker(settleSeconds: 1)
+        _ = t.observe("f", a, now: 0)
+        t.forget("f")
+        #expect(!observe(&t, "f", a, now: 5))
+        t.retain([])
+        #expect(!observe(&t, "f", a, now: 10))
+        #expect(observe(&t, "f", a, now: 11))
+    }
+}
