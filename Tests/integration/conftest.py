@@ -822,3 +822,12 @@ def pytest_runtest_makereport(item, call):
         servers.insert(0, shared)
     for s in servers:
         report.sections.append((f"tributary-core log ({s.data_dir})", s.log_tail(4000)))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Figures tests measured (peak RSS, throughput) are printed at the end of every run."""
+    lines = getattr(config, "_tributary_measured", [])
+    if lines:
+        terminalreporter.section("measured")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -136,6 +136,12 @@ class EdgeAgent:
                 pass
             time.sleep(0.1)
 
+    def current_rss_kb(self) -> int:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        return 0
+
     def stop(self, timeout: float = 20) -> int:
         if not self.alive:
             return self.proc.returncode if self.proc else 0
