@@ -47,12 +47,14 @@ final class ConnectionPump: Sendable {
         let target: Int32
         switch Socket.connect(to: configuration.target, timeoutMilliseconds: configuration.connectTimeoutMilliseconds, abort: abort.readFD) {
         case .failure(let error):
+            // Log lines come before the closes they describe, so whoever sees the close can
+            // already read the line.
             if abort.isRaised {
-                Socket.reset(client)
                 log.debug("conn=\(number) event=close reason=aborted bytes_up=0 bytes_down=0")
+                Socket.reset(client)
             } else {
-                close(client)
                 log.info("conn=\(number) event=connect_failed target=\(configuration.target) error=\"\(error.message)\"")
+                close(client)
             }
             state.closed(number)
             return
@@ -81,9 +83,9 @@ final class ConnectionPump: Sendable {
         let totals = "bytes_up=\(up.delivered) bytes_down=\(down.delivered)"
         switch end {
         case .completed:
+            log.debug("conn=\(number) event=close reason=eof \(totals)")
             close(client)
             close(target)
-            log.debug("conn=\(number) event=close reason=eof \(totals)")
         case .cut:
             log.info("conn=\(number) event=cut after_bytes=\(counted(up, down)) direction=\(plan.cutDirection.rawValue) \(totals)")
             state.update { $0.cuts += 1 }
@@ -91,13 +93,13 @@ final class ConnectionPump: Sendable {
             Socket.reset(client)
             Socket.reset(target)
         case .peerFailed(let lane, let code):
-            Socket.reset(client)
-            Socket.reset(target)
             log.debug("conn=\(number) event=close reason=peer_error lane=\(lane) error=\"\(SystemError.describe(code))\" \(totals)")
-        case .aborted:
             Socket.reset(client)
             Socket.reset(target)
+        case .aborted:
             log.debug("conn=\(number) event=close reason=aborted \(totals)")
+            Socket.reset(client)
+            Socket.reset(target)
         }
         state.closed(number)
     }
