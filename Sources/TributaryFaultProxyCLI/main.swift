@@ -1,2 +1,0 @@
-import TributaryFaultProxy
-print("tributary-faultproxy: not built yet")
