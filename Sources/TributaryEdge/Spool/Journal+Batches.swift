@@ -74,8 +74,19 @@ extension Journal {
         _ = try locked {
             try db.transaction {
                 try db.query(
-                    "UPDATE batches SET upload_url = ?, upload_offset = 0, attempts = attempts + 1 WHERE id = ?",
+                    "UPDATE batches SET upload_url = ?, upload_offset = 0 WHERE id = ?",
                     [url.map { .text($0) } ?? .null, .integer(id)])
+            }
+        }
+    }
+
+    /// Counts a refused attempt at a batch (a creation the core answered 400/413: the request may
+    /// have been damaged on the way); returns the attempts so far.
+    public func countAttempt(batch id: Int64) throws -> Int {
+        try locked {
+            try db.transaction {
+                try db.query("UPDATE batches SET attempts = attempts + 1 WHERE id = ?", [.integer(id)])
+                return Int(try db.query("SELECT attempts FROM batches WHERE id = ?", [.integer(id)]).first?[0].int ?? 0)
             }
         }
     }
@@ -122,26 +133,35 @@ extension Journal {
         }
     }
 
-    /// Undoes a batch the core refused: its objects go back to pending (to be batched again)
-    /// except `quarantined`, which move to quarantine with `reason`. Returns the batch file to
-    /// unlink unless it is an object's own spool file.
-    public func releaseBatch(_ id: Int64, quarantine quarantined: [Int64], reason: String, at: String) throws -> String? {
+    /// Undoes a batch the core refused: its objects go back to pending (to be batched again),
+    /// except `quarantined` — and, when `countRejection`, any refused for the `maxRejections`-th
+    /// time — which move to quarantine with `reason`. Returns the batch file to unlink (nil when
+    /// it is an object's own spool file) and how many objects were quarantined.
+    public func releaseBatch(
+        _ id: Int64, quarantine quarantined: [Int64], countRejection: Bool = false, reason: String, at: String
+    ) throws -> (file: String?, quarantined: Int) {
         try locked {
             try db.transaction {
                 let file = try db.query("SELECT file FROM batches WHERE id = ?", [.integer(id)]).first?[0].string
                 let objectFiles = Set(try db.query("SELECT file FROM objects WHERE batch_id = ?", [.integer(id)]).compactMap { $0[0].string })
-                for oid in quarantined {
+                var toQuarantine = quarantined
+                if countRejection {
+                    try db.query("UPDATE objects SET rejections = rejections + 1 WHERE batch_id = ?", [.integer(id)])
+                    let worn = try db.query(
+                        "SELECT id FROM objects WHERE batch_id = ? AND rejections >= ?", [.integer(id), .integer(Int64(Journal.maxRejections))])
+                    for r in worn where !toQuarantine.contains(r[0].int!) { toQuarantine.append(r[0].int!) }
+                }
+                for oid in toQuarantine {
                     try db.query(
                         "INSERT INTO quarantine(stream, name, size, sha256, captured_at, file, reason, at) SELECT stream, name, size, sha256, captured_at, file, ?, ? FROM objects WHERE id = ?",
                         [.text(reason), .text(at), .integer(oid)])
                     try db.query("DELETE FROM objects WHERE id = ?", [.integer(oid)])
                 }
-                try bump("quarantined_objects", Int64(quarantined.count))
+                try bump("quarantined_objects", Int64(toQuarantine.count))
                 try db.query("UPDATE objects SET batch_id = NULL WHERE batch_id = ?", [.integer(id)])
                 try db.query("DELETE FROM batches WHERE id = ?", [.integer(id)])
-                try bump("batches_rejected", 1)
-                guard let file, !objectFiles.contains(file) else { return nil }
-                return file
+                guard let file, !objectFiles.contains(file) else { return (nil, toQuarantine.count) }
+                return (file, toQuarantine.count)
             }
         }
     }

@@ -14,7 +14,7 @@ import TributarySQLite
 //
 // Schema:
 //   objects(id, stream, name, size, sha256, captured_at, accepted_at, priority, file, compressible,
-//           batch_id NULL | batches.id)           -- a row per accepted, not yet acknowledged object
+//           batch_id NULL | batches.id, rejections) -- a row per accepted, not yet acknowledged object
 //   batches(id, kind 'segment'|'object', encoding 'zstd'|'identity', file, size, sha256, priority,
 //           created_at, upload_url NULL | URL, upload_offset, attempts)
 //   taken(path, size, mtime_ns, inode, sha256, taken_at)   -- inbox files already accepted
@@ -156,8 +156,14 @@ public final class Journal: @unchecked Sendable {
         CREATE TABLE quarantine(id INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT NOT NULL, name TEXT NOT NULL,
             size INTEGER NOT NULL, sha256 TEXT NOT NULL, captured_at TEXT NOT NULL, file TEXT NOT NULL, reason TEXT NOT NULL,
             at TEXT NOT NULL);
-        """
+        """,
+        // How often the core refused a batch holding the object with its bytes verified intact;
+        // at `maxRejections` it is quarantined rather than sent again.
+        "ALTER TABLE objects ADD COLUMN rejections INTEGER NOT NULL DEFAULT 0",
     ]
+
+    /// Refusals of an intact object before it is quarantined.
+    public static let maxRejections = 3
 
     public init(spoolDirectory: String) throws {
         self.spoolDirectory = spoolDirectory

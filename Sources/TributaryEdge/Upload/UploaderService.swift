@@ -34,6 +34,7 @@ public final class UploaderService: Service, @unchecked Sendable {
     let wake: Wakeup
     let batcherWake: Wakeup
     let builder: BatchBuilder
+    /// Creations answered 400/413 before the batch is believed refused.
     static let maxRejections = 3
 
     public init(configuration: EdgeConfiguration, spool: Spool, client: TusClient, runtime: AgentRuntime, logger: Logger,
@@ -161,7 +162,17 @@ public final class UploaderService: Service, @unchecked Sendable {
             }
         }
         if url == nil {
-            let created = try client.create(length: batch.size, metadata: Self.metadata(batch, objects))
+            let created: (url: String, committed: Bool)
+            switch Result(catching: { () throws(UploadError) -> (url: String, committed: Bool) in
+                try client.create(length: batch.size, metadata: Self.metadata(batch, objects))
+            }) {
+            case .success(let c): created = c
+            case .failure(var e):
+                // The metadata passed the same checks here at intake: a 400/413 may be a request
+                // damaged on the way. Retry (with backoff) before believing it.
+                if e.kind == .rejected, try journal.countAttempt(batch: batch.id) < Self.maxRejections { e.kind = .transient }
+                throw e
+            }
             CrashPoints.hit("upload.after-create")
             try journal.setUpload(batch: batch.id, url: created.url)
             runtime.linkSucceeded()
@@ -217,12 +228,17 @@ public final class UploaderService: Service, @unchecked Sendable {
                         committed = remote.state == .committed
                     }
                 case .failure(let e):
-                    guard (e.kind == .corrupted || e.kind == .offsetMismatch) && resends < 8 else { throw e }
+                    // 400/415 on a PATCH: its headers were damaged on the way (ours are well-formed).
+                    let damaged = e.kind == .corrupted || (e.kind == .rejected && (e.status == 400 || e.status == 415))
+                    guard (damaged || e.kind == .offsetMismatch) && resends < 8 else {
+                        if e.kind == .rejected && e.status != 422 && e.status != 413 { throw UploadError(kind: .transient, status: e.status, code: e.code, message: e.message) }
+                        throw e
+                    }
                     resends += 1
                     logger.warning(
-                        e.kind == .corrupted ? "a chunk was damaged on the way (checksum mismatch at the core); re-sending it" : "offset differs from the core's; asking it",
+                        damaged ? "a chunk was damaged on the way (checksum mismatch at the core); re-sending it" : "offset differs from the core's; asking it",
                         metadata: ["batch": "\(batch.id)", "offset": "\(offset)"])
-                    try journal.count(e.kind == .corrupted ? "chunks_resent_corrupt" : "offset_resyncs")
+                    try journal.count(damaged ? "chunks_resent_corrupt" : "offset_resyncs")
                     remote = try client.head(url)
                     offset = remote.offset
                     committed = remote.state == .committed
@@ -243,27 +259,31 @@ public final class UploaderService: Service, @unchecked Sendable {
         }
     }
 
-    /// The core refused the batch's content: never re-send it as is.
+    /// The core refused the batch's content: never re-send it as is. Objects whose spool file no
+    /// longer matches its sha256 are quarantined; intact ones go back to pending (a 422 can follow
+    /// bytes damaged on the way), and one refused `Journal.maxRejections` times is quarantined.
+    /// A 400/413 that persisted through the creation retries quarantines the whole batch.
     private func reject(_ batch: SpoolBatch, _ e: UploadError) {
         let journal = spool.journal
         let now = Timestamp.format(Date())
         do {
+            try journal.count("batches_rejected")
             let objects = try journal.objects(inBatch: batch.id)
-            var quarantine: [Int64]
-            if e.code == "unknown_reference" {
-                quarantine = []  // the core no longer holds what the have-check said: rebuild with bytes
-            } else if e.status == 422 && batch.attempts < Self.maxRejections {
-                quarantine = objects.filter { !builder.verify($0) }.map(\.id)
-            } else {
-                quarantine = objects.map(\.id)
-            }
+            let released: (file: String?, quarantined: Int)
             let reason = "refused by the core: \(e)"
-            if let f = try journal.releaseBatch(batch.id, quarantine: quarantine, reason: reason, at: now) {
-                unlink(spool.directory + "/" + f)
+            if e.code == "unknown_reference" {
+                // The core no longer holds what the have-check said: rebuild with the bytes.
+                released = try journal.releaseBatch(batch.id, quarantine: [], reason: reason, at: now)
+            } else if e.status == 422 {
+                let corrupt = objects.filter { !builder.verify($0) }.map(\.id)
+                released = try journal.releaseBatch(batch.id, quarantine: corrupt, countRejection: true, reason: reason, at: now)
+            } else {
+                released = try journal.releaseBatch(batch.id, quarantine: objects.map(\.id), reason: reason, at: now)
             }
+            if let f = released.file { unlink(spool.directory + "/" + f) }
             logger.error("the core refused a batch", metadata: [
-                "batch": "\(batch.id)", "error": "\(e)", "objects": "\(objects.count)", "quarantined": "\(quarantine.count)",
-                "requeued": "\(objects.count - quarantine.count)",
+                "batch": "\(batch.id)", "error": "\(e)", "objects": "\(objects.count)", "quarantined": "\(released.quarantined)",
+                "requeued": "\(objects.count - released.quarantined)",
             ])
         } catch {
             logger.error("cannot record a refused batch", metadata: ["batch": "\(batch.id)", "error": "\(error)"])
