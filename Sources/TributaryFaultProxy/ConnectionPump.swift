@@ -4,7 +4,8 @@ import Glibc
 /// its `FaultPlan`: one `poll()` loop over the client, the target and the abort pipe.
 ///
 /// - Cut: writes are clipped so the cut point is hit exactly; then the proxy waits (≤ 1 s)
-///   until the peers have acknowledged those bytes and resets both sockets (`SO_LINGER` 0).
+///   until the peer(s) the cut counts have acknowledged those bytes, and resets both sockets
+///   (`SO_LINGER` 0). A peer that stopped reading may thus receive fewer bytes.
 /// - Stall: writes of the upstream lane are clipped at the stall point; then nothing is read
 ///   or written either way for the stall's length, the sockets staying open.
 /// - Throttle: each lane writes only what its token bucket holds, at least 1/50 s worth at a
@@ -89,7 +90,11 @@ final class ConnectionPump: Sendable {
         case .cut:
             log.info("conn=\(number) event=cut after_bytes=\(counted(up, down)) direction=\(plan.cutDirection.rawValue) \(totals)")
             state.update { $0.cuts += 1 }
-            waitUntilAcknowledged([target, client])
+            switch plan.cutDirection {
+            case .up: waitUntilAcknowledged([target])
+            case .down: waitUntilAcknowledged([client])
+            case .both: waitUntilAcknowledged([target, client])
+            }
             Socket.reset(client)
             Socket.reset(target)
         case .peerFailed(let lane, let code):
