@@ -160,8 +160,9 @@ final class ConnectionPump: Sendable {
                 return .peerFailed(lane: "poll", errno: errno)
             }
             if fds[0].revents != 0 { return .aborted }
-            if fds[1].revents != 0, up.wantsRead, let end = read(&up) { return end }
-            if fds[2].revents != 0, down.wantsRead, let end = read(&down) { return end }
+            let readable = Int16(POLLIN) | Int16(POLLHUP) | Int16(POLLERR)
+            if fds[1].revents & readable != 0, up.wantsRead, let end = read(&up) { return end }
+            if fds[2].revents & readable != 0, down.wantsRead, let end = read(&down) { return end }
             // Limits are taken afresh before each write: with `--direction both` the two lanes
             // share one cut point, and time has passed for the buckets. A write that would
             // block costs one EAGAIN; the next poll then waits for POLLOUT.
