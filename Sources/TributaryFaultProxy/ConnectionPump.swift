@@ -4,7 +4,8 @@ import Glibc
 /// its `FaultPlan`: one `poll()` loop over the client, the target and the abort pipe.
 ///
 /// - Cut: writes are clipped so the cut point is hit exactly; then the proxy waits (≤ 1 s)
-///   until the peers have acknowledged those bytes and resets both sockets (`SO_LINGER` 0).
+///   until the peer(s) the cut counts have acknowledged those bytes, and resets both sockets
+///   (`SO_LINGER` 0). A peer that stopped reading may thus receive fewer bytes.
 /// - Stall: writes of the upstream lane are clipped at the stall point; then nothing is read
 ///   or written either way for the stall's length, the sockets staying open.
 /// - Throttle: each lane writes only what its token bucket holds, at least 1/50 s worth at a
@@ -89,7 +90,11 @@ final class ConnectionPump: Sendable {
         case .cut:
             log.info("conn=\(number) event=cut after_bytes=\(counted(up, down)) direction=\(plan.cutDirection.rawValue) \(totals)")
             state.update { $0.cuts += 1 }
-            waitUntilAcknowledged([target, client])
+            switch plan.cutDirection {
+            case .up: waitUntilAcknowledged([target])
+            case .down: waitUntilAcknowledged([client])
+            case .both: waitUntilAcknowledged([target, client])
+            }
             Socket.reset(client)
             Socket.reset(target)
         case .peerFailed(let lane, let code):
@@ -155,8 +160,9 @@ final class ConnectionPump: Sendable {
                 return .peerFailed(lane: "poll", errno: errno)
             }
             if fds[0].revents != 0 { return .aborted }
-            if fds[1].revents != 0, up.wantsRead, let end = read(&up) { return end }
-            if fds[2].revents != 0, down.wantsRead, let end = read(&down) { return end }
+            let readable = Int16(POLLIN) | Int16(POLLHUP) | Int16(POLLERR)
+            if fds[1].revents & readable != 0, up.wantsRead, let end = read(&up) { return end }
+            if fds[2].revents & readable != 0, down.wantsRead, let end = read(&down) { return end }
             // Limits are taken afresh before each write: with `--direction both` the two lanes
             // share one cut point, and time has passed for the buckets. A write that would
             // block costs one EAGAIN; the next poll then waits for POLLOUT.

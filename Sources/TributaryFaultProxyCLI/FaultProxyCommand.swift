@@ -44,14 +44,13 @@ struct FaultProxyCommand: ParsableCommand {
     static func main() {
         let configuration: FaultProxyConfiguration
         do {
-            let command = try parseAsRoot() as! FaultProxyCommand
-            configuration = try FaultProxyConfiguration(flags: command.flags)
-        } catch let error as FaultProxyError {
-            fail("\(error.message)\n\(usageString())")
+            configuration = try FaultProxyConfiguration(flags: try parse().flags)
         } catch {
-            // --help and --version exit 0 as usual; every other parse error is a bad flag.
+            // --help and --version exit 0 as usual; every other error is a bad flag: exit 2.
             if exitCode(for: error) == .success { exit(withError: error) }
-            fail("\(fullMessage(for: error))")
+            let shown: any Error = (error as? FaultProxyError).map { ValidationError($0.message) } ?? error
+            FaultProxyLog.standardError(fullMessage(for: shown))
+            Glibc.exit(2)
         }
         let signals = SignalWaiter(blocking: FaultProxy.controlSignals)
         let proxy = FaultProxy(configuration: configuration)
@@ -63,10 +62,5 @@ struct FaultProxyCommand: ParsableCommand {
         }
         proxy.serve(signals: signals)
         Glibc.exit(0)
-    }
-
-    private static func fail(_ message: String) -> Never {
-        FaultProxyLog.standardError("tributary-faultproxy: error: \(message)")
-        Glibc.exit(2)
     }
 }
