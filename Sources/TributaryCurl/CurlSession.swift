@@ -95,8 +95,10 @@ public final class CurlSession: @unchecked Sendable {
                 _ = tributary_curl_setopt_off(h, CURLOPT_INFILESIZE_LARGE, curl_off_t(request.bodyLength))
                 _ = tributary_curl_setopt_data_cb(h, CURLOPT_READFUNCTION, readCallback)
                 _ = tributary_curl_setopt_pointer(h, CURLOPT_READDATA, ud)
-                _ = tributary_curl_setopt_seek_cb(h, seekCallback)
-                _ = tributary_curl_setopt_pointer(h, CURLOPT_SEEKDATA, ud)
+                // No seek callback on purpose: without one libcurl cannot rewind the body, so when a
+                // reused connection dies mid-request it fails instead of silently re-sending the whole
+                // body on a new connection. The caller decides (a tus client asks HEAD first, so a
+                // dropped link costs at most the part of the chunk that was in flight).
             }
             _ = tributary_curl_setopt_data_cb(h, CURLOPT_WRITEFUNCTION, writeCallback)
             _ = tributary_curl_setopt_pointer(h, CURLOPT_WRITEDATA, ud)
@@ -183,12 +185,6 @@ private let readCallback: tributary_curl_data_cb = { buffer, size, nmemb, userda
     }
 }
 
-private let seekCallback: tributary_curl_seek_cb = { userdata, offset, origin in
-    let ctx = TransferContext.from(userdata)
-    guard origin == SEEK_SET, offset >= 0, UInt64(offset) <= ctx.request.bodyLength else { return Int32(CURL_SEEKFUNC_CANTSEEK) }
-    ctx.bodySent = UInt64(offset)
-    return Int32(CURL_SEEKFUNC_OK)
-}
 
 private let writeCallback: tributary_curl_data_cb = { ptr, size, nmemb, userdata in
     let ctx = TransferContext.from(userdata)

@@ -25,8 +25,8 @@ def mixed_files(seed: int, small: int, large: int) -> dict[tuple[str, str], byte
 def test_every_object_arrives_exactly_once_through_cuts_stalls_throttling_and_flips(live_core, edge_factory, proxy_factory):
     site = live_core.new_site("faulty")
     proxy = proxy_factory(live_core.port, "--seed", "11",
-                          "--cut-probability", "0.3", "--cut-after", "20000-3000000",
-                          "--stall-probability", "0.1", "--stall-after", "0-1000000", "--stall-ms", "5000-5000",
+                          "--cut-probability", "0.6", "--cut-after", "20000-3000000",
+                          "--stall-probability", "0.5", "--stall-after", "0-1000000", "--stall-ms", "5000-5000",
                           "--throttle", "6000000", "--flip-probability", "0.02")
     agent = edge_factory(proxy.url, site.site, site.token, chunk_bytes=512 << 10, stall_seconds=2,
                          segment_max_bytes=1 << 20, large_object_bytes=1 << 20)
@@ -42,10 +42,10 @@ def test_every_object_arrives_exactly_once_through_cuts_stalls_throttling_and_fl
     assert s["counters"].get("quarantined_objects", 0) == 0, s["quarantined"]
     assert s["counters"].get("chunks_resent_corrupt", 0) > 0, "flipped bytes must have been caught by checksums"
     log = agent.log_text()
-    assert "upload interrupted; will resume" in log
+    assert "upload interrupted; will resume" in log or "cannot reach the core for the have-check" in log
 
 
-def test_a_resumed_upload_resends_at_most_one_chunk(live_core, edge_factory, proxy_factory):
+def test_a_resumed_upload_resends_at_most_one_chunk(live_core, edge_factory, proxy_factory, request):
     site = live_core.new_site("cuts")
     chunk = 1 << 20
     # Every connection is cut after 2.5 MiB (plus headers): each cut costs at most the chunk in flight.
@@ -56,11 +56,15 @@ def test_a_resumed_upload_resends_at_most_one_chunk(live_core, edge_factory, pro
     agent.start()
     agent.wait_drained(120, acked=1)
     assert_exactly_once(live_core, site.site, {("blobs", "x.bin"): data})
+    time.sleep(1.2)
     stats = proxy.stats()
     cuts = stats["cuts"]
     assert cuts >= 5, stats
     overhead = stats["bytes_up"] - len(data)
     # Per cut at most one chunk re-sent; requests' headers are a few hundred bytes each.
+    request.config._tributary_measured = getattr(request.config, "_tributary_measured", []) + [
+        f"resume: {cuts} cuts while sending {len(data) >> 20} MiB in {chunk >> 20} MiB chunks cost {overhead} extra bytes "
+        f"({overhead / cuts / chunk:.2f} chunk per cut, headers included)"]
     assert overhead <= cuts * chunk + 64 * 1024, f"{overhead} bytes over the object for {cuts} cuts: {stats}"
     assert overhead >= cuts * chunk // 4, "cuts mid-chunk must have cost something (the test must measure)"
 
@@ -81,7 +85,7 @@ def test_link_down_for_a_while_then_back(live_core, edge_factory, proxy_factory)
     assert s["pending_objects"] == 20 and s["streams"][0]["oldest_captured_at"]
     proxy.link(True)
     agent.wait_drained(60, acked=21)
-    assert agent.status()["agent"]["link"]["state"] == "up"
+    wait_until(lambda: agent.status()["agent"]["link"]["state"] == "up", 5, what="link state up in status")
     files[("v", "before.csv")] = b"1"
     assert_exactly_once(live_core, site.site, files)
 
@@ -94,9 +98,11 @@ def test_have_check_skips_bytes_the_core_already_holds(live_core, edge_factory, 
     agent.drop("v/first.bin", big)
     agent.start()
     agent.wait_drained(60, acked=1)
+    time.sleep(1.2)  # the proxy rewrites its stats file every 0.5 s
     before = proxy.stats()["bytes_up"]
     agent.drop("v/again-under-another-name.bin", big)
     agent.wait_drained(60, acked=2)
+    time.sleep(1.2)
     sent = proxy.stats()["bytes_up"] - before
     assert sent < 64 * 1024, f"{sent} bytes sent for content the core already held"
     got = arrivals(live_core, site.site)

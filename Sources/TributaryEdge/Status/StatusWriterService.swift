@@ -1,7 +1,7 @@
 import Logging
 import ServiceLifecycle
 
-/// Writes the agent's live status file each second it changed (and every 10 s regardless, so
+/// Writes the agent's live status file within 250 ms of a change (and every 5 s regardless, so
 /// `updated_at` shows the agent is alive), and once more on the way out.
 final class StatusWriterService: Service, @unchecked Sendable {
     let runtime: AgentRuntime
@@ -19,12 +19,12 @@ final class StatusWriterService: Service, @unchecked Sendable {
         var ticks = 0
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let g = runtime.generation
-            if g != written || ticks % 10 == 0 {
+            if g != written || ticks % 20 == 0 {
                 do { try runtime.write(spool: spool) } catch { logger.warning("cannot write the status file", metadata: ["error": "\(error)"]) }
                 written = g
             }
             ticks += 1
-            try? await Task.sleep(for: .seconds(1))
+            try? await Task.sleep(for: .milliseconds(250))
         }
         runtime.setInFlight(nil)
         try? runtime.write(spool: spool)
