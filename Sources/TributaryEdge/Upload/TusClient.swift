@@ -78,6 +78,14 @@ public final class TusClient: @unchecked Sendable {
         }
     }
 
+    /// Maps an answer to a request that carries no content decision (HEAD, GET, have-check): a
+    /// 4xx other than auth/gone means the request was damaged on the way — try again.
+    static func readFailure(_ r: HTTPResponse) -> UploadError {
+        var e = failure(r)
+        if e.kind == .rejected { e.kind = .transient }
+        return e
+    }
+
     /// Maps a non-2xx answer to an `UploadError`.
     static func failure(_ r: HTTPResponse) -> UploadError {
         let body = try? JSONDecoder().decode(ErrorBody.self, from: Data(r.body))
@@ -109,7 +117,7 @@ public final class TusClient: @unchecked Sendable {
         let r = try perform(HTTPRequest(method: "HEAD", url: uploadURL, headers: headers()))
         guard r.status == 200 else {
             // HEAD answers carry no body: rebuild what the status says.
-            var e = Self.failure(r)
+            var e = Self.readFailure(r)
             if e.message.isEmpty { e.message = "HEAD \(uploadURL) answered \(r.status)" }
             throw e
         }
@@ -149,7 +157,7 @@ public final class TusClient: @unchecked Sendable {
     /// The receipt of a committed upload.
     public func receipt(_ uploadURL: String) throws(UploadError) -> CommitReceipt {
         let r = try perform(HTTPRequest(method: "GET", url: uploadURL, headers: headers()))
-        guard r.status == 200 else { throw Self.failure(r) }
+        guard r.status == 200 else { throw Self.readFailure(r) }
         do {
             return try JSONDecoder().decode(CommitReceipt.self, from: Data(r.body))
         } catch {
@@ -170,7 +178,7 @@ public final class TusClient: @unchecked Sendable {
             }
             let r = try perform(HTTPRequest(
                 method: "POST", url: url(WireProtocol.havePath), headers: headers([("Content-Type", "application/json")]), body: .bytes(body)))
-            guard r.status == 200 else { throw Self.failure(r) }
+            guard r.status == 200 else { throw Self.readFailure(r) }
             guard let answer = try? JSONDecoder().decode(HaveResponse.self, from: Data(r.body)) else {
                 throw UploadError(kind: .transient, status: r.status, code: nil, message: "have-check answer is not valid JSON")
             }
