@@ -44,3 +44,15 @@ import TributaryTestKit
         #expect(throws: ConfigurationError.self) { try EdgeConfiguration().validateForRun() }
     }
 }
+
+@Suite struct ShippedEdgeConfigurationTests {
+    @Test func theExampleConfigLoadsAndSaysWhatItsCommentsSay() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let c = try EdgeConfiguration.load(file: repo.appendingPathComponent("edge/tributary-edge.toml").path, environment: [:])
+        #expect(c.site == "plant-a" && c.fullPolicy == .block && c.priorities == ["alarms": 10])
+        #expect(c.bandwidthSchedule.rate(atMinute: 9 * 60, otherwise: 0) == 250_000)
+        let defaults = EdgeConfiguration()
+        #expect(c.maxSpoolBytes == defaults.maxSpoolBytes && c.chunkBytes == defaults.chunkBytes && c.segmentMaxBytes == defaults.segmentMaxBytes)
+        #expect(c.largeObjectBytes == defaults.largeObjectBytes && c.retryCapMilliseconds == defaults.retryCapMilliseconds)
+    }
+}
