@@ -31,13 +31,11 @@ public struct EdgeAgent {
         // One client (connection) per service, so the have-check never waits behind a PATCH.
         let uploadClient = TusClient(baseURL: c.coreURL, token: c.token, options: options)
         let haveClient = TusClient(baseURL: c.coreURL, token: c.token, options: options)
-        let intakeWake = Wakeup()
-        let batcherWake = Wakeup()
-        let uploaderWake = Wakeup()
+        let context = AgentContext(configuration: c, spool: spool, runtime: runtime, logger: logger)
         services = [
-            IntakeService(configuration: c, spool: spool, logger: logger, wake: intakeWake, batcherWake: batcherWake),
-            BatcherService(configuration: c, spool: spool, client: haveClient, runtime: runtime, logger: logger, wake: batcherWake, uploaderWake: uploaderWake),
-            UploaderService(configuration: c, spool: spool, client: uploadClient, runtime: runtime, logger: logger, wake: uploaderWake, batcherWake: batcherWake),
+            IntakeService(context: context),
+            BatcherService(context: context, client: haveClient),
+            UploaderService(context: context, client: uploadClient),
             StatusWriterService(runtime: runtime, spool: c.spoolDirectory, logger: logger),
         ]
         logger.notice("tributary-edge starting", metadata: [

@@ -16,27 +16,22 @@ import TributaryProtocol
 /// a high-priority object that arrives is packed next. Before building, asks the core which
 /// contents it already holds (have-check); those go as references, without their bytes.
 public final class BatcherService: Service, @unchecked Sendable {
-    let configuration: EdgeConfiguration
-    let spool: Spool
+    let context: AgentContext
     let client: TusClient
-    let runtime: AgentRuntime
-    let logger: Logger
-    let wake: Wakeup
-    let uploaderWake: Wakeup
     let planner: BatchPlanner
     let builder: BatchBuilder
+    var configuration: EdgeConfiguration { context.configuration }
+    var spool: Spool { context.spool }
+    var runtime: AgentRuntime { context.runtime }
+    var logger: Logger { context.logger }
+    var wake: Wakeup { context.batcherWake }
+    var uploaderWake: Wakeup { context.uploaderWake }
 
-    public init(configuration: EdgeConfiguration, spool: Spool, client: TusClient, runtime: AgentRuntime, logger: Logger,
-                wake: Wakeup, uploaderWake: Wakeup) {
-        self.configuration = configuration
-        self.spool = spool
+    public init(context: AgentContext, client: TusClient) {
+        self.context = context
         self.client = client
-        self.runtime = runtime
-        self.logger = logger
-        self.wake = wake
-        self.uploaderWake = uploaderWake
-        planner = BatchPlanner(configuration: configuration)
-        builder = BatchBuilder(spoolDirectory: spool.directory, zstdLevel: configuration.zstdLevel)
+        planner = BatchPlanner(configuration: context.configuration)
+        builder = context.builder
     }
 
     public func run() async throws {

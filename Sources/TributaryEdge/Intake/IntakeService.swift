@@ -20,23 +20,19 @@ import TributaryProtocol
 /// permissions get fixed), invalid names, files that change while being copied (retried once they
 /// settle). With policy `block` a full spool leaves files waiting in the inbox.
 public final class IntakeService: Service, @unchecked Sendable {
-    let configuration: EdgeConfiguration
-    let spool: Spool
-    let logger: Logger
-    let wake: Wakeup
-    let batcherWake: Wakeup
+    let context: AgentContext
     let clock: @Sendable () -> Double
+    var configuration: EdgeConfiguration { context.configuration }
+    var spool: Spool { context.spool }
+    var logger: Logger { context.logger }
+    var wake: Wakeup { context.intakeWake }
+    var batcherWake: Wakeup { context.batcherWake }
     /// Files per group commit, and bytes.
     static let groupObjects = 256
     static let groupBytes: UInt64 = 256 << 20
 
-    public init(configuration: EdgeConfiguration, spool: Spool, logger: Logger, wake: Wakeup, batcherWake: Wakeup,
-                clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
-        self.configuration = configuration
-        self.spool = spool
-        self.logger = logger
-        self.wake = wake
-        self.batcherWake = batcherWake
+    public init(context: AgentContext, clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+        self.context = context
         self.clock = clock
     }
 

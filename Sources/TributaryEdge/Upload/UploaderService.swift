@@ -26,27 +26,22 @@ import TributaryProtocol
 /// objects quarantined (kept on disk, counted, listed by `status`), so nothing loops forever and
 /// nothing is lost silently.
 public final class UploaderService: Service, @unchecked Sendable {
-    let configuration: EdgeConfiguration
-    let spool: Spool
+    let context: AgentContext
     let client: TusClient
-    let runtime: AgentRuntime
-    let logger: Logger
-    let wake: Wakeup
-    let batcherWake: Wakeup
     let builder: BatchBuilder
+    var configuration: EdgeConfiguration { context.configuration }
+    var spool: Spool { context.spool }
+    var runtime: AgentRuntime { context.runtime }
+    var logger: Logger { context.logger }
+    var wake: Wakeup { context.uploaderWake }
+    var batcherWake: Wakeup { context.batcherWake }
     /// Creations answered 400/413 before the batch is believed refused.
     static let maxRejections = 3
 
-    public init(configuration: EdgeConfiguration, spool: Spool, client: TusClient, runtime: AgentRuntime, logger: Logger,
-                wake: Wakeup, batcherWake: Wakeup) {
-        self.configuration = configuration
-        self.spool = spool
+    public init(context: AgentContext, client: TusClient) {
+        self.context = context
         self.client = client
-        self.runtime = runtime
-        self.logger = logger
-        self.wake = wake
-        self.batcherWake = batcherWake
-        builder = BatchBuilder(spoolDirectory: spool.directory, zstdLevel: configuration.zstdLevel)
+        builder = context.builder
     }
 
     public func run() async throws {

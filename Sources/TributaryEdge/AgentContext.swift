@@ -1,0 +1,23 @@
+import Logging
+
+/// What the agent's services share: settings, the spool, the live runtime state, the logger,
+/// and the nudges they give each other.
+public struct AgentContext: Sendable {
+    public let configuration: EdgeConfiguration
+    public let spool: Spool
+    public let runtime: AgentRuntime
+    public let logger: Logger
+    /// "Files may be waiting in the inbox", "objects were accepted", "a batch is built".
+    public let intakeWake = Wakeup()
+    public let batcherWake = Wakeup()
+    public let uploaderWake = Wakeup()
+
+    public init(configuration: EdgeConfiguration, spool: Spool, runtime: AgentRuntime, logger: Logger) {
+        self.configuration = configuration
+        self.spool = spool
+        self.runtime = runtime
+        self.logger = logger
+    }
+
+    var builder: BatchBuilder { BatchBuilder(spoolDirectory: spool.directory, zstdLevel: configuration.zstdLevel) }
+}
