@@ -59,7 +59,10 @@ public final class IntakeService: Service, @unchecked Sendable {
             warned = warned.filter { k, _ in entries.contains { $0.path == k } }
             var ready: [IntakeItem] = []
             var readyBytes: UInt64 = 0
-            for e in entries {
+            // A full spool under `block` takes nothing: skip the per-file work until it has room.
+            let blocked = configuration.fullPolicy == .block
+                && ((try? spool.journal.usage()).map { $0.bytes >= configuration.maxSpoolBytes || $0.objects >= configuration.maxSpoolObjects } ?? false)
+            for e in entries where !blocked || e.kind != .file {
                 switch e.kind {
                 case .symlink:
                     warnOnce(&warned, e.path, "refused: symbolic links in the inbox are not followed; move the file itself in")
@@ -78,6 +81,10 @@ public final class IntakeService: Service, @unchecked Sendable {
                 ready.append(IntakeItem(sourcePath: e.path, stream: e.stream, name: e.name, rememberSource: true))
                 readyBytes += o.size
                 if ready.count >= Self.groupObjects || readyBytes >= Self.groupBytes { break }
+            }
+            if blocked && !spoolFullLogged {
+                logger.warning("spool full (full_policy = block): files wait in the inbox until uploads free space")
+                spoolFullLogged = true
             }
             if !ready.isEmpty {
                 let outcome = await take(ready, tracker: &tracker, warned: &warned)
@@ -140,13 +147,13 @@ public final class IntakeService: Service, @unchecked Sendable {
             }
             return (result.accepted.count, false, "")
         } catch let full as SpoolFullError {
-            // One file larger than the whole spool must not hold back the rest of its group.
-            if items.count > 1 {
+            // The group does not fit but the spool is not at its limit: take what fits, one by one,
+            // so one file larger than the whole spool does not hold back the rest of its group.
+            if items.count > 1 && full.needBytes > 0 {
                 var total = 0
                 for item in items {
                     let r = await take([item], tracker: &tracker, warned: &warned)
                     total += r.accepted
-                    if r.full && total == 0 && full.usedBytes > 0 { return (0, true, r.message) }
                 }
                 return (total, total == 0, "\(full)")
             }
