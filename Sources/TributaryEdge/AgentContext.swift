@@ -11,6 +11,8 @@ public struct AgentContext: Sendable {
     public let intakeWake = Wakeup()
     public let batcherWake = Wakeup()
     public let uploaderWake = Wakeup()
+    /// "Something was delivered": report the new backlog now.
+    public let reportWake = Wakeup()
 
     public init(configuration: EdgeConfiguration, spool: Spool, runtime: AgentRuntime, logger: Logger) {
         self.configuration = configuration

@@ -8,7 +8,7 @@ import ServiceLifecycle
 import TributaryCurl
 import TributaryProtocol
 
-/// The running agent: intake, batcher, uploader and status writer as services of one group.
+/// The running agent: intake, batcher, uploader, reports and status writer as services of one group.
 /// `run` in the CLI adds signal handling; tests may build the same services.
 public struct EdgeAgent {
     public let services: [any Service]
@@ -31,11 +31,13 @@ public struct EdgeAgent {
         // One client (connection) per service, so the have-check never waits behind a PATCH.
         let uploadClient = TusClient(baseURL: c.coreURL, token: c.token, options: options)
         let haveClient = TusClient(baseURL: c.coreURL, token: c.token, options: options)
+        let reportClient = TusClient(baseURL: c.coreURL, token: c.token, options: options)
         let context = AgentContext(configuration: c, spool: spool, runtime: runtime, logger: logger)
         services = [
             IntakeService(context: context),
             BatcherService(context: context, client: haveClient),
             UploaderService(context: context, client: uploadClient),
+            ReportService(context: context, client: reportClient),
             StatusWriterService(runtime: runtime, spool: c.spoolDirectory, logger: logger),
         ]
         logger.notice("tributary-edge starting", metadata: [

@@ -23,6 +23,7 @@ public enum WireProtocol {
 
     public static let uploadsPath = "/v1/uploads"
     public static let havePath = "/v1/have"
+    public static let heartbeatPath = "/v1/heartbeat"
     public static let sitesPath = "/v1/sites"
 
     /// `Content-Type` of a tus `PATCH` body.

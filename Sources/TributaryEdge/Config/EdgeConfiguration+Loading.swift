@@ -12,7 +12,7 @@ extension EdgeConfiguration {
         "segment_max_bytes", "segment_max_objects", "segment_max_age_ms", "zstd_level", "large_object_bytes",
         "incompressible_alone_bytes", "batches_ahead", "chunk_bytes", "connect_timeout_seconds", "stall_seconds",
         "bandwidth_bytes_per_second", "bandwidth_schedule", "retry_base_ms", "retry_cap_ms", "down_after_failures",
-        "priorities", "log_level",
+        "priorities", "heartbeat_seconds", "metrics_textfile", "log_level",
     ]
 
     public static func environmentName(_ key: String) -> String { "TRIBUTARY_" + key.uppercased() }
@@ -127,6 +127,8 @@ extension EdgeConfiguration {
         if let v = try int("retry_cap_ms", min: 1) { retryCapMilliseconds = v }
         if let v = try int("down_after_failures", min: 1) { downAfterFailures = v }
         if let v = values["priorities"] { priorities = try Self.parsePriorities(v) }
+        if let v = try int("heartbeat_seconds", min: 1) { heartbeatSeconds = v }
+        if let v = values["metrics_textfile"] { metricsTextfile = v.isEmpty ? nil : v }
         if let v = values["log_level"] { logLevel = v }
 
         guard coreURL.hasPrefix("http://") || coreURL.hasPrefix("https://") else {

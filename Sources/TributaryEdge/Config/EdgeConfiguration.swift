@@ -73,6 +73,12 @@ public struct EdgeConfiguration: Sendable, Equatable {
     /// Stream priorities (higher first); streams not named have 0.
     public var priorities: [String: Int] = [:]
 
+    // Reports.
+    /// Seconds between heartbeats to the core while the link is up (also sent after each delivery).
+    public var heartbeatSeconds: Int = 30
+    /// If set, Prometheus metrics are written to this file (node_exporter textfile collector) every 15 s.
+    public var metricsTextfile: String? = nil
+
     public var logLevel: String = "info"
 
     public init() {}

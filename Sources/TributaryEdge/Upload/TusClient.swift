@@ -165,6 +165,17 @@ public final class TusClient: @unchecked Sendable {
         }
     }
 
+    /// Sends a backlog report.
+    public func heartbeat(_ report: SiteReport) throws(UploadError) {
+        let body: [UInt8]
+        do { body = Array(try JSONEncoder().encode(report)) } catch {
+            throw UploadError(kind: .transient, status: nil, code: nil, message: "\(error)")
+        }
+        let r = try perform(HTTPRequest(
+            method: "POST", url: url(WireProtocol.heartbeatPath), headers: headers([("Content-Type", "application/json")]), body: .bytes(body)))
+        guard r.status == 204 || r.status == 200 else { throw Self.readFailure(r) }
+    }
+
     /// The subset of `hashes` the core already holds for this site.
     public func have(_ hashes: [String]) throws(UploadError) -> Set<String> {
         var out = Set<String>()

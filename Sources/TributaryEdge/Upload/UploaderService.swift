@@ -77,6 +77,7 @@ public final class UploaderService: Service, @unchecked Sendable {
                 runtime.linkSucceeded()
                 runtime.acknowledged()
                 batcherWake.signal()
+                context.reportWake.signal()
             } catch let e as UploadError {
                 if Task.isCancelled { break }
                 handle(e, batch: batch)
