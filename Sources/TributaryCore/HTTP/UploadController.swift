@@ -74,7 +74,7 @@ struct UploadController: Sendable {
     }
 
     func create(_ req: Request) async throws -> Response {
-        let site = try auth.site(req)
+        let site = try await auth.site(req)
         if req.headers[TusHeader.uploadDeferLength] != nil {
             throw CoreError.badRequest("bad_request", "Upload-Defer-Length is not supported: send Upload-Length")
         }
@@ -107,7 +107,7 @@ struct UploadController: Sendable {
     }
 
     func head(_ req: Request, _ id: String) async throws -> Response {
-        let site = try auth.site(req)
+        let site = try await auth.site(req)
         var h: HTTPFields = [.cacheControl: "no-store"]
         switch try await registry.lookup(id, site: site) {
         case .committed(_, _, let length):
@@ -126,7 +126,7 @@ struct UploadController: Sendable {
     }
 
     func receipt(_ req: Request, _ id: String) async throws -> Response {
-        let site = try auth.site(req)
+        let site = try await auth.site(req)
         switch try await registry.lookup(id, site: site) {
         case .committed(_, let json, _):
             return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: json)))
@@ -137,7 +137,7 @@ struct UploadController: Sendable {
     }
 
     func terminate(_ req: Request, _ id: String) async throws -> Response {
-        let site = try auth.site(req)
+        let site = try await auth.site(req)
         guard try await registry.terminate(id, site: site) else {
             throw CoreError.conflict("already_committed", "upload \(id) is committed and cannot be terminated")
         }
@@ -152,7 +152,7 @@ struct UploadController: Sendable {
     // MARK: PATCH
 
     func patch(_ req: Request, _ id: String) async throws -> Response {
-        let site = try auth.site(req)
+        let site = try await auth.site(req)
         let contentType = req.headers[.contentType]?.lowercased() ?? ""
         guard contentType.hasPrefix(WireProtocol.offsetOctetStream) else {
             throw CoreError(.unsupportedMediaType, "unsupported_media_type", "PATCH needs Content-Type: \(WireProtocol.offsetOctetStream)")
@@ -300,7 +300,7 @@ struct UploadController: Sendable {
     // MARK: have-check
 
     func have(_ req: Request) async throws -> Response {
-        let site = try auth.site(req)
+        let site = try await auth.site(req)
         var request = req
         let body = try await request.collectBody(upTo: 2 << 20)
         let parsed: HaveRequest
@@ -315,7 +315,7 @@ struct UploadController: Sendable {
         if let bad = parsed.sha256.first(where: { !Hex.isSHA256($0) }) {
             throw CoreError.badRequest("bad_request", "'\(Names.printable(bad))' is not 64 lowercase hex digits")
         }
-        let held = try committer.catalog.held(site: site, hashes: parsed.sha256)
+        let held = try await committer.catalog.held(site: site, hashes: parsed.sha256)
         let answer = HaveResponse(have: parsed.sha256.filter { held.contains($0) })
         return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: try JSON.encode(answer))))
     }
