@@ -219,6 +219,7 @@ struct UploadController: Sendable {
         let digest = checksum.map { StreamingDigest($0.0) }
         var outcome: ChunkOutcome
         var fd: Int32 = -1
+        let action: UploadStateMachine.ChunkAction
         do {
             fd = try FileIO.open(path, O_WRONLY)
             guard lseek(fd, off_t(at), SEEK_SET) == off_t(at) else { throw FileIO.error("lseek", path) }
@@ -272,21 +273,23 @@ struct UploadController: Sendable {
                 try FileIO.fsync(fdCopy, path)
                 try staging.persistOffset(id, at + finalCount)
             }
-            let action = await registry.chunkStored(id, count: finalCount)
-            switch action {
-            case .persist(let newOffset):
-                return Response(status: .noContent, headers: [
-                    TusHeader.uploadOffset: String(newOffset), TusHeader.uploadExpires: HTTPDate.format(info.expiresAt),
-                ])
-            case .persistAndCommit:
-                return try await commit(info)
-            }
+            action = await registry.chunkStored(id, count: finalCount)
         } catch {
             if fd >= 0 { close(fd) }
             // Nothing of this chunk is kept: cut the file back to the durable offset.
             try? await FileIO.offload { try staging.truncate(id, to: at) }
             await registry.chunkDiscarded(id)
             throw error
+        }
+        // The chunk is durable from here on: a commit that fails must not cut it away (a
+        // transient failure keeps every staged byte for the retry).
+        switch action {
+        case .persist(let newOffset):
+            return Response(status: .noContent, headers: [
+                TusHeader.uploadOffset: String(newOffset), TusHeader.uploadExpires: HTTPDate.format(info.expiresAt),
+            ])
+        case .persistAndCommit:
+            return try await commit(info)
         }
     }
 

@@ -91,6 +91,7 @@ public struct Committer: Sendable {
                     capturedAt: captured, receivedAt: receivedAt, key: key, status: status))
         }
 
+        await failPoints.hit("commit.before-lake")
         try await lake.place(toPlace)
         await failPoints.hit("commit.after-lake")
 
