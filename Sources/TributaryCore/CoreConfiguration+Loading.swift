@@ -8,7 +8,7 @@ extension CoreConfiguration {
         ("max_decoded_bytes", "TRIBUTARY_MAX_DECODED_BYTES"), ("upload_expiry_seconds", "TRIBUTARY_UPLOAD_EXPIRY_SECONDS"),
         ("sweep_interval_seconds", "TRIBUTARY_SWEEP_INTERVAL_SECONDS"), ("idle_timeout_seconds", "TRIBUTARY_IDLE_TIMEOUT_SECONDS"),
         ("admin_token", "TRIBUTARY_ADMIN_TOKEN"), ("log_level", "TRIBUTARY_LOG_LEVEL"), ("failpoints", "TRIBUTARY_FAILPOINTS"),
-        ("catalog", "TRIBUTARY_CATALOG"), ("catalog_timeout_seconds", "TRIBUTARY_CATALOG_TIMEOUT_SECONDS"),
+        ("catalog", "TRIBUTARY_CATALOG"), ("node_id", "TRIBUTARY_NODE_ID"), ("catalog_timeout_seconds", "TRIBUTARY_CATALOG_TIMEOUT_SECONDS"),
         ("catalog_max_connections", "TRIBUTARY_CATALOG_MAX_CONNECTIONS"),
         ("s3_endpoint", "TRIBUTARY_S3_ENDPOINT"), ("s3_region", "TRIBUTARY_S3_REGION"), ("s3_path_style", "TRIBUTARY_S3_PATH_STYLE"),
         ("s3_access_key_id", "TRIBUTARY_S3_ACCESS_KEY_ID"), ("s3_secret_access_key", "TRIBUTARY_S3_SECRET_ACCESS_KEY"),
@@ -91,6 +91,12 @@ extension CoreConfiguration {
         if let v = values["log_level"] { logLevel = v }
         if let v = values["failpoints"] { failPoints = v }
         if let v = values["catalog"] { catalog = v }
+        if let v = values["node_id"] {
+            guard v.utf8.count == 2, v.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
+                throw ConfigurationError("node_id must be two lower-case hex digits (00-ff), got '\(v)'")
+            }
+            nodeID = v
+        }
         if let v = try seconds("catalog_timeout_seconds") { catalogTimeoutSeconds = v }
         if let v = try int("catalog_max_connections") { catalogMaxConnections = max(1, v) }
         if let v = values["s3_endpoint"] { s3.endpoint = v.hasSuffix("/") ? String(v.dropLast()) : v }

@@ -32,6 +32,10 @@ public struct CoreConfiguration: Sendable, Equatable {
     public var sweepIntervalSeconds: Int = 60
     /// A connection idle this long (no bytes) is closed, freeing the upload it was writing. Default 60 s.
     public var idleTimeoutSeconds: Int = 60
+    /// Two lower-case hex digits that begin every upload id this node makes, so a load balancer
+    /// can send each upload's requests to the node that stages it (deploy/compose/nginx.conf).
+    /// Default none: ids are fully random.
+    public var nodeID: String?
     /// Admin token; generated into `<data-dir>/admin.token` when not set. Several nodes behind
     /// one load balancer must be given the same token.
     public var adminToken: String?

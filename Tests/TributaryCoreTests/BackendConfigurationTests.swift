@@ -1,5 +1,6 @@
 import Testing
 @testable import TributaryCore
+import TributaryProtocol
 
 /// Choosing backends by URL (issue 4): `--lake s3://…`, `--catalog postgres://…`, TOML and env.
 @Suite("Backend configuration")
@@ -77,5 +78,17 @@ struct BackendConfigurationTests {
         #expect(virtual.url("k") == "http://lake.127.0.0.1:8333/k")
         s.endpoint = nil
         #expect(try S3Client(settings: s, location: try S3Location("s3://lake")).url("k") == "https://lake.s3.us-east-1.amazonaws.com/k")
+    }
+
+    @Test("node_id begins every upload id the node makes")
+    func nodeID() throws {
+        var c = try CoreConfiguration.load(file: nil, environment: ["TRIBUTARY_NODE_ID": "0a"])
+        #expect(c.nodeID == "0a")
+        let id = UploadID.make(node: c.nodeID)
+        #expect(id.count == 32 && id.hasPrefix("0a") && Hex.isSHA256(id + id))
+        #expect(UploadID.make(node: nil).count == 32)
+        for bad in ["A0", "1", "abc", "zz"] {
+            #expect(throws: ConfigurationError.self, "\(bad)") { try c.apply(["node_id": bad]) }
+        }
     }
 }

@@ -85,7 +85,7 @@ struct UploadController: Sendable {
         }
         let header = req.headers[TusHeader.uploadMetadata] ?? ""
         let metadata = try UploadMetadata.parse(header)
-        let id = Hex.encode(secureRandomBytes(16))
+        let id = UploadID.make(node: configuration.nodeID)
         let info = try UploadInfo.fromMetadata(
             metadata, header: header, id: id, site: site, length: length, now: Date(), expiry: .seconds(configuration.uploadExpirySeconds))
         try await registry.create(info)
