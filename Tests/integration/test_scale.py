@@ -213,3 +213,93 @@ def test_postgres_outage(core_factory, real_backends):
         assert core.count("SELECT COUNT(*) FROM objects WHERE site = ?", (site.site,)) == 1
     finally:
         pg.cleanup()
+
+
+class Nginx:
+    """deploy/compose/nginx.conf, unchanged but for the node addresses and the listen port."""
+
+    def __init__(self, root, nodes: dict[str, int]):
+        import shutil
+        import subprocess
+
+        self.binary = shutil.which("nginx") or "/usr/sbin/nginx"
+        if not os.path.exists(self.binary):
+            pytest.fail("nginx not found: install Debian's nginx-light (scripts/bootstrap.sh does)", pytrace=False)
+        from conftest import REPO_ROOT, free_port
+
+        self.root = root
+        self.port = free_port()
+        conf = (REPO_ROOT / "deploy/compose/nginx.conf").read_text()
+        for host, port in nodes.items():
+            conf = conf.replace(f"{host}:8080", f"127.0.0.1:{port}")
+        conf = conf.replace("listen 8080;", f"listen 127.0.0.1:{self.port};")
+        (root / "logs").mkdir(parents=True, exist_ok=True)
+        (root / "nginx.conf").write_text(conf)
+        globals_ = f"daemon off; pid {root}/nginx.pid; error_log {root}/logs/error.log;"
+        if os.geteuid() == 0:
+            globals_ += " user root;"
+        self.proc = subprocess.Popen([self.binary, "-p", str(root), "-c", str(root / "nginx.conf"), "-g", globals_],
+                                     stdout=subprocess.DEVNULL, stderr=open(root / "logs/stderr.log", "wb"), stdin=subprocess.DEVNULL)
+        wait_until(lambda: self.proc.poll() is not None or self._up(), 20, what="nginx")
+        assert self.proc.poll() is None, (root / "logs/stderr.log").read_text() + (root / "logs/error.log").read_text()
+
+    def _up(self) -> bool:
+        try:
+            return requests.get(f"http://127.0.0.1:{self.port}/healthz", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=20)
+
+
+def test_nginx_routes_each_upload_to_its_node(core_factory, shared_pair, tmp_path):
+    """The shipped nginx.conf in front of two nodes with node ids: creations go to either node,
+    every later request reaches the node whose id begins the upload id; when that node is down its
+    uploads answer 404 through the other node, and starting again stores the content once."""
+    admin = "adm_" + uuid.uuid4().hex
+    a = core_factory(backend=shared_pair, env={"TRIBUTARY_ADMIN_TOKEN": admin, "TRIBUTARY_NODE_ID": "01"})
+    b = core_factory(backend=shared_pair, env={"TRIBUTARY_ADMIN_TOKEN": admin, "TRIBUTARY_NODE_ID": "02"})
+    lb = Nginx(tmp_path / "nginx", {"core1": a.port, "core2": b.port})
+    try:
+        site = a.new_site("lb")
+        c = a.client(site.token, site.site)
+        base = f"http://127.0.0.1:{lb.port}"
+        urls, datas = [], []
+        for i in range(8):
+            data = payload(200 + i, 300_000)
+            md = {"name": f"lb-{i}.bin", "stream": "vibration", "sha256": sha256_hex(data), "captured-at": "2026-11-21T10:00:00Z"}
+            r = c.request("POST", base + "/v1/uploads", headers={"Upload-Length": str(len(data)),
+                                                                 "Upload-Metadata": __import__("conftest").encode_metadata(md)})
+            assert r.status_code == 201, r.text
+            url = base + r.headers["Location"]
+            assert c.patch(url, 0, data[:100_000]).status_code == 204
+            urls.append(url)
+            datas.append(data)
+        nodes = {upload_id_of(u)[:2] for u in urls}
+        assert nodes == {"01", "02"}, f"creations spread over both nodes: {nodes}"
+        for url, data in zip(urls[:-2], datas[:-2]):
+            assert c.offset(url) == 100_000
+            assert c.patch(url, 100_000, data[100_000:]).status_code == 204
+            assert c.receipt(url)["objects"][0]["status"] == "stored"
+
+        # Node 01 goes away with partial uploads staged on it.
+        pending = [(u, d) for u, d in zip(urls[-2:], datas[-2:])]
+        a.kill()
+        for url, data in pending:
+            if upload_id_of(url).startswith("01"):
+                assert_error(c.head(url), 404)
+                again = c.request("POST", base + "/v1/uploads", headers={
+                    "Upload-Length": str(len(data)),
+                    "Upload-Metadata": __import__("conftest").encode_metadata({"name": "again.bin", "stream": "vibration"})})
+                assert again.status_code == 201 and again.headers["Location"].split("/")[-1].startswith("02")
+                url = base + again.headers["Location"]
+                assert c.send_all(url, data, 1 << 20).status_code == 204
+            else:
+                assert c.patch(url, 100_000, data[100_000:]).status_code == 204
+        assert b.count("SELECT COUNT(*) FROM objects WHERE site = ?", (site.site,)) == len(urls)
+        assert len(b.lake_files(site.site)) == len(urls)
+    finally:
+        lb.stop()
