@@ -267,15 +267,37 @@ def _up(root: Path) -> None:
     print(f"export AWS_SECRET_ACCESS_KEY='{weed.secret_key}'")
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is gone for our purposes
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _stop_group(pid: int, timeout: float = 20) -> None:
+    """SIGTERM to the process group `pid` leads, SIGKILL if it is still there after `timeout` s."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.2)
+        if not _alive(pid):
+            return
+
+
 def _down(root: Path) -> None:
     state_file = root / "state.json"
     if not state_file.exists():
         return
     state = json.loads(state_file.read_text())
-    try:
-        os.killpg(state["weed_pid"], signal.SIGTERM)
-    except ProcessLookupError:
-        pass
+    _stop_group(state["weed_pid"])
     pg = Postgres.__new__(Postgres)
     pg.root = Path(state["pg_root"])
     pg.data = pg.root / "data"
