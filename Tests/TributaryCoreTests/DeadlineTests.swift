@@ -1,3 +1,4 @@
+import Dispatch
 import Testing
 @testable import TributaryCore
 import TributaryProtocol
@@ -19,9 +20,11 @@ struct DeadlineTests {
         let start = clock.now
         let error = await #expect(throws: TributaryError.self) {
             try await Deadline.run(seconds: 0.2, "catalog (test)") { () async throws -> Int in
-                // Sleeps on regardless of cancellation, like a query stuck on a silent server.
-                let until = ContinuousClock.now + .seconds(3)
-                while ContinuousClock.now < until { try? await Task.sleep(for: .milliseconds(50)) }
+                // Waits on regardless of cancellation (and without holding a thread), like a query
+                // stuck on a silent server.
+                await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                    DispatchQueue.global().asyncAfter(deadline: .now() + 3) { c.resume() }
+                }
                 return 1
             }
         }
