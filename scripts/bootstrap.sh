@@ -2,7 +2,8 @@
 # Idempotent set-up of a fresh Debian machine for building and testing Tributary.
 #
 #   - Debian packages the build links against (zstd, sqlite, curl, openssl) and the CLI tools the
-#     tests use; `apt-get update` runs only when something is missing.
+#     tests use, PostgreSQL and nginx among them (the scale-out tests start their own instances;
+#     the Debian packages' default ones are not used); `apt-get update` runs only when something is missing.
 #   - A Python virtual environment at .venv with scripts/requirements-test.txt; pip runs only when
 #     that file changed since the last install (a stamp file in .venv holds its hash).
 #
@@ -21,6 +22,7 @@ note() { echo "bootstrap: $*" >&2; }
 apt_packages=(
     libzstd-dev libsqlite3-dev libcurl4-openssl-dev libssl-dev pkg-config
     zstd sqlite3 curl openssl tar python3-venv
+    postgresql postgresql-client nginx-light
 )
 
 # --- Debian packages ------------------------------------------------------------------------

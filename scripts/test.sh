@@ -5,8 +5,10 @@
 #
 # 1. scripts/bootstrap.sh  — Debian packages and the .venv for the integration suite
 # 2. swift build            — debug build of every target, tributary-core included
-# 3. swift test             — unit tests (Swift Testing); skipped with SKIP_SWIFT_TEST=1
-# 4. pytest Tests/integration against the real tributary-core binary on 127.0.0.1
+# 3. swift test             — unit tests (Swift Testing), with a PostgreSQL and a SeaweedFS started
+#                             for the backend contract tests; skipped with SKIP_SWIFT_TEST=1
+# 4. pytest Tests/integration against the real tributary-core binary on 127.0.0.1, over both
+#    backend pairs (filesystem+SQLite, S3+PostgreSQL on real servers the suite starts)
 #
 # Extra arguments go to pytest, e.g. `scripts/test.sh -k tuspy` or `scripts/test.sh -x -vv`.
 # Exits non-zero if any step fails; the integration suite still runs when `swift test` failed,
@@ -29,8 +31,17 @@ status=0
 if [[ "${SKIP_SWIFT_TEST:-0}" == 1 ]]; then
     step "swift test (skipped: SKIP_SWIFT_TEST=1)"
 else
+    # The catalog and lake contract tests also run against a real PostgreSQL and a real S3 store
+    # (SeaweedFS), started here in a temporary directory on free loopback ports and stopped after.
+    step "starting PostgreSQL and SeaweedFS for swift test"
+    backends_dir="$(mktemp -d -t tributary-backends.XXXXXX)"
+    stop_backends() { .venv/bin/python Tests/integration/backends.py down "$backends_dir" || true; }
+    trap stop_backends EXIT
+    backend_env="$(.venv/bin/python Tests/integration/backends.py up "$backends_dir")" || die "could not start the test backends"
     step "swift test"
-    swift test || { echo "test.sh: swift test failed" >&2; status=1; }
+    ( eval "$backend_env"; swift test ) || { echo "test.sh: swift test failed" >&2; status=1; }
+    stop_backends
+    trap - EXIT
 fi
 
 bin="$(swift build --show-bin-path)/tributary-core"

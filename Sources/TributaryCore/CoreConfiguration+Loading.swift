@@ -8,6 +8,20 @@ extension CoreConfiguration {
         ("max_decoded_bytes", "TRIBUTARY_MAX_DECODED_BYTES"), ("upload_expiry_seconds", "TRIBUTARY_UPLOAD_EXPIRY_SECONDS"),
         ("sweep_interval_seconds", "TRIBUTARY_SWEEP_INTERVAL_SECONDS"), ("idle_timeout_seconds", "TRIBUTARY_IDLE_TIMEOUT_SECONDS"),
         ("admin_token", "TRIBUTARY_ADMIN_TOKEN"), ("log_level", "TRIBUTARY_LOG_LEVEL"), ("failpoints", "TRIBUTARY_FAILPOINTS"),
+        ("catalog", "TRIBUTARY_CATALOG"), ("node_id", "TRIBUTARY_NODE_ID"), ("catalog_timeout_seconds", "TRIBUTARY_CATALOG_TIMEOUT_SECONDS"),
+        ("catalog_max_connections", "TRIBUTARY_CATALOG_MAX_CONNECTIONS"),
+        ("s3_endpoint", "TRIBUTARY_S3_ENDPOINT"), ("s3_region", "TRIBUTARY_S3_REGION"), ("s3_path_style", "TRIBUTARY_S3_PATH_STYLE"),
+        ("s3_access_key_id", "TRIBUTARY_S3_ACCESS_KEY_ID"), ("s3_secret_access_key", "TRIBUTARY_S3_SECRET_ACCESS_KEY"),
+        ("s3_multipart_threshold_bytes", "TRIBUTARY_S3_MULTIPART_THRESHOLD_BYTES"), ("s3_part_size_bytes", "TRIBUTARY_S3_PART_SIZE_BYTES"),
+        ("s3_conditional_create", "TRIBUTARY_S3_CONDITIONAL_CREATE"), ("s3_ca_file", "TRIBUTARY_S3_CA_FILE"),
+        ("s3_request_timeout_seconds", "TRIBUTARY_S3_REQUEST_TIMEOUT_SECONDS"), ("s3_parallelism", "TRIBUTARY_S3_PARALLELISM"),
+    ]
+
+    /// The usual variables of AWS tools and libpq, used when the setting is not given otherwise.
+    static let fallbacks: [(toml: String, env: [String])] = [
+        ("s3_endpoint", ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]), ("s3_region", ["AWS_REGION", "AWS_DEFAULT_REGION"]),
+        ("s3_access_key_id", ["AWS_ACCESS_KEY_ID"]), ("s3_secret_access_key", ["AWS_SECRET_ACCESS_KEY"]),
+        ("s3_session_token", ["AWS_SESSION_TOKEN"]), ("catalog_password", ["PGPASSWORD"]),
     ]
 
     /// Defaults, then the TOML file (if any), then `TRIBUTARY_*` environment variables.
@@ -34,12 +48,19 @@ extension CoreConfiguration {
             }
             for (toml, _) in keys {
                 guard let v = section[toml] else { continue }
-                if let s = v.string { values[toml] = s } else if let i = v.int { values[toml] = String(i) } else {
-                    throw ConfigurationError("config file \(file): '\(toml)' must be a string or an integer")
+                if let s = v.string { values[toml] = s } else if let i = v.int { values[toml] = String(i) } else if let b = v.bool {
+                    values[toml] = String(b)
+                } else if let d = v.double {
+                    values[toml] = String(d)
+                } else {
+                    throw ConfigurationError("config file \(file): '\(toml)' must be a string, a number or a boolean")
                 }
             }
         }
         for (toml, env) in keys { if let v = environment[env], !v.isEmpty { values[toml] = v } }
+        for (toml, envs) in fallbacks where values[toml] == nil {
+            if let v = envs.lazy.compactMap({ environment[$0] }).first(where: { !$0.isEmpty }) { values[toml] = v }
+        }
         var c = CoreConfiguration()
         try c.apply(values)
         return c
@@ -52,9 +73,14 @@ extension CoreConfiguration {
             guard let i = Int(v), i >= 0 else { throw ConfigurationError("\(k) must be a non-negative integer, got '\(v)'") }
             return i
         }
+        func seconds(_ k: String) throws -> Double? {
+            guard let v = values[k] else { return nil }
+            guard let d = Double(v), d > 0, d < 86_400 else { throw ConfigurationError("\(k) must be a positive number of seconds, got '\(v)'") }
+            return d
+        }
         if let v = values["data_dir"] { dataDirectory = v }
         if let v = values["listen"] { listen = v }
-        if let v = values["lake"] { lakeDirectory = v }
+        if let v = values["lake"] { lake = v }
         if let v = values["partition_template"] { partitionTemplate = v }
         if let v = try int("max_upload_bytes") { maxUploadBytes = UInt64(v) }
         if let v = try int("max_decoded_bytes") { maxDecodedBytes = UInt64(v) }
@@ -64,7 +90,42 @@ extension CoreConfiguration {
         if let v = values["admin_token"] { adminToken = v }
         if let v = values["log_level"] { logLevel = v }
         if let v = values["failpoints"] { failPoints = v }
+        if let v = values["catalog"] { catalog = v }
+        if let v = values["node_id"] {
+            guard v.utf8.count == 2, v.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
+                throw ConfigurationError("node_id must be two lower-case hex digits (00-ff), got '\(v)'")
+            }
+            nodeID = v
+        }
+        if let v = try seconds("catalog_timeout_seconds") { catalogTimeoutSeconds = v }
+        if let v = try int("catalog_max_connections") { catalogMaxConnections = max(1, v) }
+        if let v = values["s3_endpoint"] { s3.endpoint = v.hasSuffix("/") ? String(v.dropLast()) : v }
+        if let v = values["s3_region"] { s3.region = v }
+        if let v = values["s3_path_style"] {
+            guard let b = Bool(v.lowercased()) else { throw ConfigurationError("s3_path_style must be true or false, got '\(v)'") }
+            s3.pathStyle = b
+        }
+        if let v = values["s3_access_key_id"] { s3.accessKeyID = v }
+        if let v = values["s3_secret_access_key"] { s3.secretAccessKey = v }
+        if let v = values["s3_session_token"] { s3.sessionToken = v }
+        if let v = try int("s3_multipart_threshold_bytes") { s3.multipartThresholdBytes = UInt64(v) }
+        if let v = try int("s3_part_size_bytes") {
+            guard v >= 5 << 20 else { throw ConfigurationError("s3_part_size_bytes must be at least 5 MiB (5242880), got \(v)") }
+            s3.partSizeBytes = UInt64(v)
+        }
+        if let v = values["s3_conditional_create"] {
+            guard ["if-none-match", "head"].contains(v) else {
+                throw ConfigurationError("s3_conditional_create must be 'if-none-match' or 'head', got '\(v)'")
+            }
+            s3.conditionalCreate = v
+        }
+        if let v = values["s3_ca_file"] { s3.caFile = v }
+        if let v = try seconds("s3_request_timeout_seconds") { s3.requestTimeoutSeconds = v }
+        if let v = try int("s3_parallelism") { s3.parallelism = max(1, v) }
+        if let v = values["catalog_password"] { catalogPassword = v }
         _ = try hostAndPort()
         _ = try PartitionTemplate(partitionTemplate)
+        _ = try lakeLocation()
+        _ = try catalogLocation()
     }
 }

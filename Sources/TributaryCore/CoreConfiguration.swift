@@ -1,13 +1,25 @@
-/// Everything `tributary-core serve` can be told. Defaults run a single embedded node.
-/// Reading it from TOML, flags and `TRIBUTARY_*` environment variables is in
-/// `CoreConfiguration+Loading.swift`.
+/// Everything `tributary-core serve` can be told. Defaults run a single embedded node
+/// (filesystem lake + SQLite catalog in the data directory). Reading it from TOML, flags and
+/// environment variables is in `CoreConfiguration+Loading.swift`.
 public struct CoreConfiguration: Sendable, Equatable {
-    /// Holds `lake/`, `catalog.sqlite`, `staging/` and `admin.token`. Default `./tributary-data/core`.
+    /// Holds `lake/`, `catalog.sqlite`, `staging/`, `s3-multipart/` and `admin.token`.
+    /// Default `./tributary-data/core`. Node-local in a scaled-out deployment.
     public var dataDirectory: String = "./tributary-data/core"
     /// `host:port` to listen on. Default `127.0.0.1:8080`.
     public var listen: String = "127.0.0.1:8080"
-    /// Lake location; default `<data-dir>/lake`.
-    public var lakeDirectory: String?
+    /// Lake location: a directory, or `s3://BUCKET[/PREFIX]` (see `s3`). Default `<data-dir>/lake`.
+    public var lake: String?
+    /// Catalog location: `postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=…]`, or a SQLite
+    /// file path. Default `<data-dir>/catalog.sqlite`.
+    public var catalog: String?
+    /// Password for a `postgres://` catalog URL that carries none (`PGPASSWORD`).
+    public var catalogPassword: String?
+    /// Longest a catalog call may take before it fails with 503 (PostgreSQL only). Default 10 s.
+    public var catalogTimeoutSeconds: Double = 10
+    /// PostgreSQL connections per node. Default 16.
+    public var catalogMaxConnections: Int = 16
+    /// Settings of an `s3://` lake.
+    public var s3 = S3Settings()
     /// Hive-style partition template. Default `stream={stream}/site={site}/date={date}`.
     public var partitionTemplate: String = PartitionTemplate.default.template
     /// Largest `Upload-Length` accepted (`Tus-Max-Size`). Default 16 GiB.
@@ -20,7 +32,12 @@ public struct CoreConfiguration: Sendable, Equatable {
     public var sweepIntervalSeconds: Int = 60
     /// A connection idle this long (no bytes) is closed, freeing the upload it was writing. Default 60 s.
     public var idleTimeoutSeconds: Int = 60
-    /// Admin token; generated into `<data-dir>/admin.token` when not set.
+    /// Two lower-case hex digits that begin every upload id this node makes, so a load balancer
+    /// can send each upload's requests to the node that stages it (deploy/compose/nginx.conf).
+    /// Default none: ids are fully random.
+    public var nodeID: String?
+    /// Admin token; generated into `<data-dir>/admin.token` when not set. Several nodes behind
+    /// one load balancer must be given the same token.
     public var adminToken: String?
     /// `TRIBUTARY_FAILPOINTS` (crash tests only).
     public var failPoints: String?
@@ -28,10 +45,32 @@ public struct CoreConfiguration: Sendable, Equatable {
 
     public init() {}
 
-    public var lakePath: String { lakeDirectory ?? dataDirectory + "/lake" }
-    public var catalogPath: String { dataDirectory + "/catalog.sqlite" }
+    public var lakePath: String { lake ?? dataDirectory + "/lake" }
+    public var catalogPath: String { catalog ?? dataDirectory + "/catalog.sqlite" }
     public var stagingPath: String { dataDirectory + "/staging" }
+    public var multipartStatePath: String { dataDirectory + "/s3-multipart" }
     public var adminTokenPath: String { dataDirectory + "/admin.token" }
+
+    /// Which lake backend `lake` names.
+    public func lakeLocation() throws -> LakeLocation {
+        let l = lakePath
+        if l.hasPrefix("s3://") { return .s3(try S3Location(l)) }
+        if l.contains("://") { throw ConfigurationError("lake '\(l)' is neither a directory nor an s3://BUCKET[/PREFIX] URL") }
+        return .directory(l)
+    }
+
+    /// Which catalog backend `catalog` names.
+    public func catalogLocation() throws -> CatalogLocation {
+        let c = catalogPath
+        if c.hasPrefix("postgres://") || c.hasPrefix("postgresql://") {
+            var url = try PostgresURL(c)
+            if url.password == nil { url.password = catalogPassword }
+            return .postgres(url)
+        }
+        if c.hasPrefix("sqlite://") { return .sqlite(String(c.dropFirst(9))) }
+        if c.contains("://") { throw ConfigurationError("catalog '\(c)' is neither a SQLite file nor a postgres:// URL") }
+        return .sqlite(c)
+    }
 
     /// Host and port of `listen`.
     public func hostAndPort() throws -> (String, Int) {
@@ -41,7 +80,69 @@ public struct CoreConfiguration: Sendable, Equatable {
     }
 }
 
+public enum LakeLocation: Sendable, Equatable {
+    case directory(String)
+    case s3(S3Location)
+}
+
+public enum CatalogLocation: Sendable, Equatable {
+    case sqlite(String)
+    case postgres(PostgresURL)
+}
+
+/// Settings of an S3-compatible lake (AWS S3, MinIO, Ceph RGW, SeaweedFS).
+public struct S3Settings: Sendable, Equatable {
+    /// `http(s)://host[:port]` of the store. Default: AWS (`https://s3.REGION.amazonaws.com`).
+    /// Falls back to `AWS_ENDPOINT_URL_S3`, then `AWS_ENDPOINT_URL`.
+    public var endpoint: String?
+    /// Signing region. Default `us-east-1` (or `AWS_REGION` / `AWS_DEFAULT_REGION`).
+    public var region: String = "us-east-1"
+    /// `ENDPOINT/BUCKET/KEY` instead of `BUCKET.ENDPOINT/KEY`. Default: on when `endpoint` is set.
+    public var pathStyle: Bool?
+    /// Credentials. Default `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` (and `AWS_SESSION_TOKEN`).
+    public var accessKeyID: String?
+    public var secretAccessKey: String?
+    public var sessionToken: String?
+    /// Objects at least this large go as multipart uploads. Default 64 MiB.
+    public var multipartThresholdBytes: UInt64 = 64 << 20
+    /// Part size of multipart uploads, at least 5 MiB. Default 16 MiB.
+    public var partSizeBytes: UInt64 = 16 << 20
+    /// How a placement avoids overwriting a key: `if-none-match` (conditional PUT; falls back to
+    /// `head` by itself if the store answers 501) or `head` (HEAD before PUT). Default `if-none-match`.
+    public var conditionalCreate: String = "if-none-match"
+    /// PEM bundle of CAs to trust instead of the system store.
+    public var caFile: String?
+    /// Longest a request without a body (HEAD, DELETE, small POST) may take. Default 30 s.
+    /// Bodies are bounded by a low-speed limit instead (under 1 KiB/s for 15 s aborts).
+    public var requestTimeoutSeconds: Double = 30
+    /// PUTs in flight at once while placing one upload's objects. Default 8.
+    public var parallelism: Int = 8
+
+    public init() {}
+
+    public var usesPathStyle: Bool { pathStyle ?? (endpoint != nil) }
+}
+
 public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
     public var description: String
     public init(_ description: String) { self.description = description }
+}
+
+extension LakeLocation: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .directory(let d): d
+        case .s3(let l): l.description
+        }
+    }
+}
+
+extension CatalogLocation: CustomStringConvertible {
+    /// Never shows a password.
+    public var description: String {
+        switch self {
+        case .sqlite(let path): "sqlite:" + path
+        case .postgres(let url): url.description
+        }
+    }
 }

@@ -20,14 +20,65 @@ public struct CoreServer: Sendable {
     public let staging: StagingArea
     public let adminToken: String
 
+    /// The PostgreSQL catalog's connection pool, which must run while the server does.
+    let postgres: PostgresCatalog?
+
+    /// Opens the backends named by the configuration (nothing is contacted yet: see `run`).
     public init(configuration: CoreConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
         try FileIO.makeDirectories(configuration.dataDirectory)
-        catalog = try SQLiteCatalog(path: configuration.catalogPath)
-        lake = try FileSystemLake(root: configuration.lakePath)
+        (catalog, postgres) = try Self.makeCatalog(configuration, logger: logger)
+        switch try configuration.lakeLocation() {
+        case .directory(let root):
+            lake = try FileSystemLake(root: root)
+        case .s3(let location):
+            lake = try S3Lake(location: location, settings: configuration.s3, stateDirectory: configuration.multipartStatePath, logger: logger)
+        }
         staging = try StagingArea(root: configuration.stagingPath)
         adminToken = try Self.loadAdminToken(configuration, logger: logger)
+    }
+
+    static func makeCatalog(_ c: CoreConfiguration, logger: Logger) throws -> (any Catalog, PostgresCatalog?) {
+        switch try c.catalogLocation() {
+        case .sqlite(let path):
+            try FileIO.makeDirectories(FileIO.dirname(of: path))
+            return (try SQLiteCatalog(path: path), nil)
+        case .postgres(let url):
+            let pg = PostgresCatalog(url: url, timeout: c.catalogTimeoutSeconds, maxConnections: c.catalogMaxConnections, logger: logger)
+            return (pg, pg)
+        }
+    }
+
+    /// Runs `body` while the backends' background work runs (PostgreSQL's connection pool), after
+    /// bringing the catalog schema up to date. A PostgreSQL that is not up yet is waited for
+    /// (retried every 2 s, logged), so nodes may start before their database.
+    public func withBackends<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        try await Self.withRunning(postgres, wait: true, logger: logger, body)
+    }
+
+    static func withRunning<T: Sendable>(
+        _ pg: PostgresCatalog?, wait: Bool, logger: Logger, _ body: @Sendable () async throws -> T
+    ) async throws -> T {
+        guard let pg else { return try await body() }
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await pg.run() }
+            defer { group.cancelAll() }
+            var attempt = 0
+            while true {
+                do {
+                    try await pg.migrate()
+                    break
+                } catch let e as TributaryError where e.code == .io && wait {
+                    attempt += 1
+                    if attempt == 1 || attempt % 15 == 0 {
+                        logger.warning("catalog not reachable yet; retrying every 2 s", metadata: ["error": "\(e.message)"])
+                    }
+                    try await Task.sleep(for: .seconds(2))
+                }
+            }
+            return try await body()
+        }
     }
 
     /// The configured admin token, or the one in `<data-dir>/admin.token`, generated (mode 0600) if missing.
@@ -57,7 +108,14 @@ public struct CoreServer: Sendable {
         if let scratch = lake.scratchDirectory {
             for name in FileIO.list(scratch) { unlink(scratch + "/" + name) }
         }
-        try await committer.repairManifests()
+        if let s3 = lake as? S3Lake { await s3.abortStaleMultipartUploads(olderThan: 24 * 3600) }
+        do {
+            try await committer.repairManifests()
+        } catch let e as TributaryError where e.code == .io {
+            // The lake or catalog is down: start anyway (503s until they return); the manifests
+            // are repaired at the next start.
+            logger.warning("could not repair arrival manifests at start-up", metadata: ["error": "\(e.message)"])
+        }
         for info in await registry.pendingCommits() {
             logger.notice("committing upload left complete by a previous run", metadata: ["upload.id": "\(info.id)"])
             // The outcome is recorded and logged by commitStaged; start-up goes on either way.
@@ -113,9 +171,12 @@ struct ExpirySweeper: Service {
 }
 
 extension CoreServer {
-    /// Opens the catalog alone (the `sites` commands), creating the data directory if needed.
-    public static func openCatalog(_ c: CoreConfiguration) throws -> any Catalog {
-        try FileIO.makeDirectories(c.dataDirectory)
-        return try SQLiteCatalog(path: c.catalogPath)
+    /// Runs `body` with the catalog alone (the `sites` commands), creating the data directory of
+    /// an embedded catalog if needed.
+    public static func withCatalog<T: Sendable>(
+        _ c: CoreConfiguration, logger: Logger, _ body: @Sendable (any Catalog) async throws -> T
+    ) async throws -> T {
+        let (catalog, pg) = try makeCatalog(c, logger: logger)
+        return try await withRunning(pg, wait: false, logger: logger) { try await body(catalog) }
     }
 }

@@ -20,11 +20,15 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Data directory: lake/, catalog.sqlite, staging/, admin.token (default ./tributary-data/core).")
     var dataDir: String?
 
+    @Option(help: "Catalog: postgres://USER[:PASSWORD]@HOST[:PORT]/DB, or a SQLite file (default <data-dir>/catalog.sqlite).")
+    var catalog: String?
+
     func load(_ extra: [String: String?] = [:]) throws -> CoreConfiguration {
         let env = ProcessInfo.processInfo.environment
         var c = try CoreConfiguration.load(file: config ?? env["TRIBUTARY_CONFIG"], environment: env)
         var flags: [String: String] = [:]
         if let dataDir { flags["data_dir"] = dataDir }
+        if let catalog { flags["catalog"] = catalog }
         for (k, v) in extra { if let v { flags[k] = v } }
         try c.apply(flags)
         return c
@@ -36,7 +40,7 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
     @Option(help: "host:port to listen on (default 127.0.0.1:8080).") var listen: String?
-    @Option(help: "Lake directory (default <data-dir>/lake).") var lake: String?
+    @Option(help: "Lake: a directory or s3://BUCKET[/PREFIX] (default <data-dir>/lake).") var lake: String?
     @Option(help: "Hive partition template (default stream={stream}/site={site}/date={date}).") var partitionTemplate: String?
     @Option(help: "Largest upload in bytes (default 16 GiB).") var maxUploadBytes: String?
     @Option(help: "Seconds an upload may take to complete before it expires (default 604800).") var uploadExpiry: String?
@@ -58,53 +62,59 @@ struct Serve: AsyncParsableCommand {
         }
         let logger = Logger(label: "tributary-core")
         let server = try CoreServer(configuration: c, logger: logger)
-        let app = try await server.makeApplication { port in
-            logger.notice("tributary-core listening", metadata: ["address": "\(c.listen)", "port": "\(port)", "data_dir": "\(c.dataDirectory)"])
-        }
-        // Graceful shutdown lets in-flight requests finish, but a client that stalled mid-body
-        // must not hold the process: after the grace period its connection is cancelled. Its
-        // upload loses nothing durable (HEAD reports the fsync'd offset after restart).
-        var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        group.maximumGracefulShutdownDuration = .seconds(5)
-        do {
-            try await ServiceGroup(configuration: group).run()
-        } catch is CancellationError {
-            logger.notice("shutdown: connections still open after the grace period were closed")
+        let (lake, catalog) = (try c.lakeLocation(), try c.catalogLocation())
+        logger.notice("backends", metadata: ["lake": "\(lake)", "catalog": "\(catalog)"])
+        try await server.withBackends {
+            let app = try await server.makeApplication { port in
+                logger.notice("tributary-core listening", metadata: ["address": "\(c.listen)", "port": "\(port)", "data_dir": "\(c.dataDirectory)"])
+            }
+            // Graceful shutdown lets in-flight requests finish, but a client that stalled mid-body
+            // must not hold the process: after the grace period its connection is cancelled. Its
+            // upload loses nothing durable (HEAD reports the fsync'd offset after restart).
+            var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            group.maximumGracefulShutdownDuration = .seconds(5)
+            do {
+                try await ServiceGroup(configuration: group).run()
+            } catch is CancellationError {
+                logger.notice("shutdown: connections still open after the grace period were closed")
+            }
         }
         logger.notice("tributary-core stopped")
     }
 }
 
-struct Sites: ParsableCommand {
+struct Sites: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Manage registered sites.", subcommands: [Add.self, List.self])
 
-    struct Add: ParsableCommand {
+    struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Register a site and print its upload token (last line). Safe while serve runs.")
         @OptionGroup var common: CommonOptions
         @Argument(help: "Site id: 1-64 of [A-Za-z0-9_.-].") var site: String
 
-        func run() throws {
+        func run() async throws {
             let c = try common.load()
-            let catalog = try CoreServer.openCatalog(c)
-            do {
-                let token = try SiteRegistry(catalog: catalog).add(site)
-                print("registered site \(site); its token (shown once):")
-                print(token)
-            } catch let e as CoreError {
-                throw ValidationError(e.message)
+            let site = self.site
+            let token: String = try await CoreServer.withCatalog(c, logger: cliLogger()) { catalog in
+                do {
+                    return try await SiteRegistry(catalog: catalog).add(site)
+                } catch let e as CoreError {
+                    throw ValidationError(e.message)
+                }
             }
+            print("registered site \(site); its token (shown once):")
+            print(token)
         }
     }
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List registered sites.")
         @OptionGroup var common: CommonOptions
         @Flag(help: "Print JSON.") var json = false
 
-        func run() throws {
+        func run() async throws {
             let c = try common.load()
-            let sites = try CoreServer.openCatalog(c).sites()
+            let sites = try await CoreServer.withCatalog(c, logger: cliLogger()) { try await $0.sites() }
             if json {
                 let enc = JSONEncoder()
                 enc.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -114,5 +124,14 @@ struct Sites: ParsableCommand {
                 for s in sites { print(s.site.padding(toLength: 24, withPad: " ", startingAt: 0) + s.createdAt) }
             }
         }
+    }
+}
+
+/// Warnings and errors of the catalog client on stderr (the `sites` commands print to stdout).
+func cliLogger() -> Logger {
+    Logger(label: "tributary-core") { label in
+        var h = StreamLogHandler.standardError(label: label)
+        h.logLevel = .warning
+        return h
     }
 }

@@ -57,7 +57,10 @@ public final class CurlSession: @unchecked Sendable {
             names.insert(h.name.lowercased())
             headerList = curl_slist_append(headerList, "\(h.name): \(h.value)")
         }
-        if !names.contains("expect") { headerList = curl_slist_append(headerList, "Expect:") }
+        // With SigV4 signing libcurl would sign the empty "Expect:" (which only removes the header)
+        // as a header it then does not send: the store's signature check fails. Signed requests
+        // keep libcurl's own Expect: 100-continue (the store refuses a bad request before the body).
+        if !names.contains("expect") && options.awsSigV4 == nil { headerList = curl_slist_append(headerList, "Expect:") }
 
         var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         let code: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { eb in

@@ -12,9 +12,9 @@ struct CommitterDedupTests {
     static let other = TestBytes.random(3_000, seed: 42)
     static let sha = StreamingDigest.sha256Hex(content)
 
-    @Test("an object is stored under its partition and key", arguments: CatalogKind.allCases)
+    @Test("an object is stored under its partition and key", arguments: CatalogKind.available)
     func objectStored(kind: CatalogKind) async throws {
-        let h = try CommitterHarness(kind)
+        let h = try await CommitterHarness(kind)
         let info = try h.stageObject(name: "dir/x y.csv", bytes: Self.content)
         let outcome = try await h.commit(info)
 
@@ -30,17 +30,17 @@ struct CommitterDedupTests {
             ])
         #expect(h.objectKeys == [key])
         #expect(h.lake.bytes(at: key) == Self.content)
-        #expect(try h.catalog.held(site: "plant-a", hashes: [Self.sha, StreamingDigest.sha256Hex(Self.other)]) == [Self.sha])
-        #expect(try h.catalog.key(site: "plant-a", sha256: Self.sha) == key)
-        #expect(try h.catalog.receipt(uploadID: info.id)?.json == outcome.receiptJSON)
-        #expect(try h.catalog.receipt(uploadID: info.id)?.length == 10_000)
+        #expect(try await h.catalog.held(site: "plant-a", hashes: [Self.sha, StreamingDigest.sha256Hex(Self.other)]) == [Self.sha])
+        #expect(try await h.catalog.key(site: "plant-a", sha256: Self.sha) == key)
+        #expect(try await h.catalog.receipt(uploadID: info.id)?.json == outcome.receiptJSON)
+        #expect(try await h.catalog.receipt(uploadID: info.id)?.length == 10_000)
         #expect(try JSONDecoder().decode(CommitReceipt.self, from: Data(outcome.receiptJSON)) == outcome.receipt)
         #expect(!h.isStaged(info.id), "staging is removed after the commit")
     }
 
-    @Test("a zstd-encoded object is stored decoded", arguments: CatalogKind.allCases)
+    @Test("a zstd-encoded object is stored decoded", arguments: CatalogKind.available)
     func zstdObject(kind: CatalogKind) async throws {
-        let h = try CommitterHarness(kind)
+        let h = try await CommitterHarness(kind)
         let body = try SegmentFixtures.compress(Self.content)
         let info = try h.stage(
             ["name": "a.csv", "stream": "vibration", "encoding": "zstd", "sha256": Self.sha, "captured-at": "2026-11-21T10:00:00Z"], body: body)
@@ -50,34 +50,34 @@ struct CommitterDedupTests {
     }
 
     /// 1 MiB is a multiple of the zstd decoder's 128 KiB output buffer.
-    @Test("a zstd object of exactly 1 MiB is stored", arguments: CatalogKind.allCases)
+    @Test("a zstd object of exactly 1 MiB is stored", arguments: CatalogKind.available)
     func zstdObjectOneMiB(kind: CatalogKind) async throws {
-        let h = try CommitterHarness(kind)
+        let h = try await CommitterHarness(kind)
         let content = TestBytes.compressible(1 << 20, seed: 43)
         let info = try h.stage(["name": "m.csv", "stream": "vibration", "encoding": "zstd"], body: try SegmentFixtures.compress(content))
         let outcome = try await h.commit(info)
         #expect(outcome.receipt.objects.first?.size == 1 << 20)
     }
 
-    @Test("without captured-at the date is the commit day (UTC)", arguments: CatalogKind.allCases)
+    @Test("without captured-at the date is the commit day (UTC)", arguments: CatalogKind.available)
     func receiveDate(kind: CatalogKind) async throws {
-        let h = try CommitterHarness(kind)
+        let h = try await CommitterHarness(kind)
         let info = try h.stageObject(name: "a.csv", bytes: Self.content, capturedAt: nil)
         let outcome = try await h.commit(info, now: Date(timeIntervalSince1970: 1_795_255_200 + 86_400 * 3))
         #expect(outcome.receipt.objects.first?.key == expectedKey(date: "2026-11-24", name: "a.csv", bytes: Self.content))
     }
 
-    @Test("captured-at with an offset files the object under its UTC day", arguments: CatalogKind.allCases)
+    @Test("captured-at with an offset files the object under its UTC day", arguments: CatalogKind.available)
     func capturedAtOffset(kind: CatalogKind) async throws {
-        let h = try CommitterHarness(kind)
+        let h = try await CommitterHarness(kind)
         let info = try h.stageObject(name: "a.csv", bytes: Self.content, capturedAt: "2026-11-21T23:30:00-02:00")
         let outcome = try await h.commit(info)
         #expect(outcome.receipt.objects.first?.key == expectedKey(date: "2026-11-22", name: "a.csv", bytes: Self.content))
     }
 
-    @Test("the same content again from the same site is a duplicate pointing at the first key", arguments: CatalogKind.allCases)
+    @Test("the same content again from the same site is a duplicate pointing at the first key", arguments: CatalogKind.available)
     func sameSiteDuplicate(kind: CatalogKind) async throws {
-        let h = try CommitterHarness(kind)
+        let h = try await CommitterHarness(kind)
         let first = try await h.commit(try h.stageObject(name: "a.csv", bytes: Self.content))
         let key = try #require(first.receipt.objects.first?.key)
         let keysBefore = h.objectKeys
@@ -98,9 +98,9 @@ struct CommitterDedupTests {
         #expect(h.lake.bytes(at: key) == Self.content)
     }
 
-    @Test("the same content from another site is stored under that site's partition", arguments: CatalogKind.allCases)
+    @Test("the same content from another site is stored under that site's partition", arguments: CatalogKind.available)
     func otherSiteStored(kind: CatalogKind) async throws {
-        let h = try CommitterHarness(kind)
+        let h = try await CommitterHarness(kind)
         let a = try await h.commit(try h.stageObject(name: "a.csv", bytes: Self.content, site: "plant-a"))
         let b = try await h.commit(try h.stageObject(name: "a.csv", bytes: Self.content, site: "plant-b"))
         #expect(a.receipt.objects.map(\.status) == [.stored])
@@ -109,12 +109,12 @@ struct CommitterDedupTests {
         #expect(b.receipt.objects.map(\.key) == [keyB])
         #expect(h.objectKeys == [expectedKey(site: "plant-a", name: "a.csv", bytes: Self.content), keyB].sorted())
         #expect(h.lake.bytes(at: keyB) == Self.content)
-        #expect(try h.catalog.key(site: "plant-b", sha256: Self.sha) == keyB)
+        #expect(try await h.catalog.key(site: "plant-b", sha256: Self.sha) == keyB)
     }
 
-    @Test("a segment with two entries of identical content stores it once", arguments: CatalogKind.allCases)
+    @Test("a segment with two entries of identical content stores it once", arguments: CatalogKind.available)
     func segmentInternalDuplicate(kind: CatalogKind) async throws {
-        let h = try CommitterHarness(kind)
+        let h = try await CommitterHarness(kind)
         let info = try h.stageSegment([
             SegmentItem(name: "first.csv", bytes: Self.content, capturedAt: "2026-11-21T10:00:00Z"),
             SegmentItem(name: "other.bin", bytes: Self.other, capturedAt: "2026-11-21T10:00:00Z"),
@@ -130,9 +130,9 @@ struct CommitterDedupTests {
         #expect(h.lake.bytes(at: firstKey) == Self.content)
     }
 
-    @Test("a ref entry to content the site holds is a duplicate", arguments: CatalogKind.allCases)
+    @Test("a ref entry to content the site holds is a duplicate", arguments: CatalogKind.available)
     func refToHeld(kind: CatalogKind) async throws {
-        let h = try CommitterHarness(kind)
+        let h = try await CommitterHarness(kind)
         let first = try await h.commit(try h.stageObject(name: "a.csv", bytes: Self.content))
         let keysBefore = h.objectKeys
         let info = try h.stageSegment([
@@ -146,9 +146,9 @@ struct CommitterDedupTests {
         #expect(h.objectKeys == (keysBefore + [expectedKey(name: "new.bin", bytes: Self.other)]).sorted())
     }
 
-    @Test("a ref whose declared size differs from the held content is refused", arguments: CatalogKind.allCases)
+    @Test("a ref whose declared size differs from the held content is refused", arguments: CatalogKind.available)
     func refWithWrongSize(kind: CatalogKind) async throws {
-        let h = try CommitterHarness(kind)
+        let h = try await CommitterHarness(kind)
         _ = try await h.commit(try h.stageObject(name: "a.csv", bytes: Self.content))
         let keysBefore = h.objectKeys
         let lying = ManifestEntry(
@@ -161,12 +161,12 @@ struct CommitterDedupTests {
         let error = await #expect(throws: TributaryError.self) { _ = try await h.commit(info) }
         #expect(error?.code == .manifestMismatch)
         #expect(h.objectKeys == keysBefore, "nothing of the rejected segment reached the lake")
-        #expect(try h.catalog.receipt(uploadID: info.id) == nil)
+        #expect(try await h.catalog.receipt(uploadID: info.id) == nil)
     }
 
-    @Test("a ref to unknown content is refused and leaves nothing behind", arguments: CatalogKind.allCases)
+    @Test("a ref to unknown content is refused and leaves nothing behind", arguments: CatalogKind.available)
     func refToUnknown(kind: CatalogKind) async throws {
-        let h = try CommitterHarness(kind)
+        let h = try await CommitterHarness(kind)
         let info = try h.stageSegment([
             SegmentItem(name: "new.bin", bytes: Self.other, capturedAt: "2026-11-21T11:00:00Z"),
             SegmentItem(name: "ghost.csv", bytes: Self.content, capturedAt: "2026-11-21T11:00:00Z", ref: true),
@@ -174,25 +174,25 @@ struct CommitterDedupTests {
         let error = await #expect(throws: TributaryError.self) { _ = try await h.commit(info) }
         #expect(error?.code == .unknownReference)
         #expect(h.lake.keys.isEmpty, "no object and no manifest reached the lake")
-        #expect(try h.catalog.receipt(uploadID: info.id) == nil)
-        #expect(try h.catalog.held(site: "plant-a", hashes: [StreamingDigest.sha256Hex(Self.other)]).isEmpty)
+        #expect(try await h.catalog.receipt(uploadID: info.id) == nil)
+        #expect(try await h.catalog.held(site: "plant-a", hashes: [StreamingDigest.sha256Hex(Self.other)]).isEmpty)
     }
 
-    @Test("a ref to content only another site holds is refused (dedup scope is the site)", arguments: CatalogKind.allCases)
+    @Test("a ref to content only another site holds is refused (dedup scope is the site)", arguments: CatalogKind.available)
     func refToOtherSitesContent(kind: CatalogKind) async throws {
-        let h = try CommitterHarness(kind)
+        let h = try await CommitterHarness(kind)
         _ = try await h.commit(try h.stageObject(name: "a.csv", bytes: Self.content, site: "plant-b"))
         let keysBefore = h.lake.keys
         let info = try h.stageSegment([SegmentItem(name: "a.csv", bytes: Self.content, ref: true)], site: "plant-a")
         let error = await #expect(throws: TributaryError.self) { _ = try await h.commit(info) }
         #expect(error?.code == .unknownReference)
         #expect(h.lake.keys == keysBefore)
-        #expect(try h.catalog.receipt(uploadID: info.id) == nil)
+        #expect(try await h.catalog.receipt(uploadID: info.id) == nil)
     }
 
-    @Test("committing the same upload twice returns the identical receipt JSON", arguments: CatalogKind.allCases)
+    @Test("committing the same upload twice returns the identical receipt JSON", arguments: CatalogKind.available)
     func idempotentCommit(kind: CatalogKind) async throws {
-        let h = try CommitterHarness(kind)
+        let h = try await CommitterHarness(kind)
         let items = [
             SegmentItem(name: "a.csv", bytes: Self.content, capturedAt: "2026-11-21T10:00:00Z"),
             SegmentItem(name: "b.bin", bytes: Self.other, capturedAt: "2026-11-21T10:00:00Z"),
@@ -213,13 +213,13 @@ struct CommitterDedupTests {
         #expect(third.receiptJSON == first.receiptJSON)
         #expect(third.receipt.objects.map(\.status) == [.stored, .stored], "still the first commit's answer, not duplicates")
         #expect(h.lake.keys == lakeAfterFirst)
-        #expect(try h.catalog.receipt(uploadID: info.id)?.json == first.receiptJSON)
+        #expect(try await h.catalog.receipt(uploadID: info.id)?.json == first.receiptJSON)
         #expect(!h.isStaged(info.id))
     }
 
-    @Test("arrival manifests are written per partition under _tributary/arrivals", arguments: CatalogKind.allCases)
+    @Test("arrival manifests are written per partition under _tributary/arrivals", arguments: CatalogKind.available)
     func arrivalManifests(kind: CatalogKind) async throws {
-        let h = try CommitterHarness(kind)
+        let h = try await CommitterHarness(kind)
         _ = try await h.commit(try h.stageObject(name: "held.csv", bytes: Self.other))
         let info = try h.stageSegment([
             SegmentItem(stream: "vibration", name: "a.csv", bytes: Self.content, capturedAt: "2026-11-21T10:00:00Z"),
@@ -251,21 +251,21 @@ struct CommitterDedupTests {
         #expect(tempArrivals.first?.capturedAt == "2026-11-21T23:00:00.000Z")
         #expect(tempArrivals.first?.sha256 == StreamingDigest.sha256Hex(Array("21.5\n".utf8)))
 
-        #expect(try h.catalog.unmanifested().isEmpty, "the upload is marked manifested")
+        #expect(try await h.catalog.unmanifested().isEmpty, "the upload is marked manifested")
     }
 
-    @Test("repairManifests rewrites nothing when every upload is manifested", arguments: CatalogKind.allCases)
+    @Test("repairManifests rewrites nothing when every upload is manifested", arguments: CatalogKind.available)
     func repairIsIdempotent(kind: CatalogKind) async throws {
-        let h = try CommitterHarness(kind)
+        let h = try await CommitterHarness(kind)
         _ = try await h.commit(try h.stageObject(name: "a.csv", bytes: Self.content))
         let before = h.lake.keys
         try await h.committer.repairManifests()
         #expect(h.lake.keys == before)
     }
 
-    @Test("a zero-byte object is stored as an empty file", arguments: CatalogKind.allCases)
+    @Test("a zero-byte object is stored as an empty file", arguments: CatalogKind.available)
     func zeroByteObject(kind: CatalogKind) async throws {
-        let h = try CommitterHarness(kind)
+        let h = try await CommitterHarness(kind)
         let info = try h.stageObject(name: "empty.csv", bytes: [])
         let outcome = try await h.commit(info)
         let key = expectedKey(name: "empty.csv", bytes: [])
@@ -277,9 +277,9 @@ struct CommitterDedupTests {
     /// With a template that leaves out `{site}`, two sites' keys can coincide. Undoing this
     /// commit's "lost dedup race" placements must then never delete a key another upload owns.
     /// (Refusing such templates outright also satisfies this test.)
-    @Test("a duplicate inside a segment never removes another site's object", arguments: CatalogKind.allCases)
+    @Test("a duplicate inside a segment never removes another site's object", arguments: CatalogKind.available)
     func orphanRemovalKeepsOthersObjects(kind: CatalogKind) async throws {
-        var h = try CommitterHarness(kind)
+        var h = try await CommitterHarness(kind)
         guard let siteless = try? PartitionTemplate("stream={stream}/date={date}") else { return }
         h.committer.template = siteless
         let a = try await h.commit(try h.stageObject(name: "n.csv", bytes: Self.content, site: "plant-a"))
@@ -293,6 +293,6 @@ struct CommitterDedupTests {
                 ], site: "plant-b"))
         #expect(b.receipt.objects.map(\.status) == [.stored, .duplicate])
         #expect(h.lake.bytes(at: keyA).map { StreamingDigest.sha256Hex($0) } == Self.sha, "plant-a's object at \(keyA) must still be in the lake")
-        #expect(try h.catalog.key(site: "plant-a", sha256: Self.sha) == keyA)
+        #expect(try await h.catalog.key(site: "plant-a", sha256: Self.sha) == keyA)
     }
 }

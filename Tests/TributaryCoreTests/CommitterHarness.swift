@@ -5,12 +5,16 @@ import TributaryCore
 import TributaryProtocol
 import TributaryTestKit
 
-/// The catalog backends every committer test body runs against.
+/// The catalog backends every committer test body runs against: memory and SQLite always,
+/// PostgreSQL when `TRIBUTARY_TEST_POSTGRES_URL` names a server (scripts/test.sh starts one).
 enum CatalogKind: String, CaseIterable, Sendable, CustomStringConvertible {
     case memory
     case sqlite
+    case postgres
 
     var description: String { rawValue }
+
+    static var available: [CatalogKind] { TestPostgres.url == nil ? [.memory, .sqlite] : allCases }
 }
 
 /// A committer over a `MemoryLake`, a catalog of the given kind and a real `StagingArea` in a
@@ -21,15 +25,25 @@ struct CommitterHarness {
     let catalog: any Catalog
     let staging: StagingArea
     var committer: Committer
+    /// Keeps a PostgreSQL catalog's pool running while the harness lives.
+    let running: TestPostgres.Running?
 
     /// 2026-11-21T10:00:00Z, the commit time unless a test says otherwise.
     static let now = Date(timeIntervalSince1970: 1_795_255_200)
 
-    init(_ kind: CatalogKind, maxDecodedBytes: UInt64 = 1 << 30) throws {
+    init(_ kind: CatalogKind, maxDecodedBytes: UInt64 = 1 << 30) async throws {
         dir = try TemporaryDirectory(prefix: "tributary-committer")
         switch kind {
-        case .memory: catalog = MemoryCatalog()
-        case .sqlite: catalog = try SQLiteCatalog(path: dir.path("catalog.sqlite"))
+        case .memory:
+            catalog = MemoryCatalog()
+            running = nil
+        case .sqlite:
+            catalog = try SQLiteCatalog(path: dir.path("catalog.sqlite"))
+            running = nil
+        case .postgres:
+            let r = try await TestPostgres.freshCatalog()
+            catalog = r.catalog
+            running = r
         }
         staging = try StagingArea(root: dir.path("staging"))
         committer = Committer(

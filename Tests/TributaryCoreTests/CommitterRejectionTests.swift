@@ -20,37 +20,37 @@ struct CommitterRejectionTests {
             #expect(CoreError.from(error).status.code == status, "HTTP status of \(error)", sourceLocation: sourceLocation)
         }
         #expect(h.lake.keys.isEmpty, sourceLocation: sourceLocation)
-        #expect(try h.catalog.receipt(uploadID: info.id) == nil, sourceLocation: sourceLocation)
+        #expect(try await h.catalog.receipt(uploadID: info.id) == nil, sourceLocation: sourceLocation)
         let scratch = (try? FileManager.default.contentsOfDirectory(atPath: h.staging.workDirectory(info.id))) ?? []
         #expect(scratch.isEmpty, "scratch files are cleaned: \(scratch)", sourceLocation: sourceLocation)
     }
 
-    @Test("an object whose bytes do not match its declared sha256", arguments: CatalogKind.allCases)
+    @Test("an object whose bytes do not match its declared sha256", arguments: CatalogKind.available)
     func objectChecksum(kind: CatalogKind) async throws {
-        let h = try CommitterHarness(kind)
+        let h = try await CommitterHarness(kind)
         let info = try h.stage(
             ["name": "a.csv", "stream": "s", "sha256": StreamingDigest.sha256Hex(Array("other".utf8))], body: Self.content)
         try await expectRefused(h, info, .checksumMismatch)
     }
 
-    @Test("a zstd object whose body is not zstd", arguments: CatalogKind.allCases)
+    @Test("a zstd object whose body is not zstd", arguments: CatalogKind.available)
     func objectCorruptZstd(kind: CatalogKind) async throws {
-        let h = try CommitterHarness(kind)
+        let h = try await CommitterHarness(kind)
         let info = try h.stage(["name": "a.csv", "stream": "s", "encoding": "zstd"], body: Self.content)
         try await expectRefused(h, info, .corruptCompression)
     }
 
-    @Test("a segment whose body does not match its declared sha256", arguments: CatalogKind.allCases)
+    @Test("a segment whose body does not match its declared sha256", arguments: CatalogKind.available)
     func segmentChecksum(kind: CatalogKind) async throws {
-        let h = try CommitterHarness(kind)
+        let h = try await CommitterHarness(kind)
         let body = try SegmentFixtures.segment([SegmentItem(name: "a.csv", bytes: Self.content)])
         let info = try h.stage(["kind": "segment", "sha256": String(repeating: "0", count: 64)], body: body)
         try await expectRefused(h, info, .checksumMismatch)
     }
 
-    @Test("a corrupt segment", arguments: CatalogKind.allCases)
+    @Test("a corrupt segment", arguments: CatalogKind.available)
     func corruptSegment(kind: CatalogKind) async throws {
-        let h = try CommitterHarness(kind)
+        let h = try await CommitterHarness(kind)
         let a = SegmentItem(name: "a.csv", bytes: Self.content)
         let b = SegmentItem(name: "b.csv", bytes: Array("b".utf8))
         let tar = SegmentFixtures.tar([
@@ -71,7 +71,7 @@ struct CommitterRejectionTests {
             ("vibration", "a.csv", "yesterday", .invalidTimestamp),
         ] as [(String, String, String?, TributaryError.Code)])
     func segmentBadEntry(stream: String, name: String, capturedAt: String?, code: TributaryError.Code) async throws {
-        let h = try CommitterHarness(.memory)
+        let h = try await CommitterHarness(.memory)
         let item = SegmentItem(stream: stream, name: name, bytes: Self.content, capturedAt: capturedAt)
         let tar = SegmentFixtures.tar([
             (SegmentManifest.memberName, try SegmentManifest(objects: [item.entry]).encoded()), (item.entry.memberPath, item.bytes),
@@ -80,9 +80,9 @@ struct CommitterRejectionTests {
         try await expectRefused(h, info, code, or: .corruptSegment, status: 422)
     }
 
-    @Test("an upload that decodes past maxDecodedBytes", arguments: CatalogKind.allCases)
+    @Test("an upload that decodes past maxDecodedBytes", arguments: CatalogKind.available)
     func decompressionBomb(kind: CatalogKind) async throws {
-        let h = try CommitterHarness(kind, maxDecodedBytes: 1_000)
+        let h = try await CommitterHarness(kind, maxDecodedBytes: 1_000)
         let object = try h.stage(["name": "a.csv", "stream": "s", "encoding": "zstd"], body: try SegmentFixtures.compress(Self.content))
         try await expectRefused(h, object, .tooLarge, status: 413)
         let segment = try h.stageSegment([SegmentItem(name: "a.csv", bytes: Self.content)])
@@ -91,7 +91,7 @@ struct CommitterRejectionTests {
 
     @Test("staged data shorter than Upload-Length is a transient error, not a rejection")
     func shortData() async throws {
-        let h = try CommitterHarness(.memory)
+        let h = try await CommitterHarness(.memory)
         let info = try h.stageObject(name: "a.csv", bytes: Self.content)
         try Data(Self.content.dropLast()).write(to: URL(fileURLWithPath: h.staging.dataPath(info.id)))
         let error = await #expect(throws: TributaryError.self) { _ = try await h.commit(info) }

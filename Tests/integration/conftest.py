@@ -40,6 +40,9 @@ import pytest
 import requests
 import zstandard
 
+from backend_pairs import FsSqlite, S3Postgres, manifest_lines, object_keys
+from backends import Postgres, SeaweedFS
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TUS = {"Tus-Resumable": "1.0.0"}
 OCTET = "application/offset+octet-stream"
@@ -86,8 +89,10 @@ class CoreServer:
     The port stays the same across restarts so upload URLs keep working.
     """
 
-    def __init__(self, data_dir: Path, args: Iterable[str] = (), env: dict[str, str] | None = None):
+    def __init__(self, data_dir: Path, args: Iterable[str] = (), env: dict[str, str] | None = None,
+                 backend: FsSqlite | S3Postgres | None = None):
         self.binary = core_binary()
+        self.backend = backend or FsSqlite()
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -96,6 +101,7 @@ class CoreServer:
         self.log_path = self.data_dir.parent / f"{self.data_dir.name}-core.log"
         self.proc: subprocess.Popen | None = None
         self._log = None
+        self.backend.attach(self)
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -103,6 +109,7 @@ class CoreServer:
         assert self.proc is None or self.proc.poll() is not None, "already running"
         full_env = dict(os.environ)
         full_env.pop("TRIBUTARY_FAILPOINTS", None)
+        full_env.update(self.backend.env(self))
         full_env.update(self.env)
         for k, v in (env or {}).items():  # None removes a variable
             if v is None:
@@ -113,6 +120,7 @@ class CoreServer:
             str(self.binary), "serve",
             "--data-dir", str(self.data_dir),
             "--listen", f"127.0.0.1:{self.port}",
+            *self.backend.serve_args(self),
             *self.args,
         ]
         self._log = open(self.log_path, "ab")
@@ -199,7 +207,7 @@ class CoreServer:
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         proc = subprocess.run(
-            [str(self.binary), *args, "--data-dir", str(self.data_dir)],
+            [str(self.binary), *args, "--data-dir", str(self.data_dir), *self.backend.cli_args(self)],
             capture_output=True, text=True, timeout=60)
         if check:
             assert proc.returncode == 0, (
@@ -232,18 +240,12 @@ class CoreServer:
         return self.data_dir / "staging"
 
     def lake_files(self, site: str | None = None) -> list[str]:
-        """Object files in the lake (relative keys), excluding `_tributary/`; optionally one site's."""
-        if not self.lake.is_dir():
-            return []
-        out = []
-        for p in self.lake.rglob("*"):
-            rel = p.relative_to(self.lake)
-            if rel.parts and rel.parts[0] == "_tributary":
-                continue
-            if p.is_file() or p.is_symlink():
-                if site is None or f"site={site}" in rel.parts:
-                    out.append(rel.as_posix())
-        return sorted(out)
+        """Object keys in the lake, excluding `_tributary/`; optionally one site's (any backend)."""
+        return object_keys(self.backend, self, site)
+
+    def read_lake(self, key: str) -> bytes | None:
+        """The bytes under a lake key (any backend), None if absent."""
+        return self.backend.read(self, key)
 
     def staging_entries(self) -> set[str]:
         if not self.staging.is_dir():
@@ -251,29 +253,12 @@ class CoreServer:
         return {p.name for p in self.staging.iterdir()}
 
     def arrival_manifest_lines(self, upload_id: str | None = None) -> list[dict[str, Any]]:
-        """Parsed lines of every arrival manifest (`lake/_tributary/arrivals/**/*.jsonl`)."""
-        root = self.lake / "_tributary" / "arrivals"
-        lines: list[dict[str, Any]] = []
-        if not root.is_dir():
-            return lines
-        for f in sorted(root.rglob("*.jsonl")):
-            for raw in f.read_text().splitlines():
-                if not raw.strip():
-                    continue
-                rec = json.loads(raw)
-                if upload_id is None or upload_id in raw:
-                    lines.append(rec)
-        return lines
+        """Parsed lines of every arrival manifest (`_tributary/arrivals/**/*.jsonl`)."""
+        return manifest_lines(self.backend, self, upload_id)
 
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
-        """Runs a read-only query on the catalog (SQLite, WAL: readable while the core runs)."""
-        db = self.data_dir / "catalog.sqlite"
-        assert db.exists(), f"{db} does not exist"
-        conn = sqlite3.connect(str(db), timeout=10)
-        try:
-            return conn.execute(sql, params).fetchall()
-        finally:
-            conn.close()
+        """Runs a read-only query (`?` placeholders) on the catalog, SQLite or PostgreSQL."""
+        return self.backend.query(self, sql, params)
 
     def count(self, sql: str, params: tuple = ()) -> int:
         return self.query(sql, params)[0][0]
@@ -752,11 +737,33 @@ def wait_closed(s: socket.socket, timeout: float) -> tuple[bool, bytes]:
 # Fixtures
 
 
+BACKEND_PAIRS = ["fs+sqlite", "s3+postgres"]
+
+
 @pytest.fixture(scope="session")
-def core(tmp_path_factory) -> Iterable[CoreServer]:
-    """The shared server. Tests must use their own sites (see `site`)."""
+def real_backends() -> Iterable[tuple[Postgres, SeaweedFS]]:
+    """A PostgreSQL and a SeaweedFS for the whole session (started on first use)."""
+    pg = Postgres().start()
+    weed = SeaweedFS().start()
+    yield pg, weed
+    weed.cleanup()
+    pg.cleanup()
+
+
+def backend_pair(name: str, request) -> FsSqlite | S3Postgres:
+    if name == "fs+sqlite":
+        return FsSqlite()
+    pg, weed = request.getfixturevalue("real_backends")
+    return S3Postgres(pg, weed)
+
+
+@pytest.fixture(scope="session", params=BACKEND_PAIRS)
+def core(tmp_path_factory, request) -> Iterable[CoreServer]:
+    """The shared server, once per backend pair: every test that uses it (or `site`) is a
+    contract test run against filesystem+SQLite and S3+PostgreSQL. Tests must use their own
+    sites (see `site`)."""
     server = CoreServer(tmp_path_factory.mktemp("session") / "data",
-                        args=["--max-upload-bytes", str(SESSION_MAX_UPLOAD)])
+                        args=["--max-upload-bytes", str(SESSION_MAX_UPLOAD)], backend=backend_pair(request.param, request))
     server.start()
     yield server
     code = server.stop()
@@ -789,8 +796,10 @@ def core_factory(tmp_path, request) -> Iterable:
     request.node._tributary_cores = servers
     counter = itertools.count()
 
-    def make(args: Iterable[str] = (), env: dict[str, str] | None = None, start: bool = True) -> CoreServer:
-        s = CoreServer(tmp_path / f"core{next(counter)}", args=args, env=env)
+    def make(args: Iterable[str] = (), env: dict[str, str] | None = None, start: bool = True,
+             backend: FsSqlite | S3Postgres | str = "fs+sqlite") -> CoreServer:
+        pair = backend_pair(backend, request) if isinstance(backend, str) else backend
+        s = CoreServer(tmp_path / f"core{next(counter)}", args=args, env=env, backend=pair)
         servers.append(s)
         if start:
             s.start()

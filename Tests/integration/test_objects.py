@@ -49,7 +49,7 @@ def test_chunked_upload_with_checksums_commits(live_core, site):
         assert again.status_code == 200 and again.content == first.content
     # The lake holds exactly these bytes under the key; staging is gone.
     assert live_core.lake_files(site.site) == [key]
-    assert (live_core.lake / key).read_bytes() == data
+    assert live_core.read_lake(key) == data
     assert upload_id not in live_core.staging_entries()
     h = site.head(url)
     assert h.status_code == 200 and h.headers["Tributary-Upload-State"] == "committed"
@@ -107,7 +107,7 @@ def test_bad_chunk_checksum_is_460_and_discarded(live_core, site):
     assert r.status_code == 204, r.text
     assert r.headers["Tributary-Upload-State"] == "committed"
     key = site.receipt(url)["objects"][0]["key"]
-    assert (live_core.lake / key).read_bytes() == data
+    assert live_core.read_lake(key) == data
 
 
 def test_unsupported_or_malformed_checksum_is_400(site):
@@ -177,7 +177,7 @@ def test_zero_length_object_commits_at_creation(live_core, site):
     key = expected_key("s", site.site, "2026-11-21T10:00:00Z", "empty.csv", sha)
     assert receipt["objects"] == [{"stream": "s", "name": "empty.csv", "sha256": sha, "size": 0,
                                    "status": "stored", "key": key}]
-    assert (live_core.lake / key).read_bytes() == b""
+    assert live_core.read_lake(key) == b""
     assert upload_id_of(url) not in live_core.staging_entries()
 
 
@@ -201,7 +201,7 @@ def test_zstd_encoded_object_is_stored_decoded(live_core, site):
     sha = sha256_hex(data)
     assert obj["sha256"] == sha and obj["size"] == len(data) and obj["status"] == "stored"
     assert obj["key"] == expected_key("temp", site.site, "2026-11-21T10:00:00Z", "series.csv", sha)
-    assert (live_core.lake / obj["key"]).read_bytes() == data
+    assert live_core.read_lake(obj["key"]) == data
 
 
 def _assert_nothing_left(core, site, url, sha):
@@ -278,7 +278,7 @@ def test_cut_mid_body_without_checksum_keeps_received_bytes(live_core, site):
     r = _patch_when_not_busy(site, url, 40_000, data[40_000:])
     assert r.status_code == 204, r.text
     key = site.receipt(url)["objects"][0]["key"]
-    assert (live_core.lake / key).read_bytes() == data
+    assert live_core.read_lake(key) == data
 
 
 def test_cut_mid_body_with_checksum_keeps_nothing_of_the_chunk(live_core, site):

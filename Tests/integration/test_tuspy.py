@@ -34,7 +34,7 @@ def test_tuspy_upload(live_core, site, tmp_path):
     key = expected_key("tus", site.site, CAPTURED, "big.bin", sha256_hex(data))
     assert receipt["objects"] == [{"stream": "tus", "name": "big.bin", "sha256": sha256_hex(data),
                                    "size": len(data), "status": "stored", "key": key}]
-    assert (live_core.lake / key).read_bytes() == data
+    assert live_core.read_lake(key) == data
     assert upload_id_of(uploader.url) not in live_core.staging_entries()
 
 
@@ -87,7 +87,7 @@ def test_tuspy_resumes_after_cut_connection(live_core, site, tmp_path):
     receipt = site.receipt(core_url)
     obj = receipt["objects"][0]
     assert obj["status"] == "stored" and obj["size"] == len(data) and obj["sha256"] == sha256_hex(data)
-    assert (live_core.lake / obj["key"]).read_bytes() == data
+    assert live_core.read_lake(obj["key"]) == data
     assert live_core.lake_files(site.site) == [obj["key"]]
     assert live_core.count("SELECT COUNT(*) FROM arrivals WHERE upload_id = ?", (upload_id,)) == 1
     assert upload_id not in live_core.staging_entries()

@@ -80,8 +80,8 @@ public struct StoredObject: Sendable, Equatable {
 
 extension Catalog {
     /// The key where `site`'s copy of content `sha256` lies.
-    public func key(site: String, sha256: String) throws -> String? {
-        try object(site: site, sha256: sha256)?.key
+    public func key(site: String, sha256: String) async throws -> String? {
+        try await object(site: site, sha256: sha256)?.key
     }
 }
 
@@ -94,26 +94,28 @@ public struct SiteExistsError: Error, Sendable {
     public var site: String
 }
 
-/// The catalog backend: SQLite embedded, an in-memory twin for unit tests.
+/// The catalog backend: SQLite embedded, PostgreSQL shared by several core nodes, an in-memory
+/// twin for unit tests. Async because PostgreSQL is; backends unreachable or too slow throw
+/// `TributaryError(.io)`, which the HTTP layer answers with 503 + Retry-After.
 public protocol Catalog: Sendable {
-    func addSite(_ site: String, tokenSHA256: String, createdAt: String) throws
-    func sites() throws -> [SiteRecord]
-    func site(forTokenSHA256 hash: String) throws -> String?
+    func addSite(_ site: String, tokenSHA256: String, createdAt: String) async throws
+    func sites() async throws -> [SiteRecord]
+    func site(forTokenSHA256 hash: String) async throws -> String?
 
     /// The subset of `hashes` that `site` already holds.
-    func held(site: String, hashes: [String]) throws -> Set<String>
+    func held(site: String, hashes: [String]) async throws -> Set<String>
     /// Where `site`'s copy of content `sha256` lies, and its size.
-    func object(site: String, sha256: String) throws -> StoredObject?
+    func object(site: String, sha256: String) async throws -> StoredObject?
 
     /// Records a committed upload atomically. If the upload is already committed, returns the
     /// existing receipt unchanged.
-    func commit(_ record: CommitRecord) throws -> CommitOutcome
+    func commit(_ record: CommitRecord) async throws -> CommitOutcome
     /// The stored receipt JSON of a committed upload, and the upload's length in bytes.
-    func receipt(uploadID: String) throws -> StoredReceipt?
+    func receipt(uploadID: String) async throws -> StoredReceipt?
 
     /// Uploads whose arrival manifests may be missing, with their arrivals.
-    func unmanifested() throws -> [(uploadID: String, committedAt: String, arrivals: [ArrivalRecord])]
-    func markManifested(uploadID: String) throws
+    func unmanifested() async throws -> [(uploadID: String, committedAt: String, arrivals: [ArrivalRecord])]
+    func markManifested(uploadID: String) async throws
 
-    func check() throws
+    func check() async throws
 }

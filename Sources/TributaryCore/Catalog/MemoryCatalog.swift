@@ -14,7 +14,7 @@ public final class MemoryCatalog: Catalog {
 
     public init() {}
 
-    public func addSite(_ site: String, tokenSHA256: String, createdAt: String) throws {
+    public func addSite(_ site: String, tokenSHA256: String, createdAt: String) async throws {
         try state.withLock { s in
             guard s.sites[site] == nil, !s.sites.values.contains(where: { $0.token == tokenSHA256 }) else {
                 throw SiteExistsError(site: site)
@@ -23,23 +23,23 @@ public final class MemoryCatalog: Catalog {
         }
     }
 
-    public func sites() throws -> [SiteRecord] {
+    public func sites() async throws -> [SiteRecord] {
         state.withLock { s in s.sites.map { SiteRecord(site: $0.key, createdAt: $0.value.createdAt) }.sorted { $0.site < $1.site } }
     }
 
-    public func site(forTokenSHA256 hash: String) throws -> String? {
+    public func site(forTokenSHA256 hash: String) async throws -> String? {
         state.withLock { s in s.sites.first(where: { $0.value.token == hash })?.key }
     }
 
-    public func held(site: String, hashes: [String]) throws -> Set<String> {
+    public func held(site: String, hashes: [String]) async throws -> Set<String> {
         state.withLock { s in Set(hashes.filter { s.objects[site + "/" + $0] != nil }) }
     }
 
-    public func object(site: String, sha256: String) throws -> StoredObject? {
+    public func object(site: String, sha256: String) async throws -> StoredObject? {
         state.withLock { $0.objects[site + "/" + sha256] }
     }
 
-    public func commit(_ record: CommitRecord) throws -> CommitOutcome {
+    public func commit(_ record: CommitRecord) async throws -> CommitOutcome {
         try state.withLock { s in
             if let existing = s.uploads[record.uploadID] {
                 return CommitOutcome(receipt: try JSON.decode(CommitReceipt.self, existing.receipt), receiptJSON: existing.receipt, orphanedKeys: [])
@@ -55,19 +55,19 @@ public final class MemoryCatalog: Catalog {
         }
     }
 
-    public func receipt(uploadID: String) throws -> StoredReceipt? {
+    public func receipt(uploadID: String) async throws -> StoredReceipt? {
         state.withLock { s in s.uploads[uploadID].map { StoredReceipt(json: $0.receipt, length: $0.length) } }
     }
 
-    public func unmanifested() throws -> [(uploadID: String, committedAt: String, arrivals: [ArrivalRecord])] {
+    public func unmanifested() async throws -> [(uploadID: String, committedAt: String, arrivals: [ArrivalRecord])] {
         state.withLock { s in
             s.uploads.filter { !$0.value.manifested }.map { ($0.key, $0.value.committedAt, s.arrivals[$0.key] ?? []) }
         }
     }
 
-    public func markManifested(uploadID: String) throws {
+    public func markManifested(uploadID: String) async throws {
         state.withLock { $0.uploads[uploadID]?.manifested = true }
     }
 
-    public func check() throws {}
+    public func check() async throws {}
 }

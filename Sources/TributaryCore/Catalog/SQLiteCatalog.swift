@@ -63,7 +63,7 @@ public final class SQLiteCatalog: Catalog {
         try lock.withLock { _ in try body(database) }
     }
 
-    public func addSite(_ site: String, tokenSHA256: String, createdAt: String) throws {
+    public func addSite(_ site: String, tokenSHA256: String, createdAt: String) async throws {
         try with { db in
             do {
                 try db.query("INSERT INTO sites(site, token_sha256, created_at) VALUES(?, ?, ?)",
@@ -74,7 +74,7 @@ public final class SQLiteCatalog: Catalog {
         }
     }
 
-    public func sites() throws -> [SiteRecord] {
+    public func sites() async throws -> [SiteRecord] {
         try with { db in
             try db.query("SELECT site, created_at FROM sites ORDER BY site").map {
                 SiteRecord(site: $0[0].string ?? "", createdAt: $0[1].string ?? "")
@@ -82,11 +82,11 @@ public final class SQLiteCatalog: Catalog {
         }
     }
 
-    public func site(forTokenSHA256 hash: String) throws -> String? {
+    public func site(forTokenSHA256 hash: String) async throws -> String? {
         try with { db in try db.query("SELECT site FROM sites WHERE token_sha256 = ?", [.text(hash)]).first?[0].string }
     }
 
-    public func held(site: String, hashes: [String]) throws -> Set<String> {
+    public func held(site: String, hashes: [String]) async throws -> Set<String> {
         try with { db in
             var out = Set<String>()
             for chunk in stride(from: 0, to: hashes.count, by: 500) {
@@ -101,7 +101,7 @@ public final class SQLiteCatalog: Catalog {
         }
     }
 
-    public func object(site: String, sha256: String) throws -> StoredObject? {
+    public func object(site: String, sha256: String) async throws -> StoredObject? {
         try with { db in try Self.object(db, site, sha256) }
     }
 
@@ -111,7 +111,7 @@ public final class SQLiteCatalog: Catalog {
         }
     }
 
-    public func commit(_ record: CommitRecord) throws -> CommitOutcome {
+    public func commit(_ record: CommitRecord) async throws -> CommitOutcome {
         try with { db in
             try db.transaction {
                 if let existing = try db.query("SELECT receipt FROM uploads WHERE upload_id = ?", [.text(record.uploadID)]).first?[0].string {
@@ -144,7 +144,7 @@ public final class SQLiteCatalog: Catalog {
         }
     }
 
-    public func receipt(uploadID: String) throws -> StoredReceipt? {
+    public func receipt(uploadID: String) async throws -> StoredReceipt? {
         try with { db in
             try db.query("SELECT receipt, length FROM uploads WHERE upload_id = ?", [.text(uploadID)]).first.map {
                 StoredReceipt(json: Array(($0[0].string ?? "").utf8), length: UInt64($0[1].int ?? 0))
@@ -152,7 +152,7 @@ public final class SQLiteCatalog: Catalog {
         }
     }
 
-    public func unmanifested() throws -> [(uploadID: String, committedAt: String, arrivals: [ArrivalRecord])] {
+    public func unmanifested() async throws -> [(uploadID: String, committedAt: String, arrivals: [ArrivalRecord])] {
         try with { db in
             try db.query("SELECT upload_id, committed_at FROM uploads WHERE manifested = 0 ORDER BY committed_at").map { row in
                 let id = row[0].string ?? ""
@@ -173,11 +173,11 @@ public final class SQLiteCatalog: Catalog {
         }
     }
 
-    public func markManifested(uploadID: String) throws {
+    public func markManifested(uploadID: String) async throws {
         try with { db in try db.query("UPDATE uploads SET manifested = 1 WHERE upload_id = ?", [.text(uploadID)]) }
     }
 
-    public func check() throws {
+    public func check() async throws {
         try with { db in _ = try db.query("SELECT 1") }
     }
 }

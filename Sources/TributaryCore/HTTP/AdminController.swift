@@ -19,7 +19,7 @@ struct AdminController: Sendable {
         router.get("/healthz") { _, _ in Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(string: "ok\n"))) }
         router.get("/readyz") { _, _ in
             do {
-                try catalog.check()
+                try await catalog.check()
                 try await lake.check()
                 return Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(string: "ready\n")))
             } catch {
@@ -28,23 +28,23 @@ struct AdminController: Sendable {
         }
         router.get(RouterPath(stringLiteral: WireProtocol.sitesPath)) { req, _ in
             do {
-                try auth.requireAdmin(req)
+                try await auth.requireAdmin(req)
                 struct Sites: Encodable { var sites: [SiteRecord] }
-                return Self.json(.ok, Sites(sites: try catalog.sites()))
+                return Self.json(.ok, Sites(sites: try await catalog.sites()))
             } catch {
                 return CoreError.from(error).response()
             }
         }
         router.post(RouterPath(stringLiteral: WireProtocol.sitesPath)) { req, _ in
             do {
-                try auth.requireAdmin(req)
+                try await auth.requireAdmin(req)
                 var request = req
                 let body = try await request.collectBody(upTo: 64 * 1024)
                 struct NewSite: Codable { var site: String }
                 guard let new = try? JSON.decode(NewSite.self, Array(buffer: body)) else {
                     throw CoreError.badRequest("bad_request", "body must be {\"site\": \"<id>\"}")
                 }
-                let token = try sites.add(new.site)
+                let token = try await sites.add(new.site)
                 logger.info("site registered", metadata: ["site.id": "\(new.site)"])
                 struct Created: Encodable { var site: String; var token: String }
                 return Self.json(.created, Created(site: new.site, token: token))
@@ -67,11 +67,11 @@ public struct SiteRegistry: Sendable {
     public init(catalog: any Catalog) { self.catalog = catalog }
 
     /// Returns the new site's token (shown once).
-    public func add(_ site: String) throws -> String {
+    public func add(_ site: String) async throws -> String {
         try Names.validateSite(site)
         let token = Authenticator.newToken()
         do {
-            try catalog.addSite(site, tokenSHA256: StreamingDigest.sha256Hex(Array(token.utf8)), createdAt: Timestamp.format(Date()))
+            try await catalog.addSite(site, tokenSHA256: StreamingDigest.sha256Hex(Array(token.utf8)), createdAt: Timestamp.format(Date()))
         } catch is SiteExistsError {
             throw CoreError.conflict("site_exists", "site '\(site)' is already registered")
         }

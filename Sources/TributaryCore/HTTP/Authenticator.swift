@@ -17,7 +17,7 @@ public struct Authenticator: Sendable {
         self.adminTokenSHA256 = StreamingDigest.sha256Hex(Array(adminToken.utf8))
     }
 
-    public func principal(_ request: Request) throws -> Principal {
+    public func principal(_ request: Request) async throws -> Principal {
         guard let header = request.headers[.authorization] else { throw CoreError.unauthorized("missing Authorization: Bearer token") }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer", !parts[1].isEmpty else {
@@ -25,19 +25,19 @@ public struct Authenticator: Sendable {
         }
         let hash = StreamingDigest.sha256Hex(Array(parts[1].utf8))
         if constantTimeEquals(hash, adminTokenSHA256) { return .admin }
-        if let site = try catalog.site(forTokenSHA256: hash) { return .site(site) }
+        if let site = try await catalog.site(forTokenSHA256: hash) { return .site(site) }
         throw CoreError.unauthorized("unknown token")
     }
 
-    public func site(_ request: Request) throws -> String {
-        switch try principal(request) {
+    public func site(_ request: Request) async throws -> String {
+        switch try await principal(request) {
         case .site(let s): return s
         case .admin: throw CoreError.forbidden("the admin token cannot upload; use a site token")
         }
     }
 
-    public func requireAdmin(_ request: Request) throws {
-        guard try principal(request) == .admin else { throw CoreError.forbidden("this endpoint needs the admin token") }
+    public func requireAdmin(_ request: Request) async throws {
+        guard try await principal(request) == .admin else { throw CoreError.forbidden("this endpoint needs the admin token") }
     }
 
     private func constantTimeEquals(_ a: String, _ b: String) -> Bool {

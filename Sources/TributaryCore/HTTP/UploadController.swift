@@ -74,7 +74,7 @@ struct UploadController: Sendable {
     }
 
     func create(_ req: Request) async throws -> Response {
-        let site = try auth.site(req)
+        let site = try await auth.site(req)
         if req.headers[TusHeader.uploadDeferLength] != nil {
             throw CoreError.badRequest("bad_request", "Upload-Defer-Length is not supported: send Upload-Length")
         }
@@ -85,7 +85,7 @@ struct UploadController: Sendable {
         }
         let header = req.headers[TusHeader.uploadMetadata] ?? ""
         let metadata = try UploadMetadata.parse(header)
-        let id = Hex.encode(secureRandomBytes(16))
+        let id = UploadID.make(node: configuration.nodeID)
         let info = try UploadInfo.fromMetadata(
             metadata, header: header, id: id, site: site, length: length, now: Date(), expiry: .seconds(configuration.uploadExpirySeconds))
         try await registry.create(info)
@@ -107,7 +107,7 @@ struct UploadController: Sendable {
     }
 
     func head(_ req: Request, _ id: String) async throws -> Response {
-        let site = try auth.site(req)
+        let site = try await auth.site(req)
         var h: HTTPFields = [.cacheControl: "no-store"]
         switch try await registry.lookup(id, site: site) {
         case .committed(_, _, let length):
@@ -126,7 +126,7 @@ struct UploadController: Sendable {
     }
 
     func receipt(_ req: Request, _ id: String) async throws -> Response {
-        let site = try auth.site(req)
+        let site = try await auth.site(req)
         switch try await registry.lookup(id, site: site) {
         case .committed(_, let json, _):
             return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: json)))
@@ -137,7 +137,7 @@ struct UploadController: Sendable {
     }
 
     func terminate(_ req: Request, _ id: String) async throws -> Response {
-        let site = try auth.site(req)
+        let site = try await auth.site(req)
         guard try await registry.terminate(id, site: site) else {
             throw CoreError.conflict("already_committed", "upload \(id) is committed and cannot be terminated")
         }
@@ -152,7 +152,7 @@ struct UploadController: Sendable {
     // MARK: PATCH
 
     func patch(_ req: Request, _ id: String) async throws -> Response {
-        let site = try auth.site(req)
+        let site = try await auth.site(req)
         let contentType = req.headers[.contentType]?.lowercased() ?? ""
         guard contentType.hasPrefix(WireProtocol.offsetOctetStream) else {
             throw CoreError(.unsupportedMediaType, "unsupported_media_type", "PATCH needs Content-Type: \(WireProtocol.offsetOctetStream)")
@@ -219,6 +219,7 @@ struct UploadController: Sendable {
         let digest = checksum.map { StreamingDigest($0.0) }
         var outcome: ChunkOutcome
         var fd: Int32 = -1
+        let action: UploadStateMachine.ChunkAction
         do {
             fd = try FileIO.open(path, O_WRONLY)
             guard lseek(fd, off_t(at), SEEK_SET) == off_t(at) else { throw FileIO.error("lseek", path) }
@@ -272,21 +273,23 @@ struct UploadController: Sendable {
                 try FileIO.fsync(fdCopy, path)
                 try staging.persistOffset(id, at + finalCount)
             }
-            let action = await registry.chunkStored(id, count: finalCount)
-            switch action {
-            case .persist(let newOffset):
-                return Response(status: .noContent, headers: [
-                    TusHeader.uploadOffset: String(newOffset), TusHeader.uploadExpires: HTTPDate.format(info.expiresAt),
-                ])
-            case .persistAndCommit:
-                return try await commit(info)
-            }
+            action = await registry.chunkStored(id, count: finalCount)
         } catch {
             if fd >= 0 { close(fd) }
             // Nothing of this chunk is kept: cut the file back to the durable offset.
             try? await FileIO.offload { try staging.truncate(id, to: at) }
             await registry.chunkDiscarded(id)
             throw error
+        }
+        // The chunk is durable from here on: a commit that fails must not cut it away (a
+        // transient failure keeps every staged byte for the retry).
+        switch action {
+        case .persist(let newOffset):
+            return Response(status: .noContent, headers: [
+                TusHeader.uploadOffset: String(newOffset), TusHeader.uploadExpires: HTTPDate.format(info.expiresAt),
+            ])
+        case .persistAndCommit:
+            return try await commit(info)
         }
     }
 
@@ -300,7 +303,7 @@ struct UploadController: Sendable {
     // MARK: have-check
 
     func have(_ req: Request) async throws -> Response {
-        let site = try auth.site(req)
+        let site = try await auth.site(req)
         var request = req
         let body = try await request.collectBody(upTo: 2 << 20)
         let parsed: HaveRequest
@@ -315,7 +318,7 @@ struct UploadController: Sendable {
         if let bad = parsed.sha256.first(where: { !Hex.isSHA256($0) }) {
             throw CoreError.badRequest("bad_request", "'\(Names.printable(bad))' is not 64 lowercase hex digits")
         }
-        let held = try committer.catalog.held(site: site, hashes: parsed.sha256)
+        let held = try await committer.catalog.held(site: site, hashes: parsed.sha256)
         let answer = HaveResponse(have: parsed.sha256.filter { held.contains($0) })
         return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: try JSON.encode(answer))))
     }

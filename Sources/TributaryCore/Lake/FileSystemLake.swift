@@ -20,7 +20,7 @@ public struct FileSystemLake: LakeStore {
 
     public var scratchDirectory: String? { root + "/_tributary/tmp" }
 
-    public func place(_ files: [(scratchPath: String, key: String)]) async throws {
+    public func place(_ files: [LakeFile]) async throws {
         let root = self.root
         try await FileIO.offload {
             if files.count == 1 {

@@ -17,16 +17,38 @@ import TributaryProtocol
 // - Arrival manifests are derived from the catalog and written after its commit; a crash in
 //   between is repaired at start-up (they are rewritten from the catalog, idempotently).
 
-/// Where committed objects are laid down. `FileSystemLake` is the embedded default; an
-/// in-memory twin serves the unit tests.
+/// One verified object ready to be placed: its scratch file, its key, and what the committer
+/// measured of it while writing the scratch file.
+public struct LakeFile: Sendable, Equatable {
+    public var scratchPath: String
+    public var key: String
+    /// Lower-case hex sha256 of the file's bytes.
+    public var sha256: String
+    public var size: UInt64
+
+    public init(scratchPath: String, key: String, sha256: String, size: UInt64) {
+        self.scratchPath = scratchPath
+        self.key = key
+        self.sha256 = sha256
+        self.size = size
+    }
+}
+
+/// Where committed objects are laid down. `FileSystemLake` is the embedded default, `S3Lake`
+/// the shared one of a scaled-out core; an in-memory twin serves the unit tests. Every backend
+/// passes the same contract tests (Tests/TributaryCoreTests/LakeContractTests.swift).
+///
+/// Errors of the backend itself (unreachable, timeouts, refused writes) are `TributaryError(.io)`:
+/// the commit is kept for a retry and the client told 503.
 public protocol LakeStore: Sendable {
     /// A directory on the same filesystem as the lake where the committer writes objects before
     /// they are placed, or nil if the store takes uploads from anywhere.
     var scratchDirectory: String? { get }
 
-    /// Makes all scratch files given durable (one group flush), then moves each to its key.
-    /// When a key already exists it holds the same bytes (keys embed the sha256) and is left alone.
-    func place(_ files: [(scratchPath: String, key: String)]) async throws
+    /// Makes all files durable at their keys; returns only when every one is. When a key already
+    /// exists it holds the same bytes (keys embed the sha256) and is left alone. Scratch files may
+    /// be consumed (renamed) or left for the caller to delete.
+    func place(_ files: [LakeFile]) async throws
 
     /// Writes a small derived file (an arrival manifest) atomically, replacing any previous one.
     func writeMetadata(key: String, bytes: [UInt8]) async throws

@@ -13,7 +13,7 @@ public final class MemoryLake: LakeStore {
 
     public func bytes(at key: String) -> [UInt8]? { state.withLock { $0[key] } }
 
-    public func place(_ files: [(scratchPath: String, key: String)]) async throws {
+    public func place(_ files: [LakeFile]) async throws {
         for f in files {
             let data = try FileIO.readAll(f.scratchPath, limit: 1 << 30)
             state.withLock { if $0[f.key] == nil { $0[f.key] = data } }

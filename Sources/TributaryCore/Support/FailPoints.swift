@@ -4,6 +4,8 @@ import Glibc
 
 /// Named pause points for crash tests, set by `TRIBUTARY_FAILPOINTS="name=sleep:MS,…"`.
 /// Unset (the normal case) they cost one dictionary lookup. Names:
+/// - `commit.before-lake`: the upload is verified and extracted, nothing is placed yet (the
+///   outage tests stop the S3 store here);
 /// - `commit.after-lake`: objects are placed in the lake, the catalog transaction has not run;
 /// - `commit.after-catalog`: the catalog committed, arrival manifests are not written yet.
 public struct FailPoints: Sendable {

@@ -48,7 +48,7 @@ public struct Committer: Sendable {
     /// Commits a staged upload. Throws `TributaryError` for a validation failure (the caller
     /// discards the upload) and any other error for a transient failure (the upload stays staged).
     public func commit(_ info: UploadInfo, now: Date = Date()) async throws -> CommitOutcome {
-        if let existing = try catalog.receipt(uploadID: info.id) {
+        if let existing = try await catalog.receipt(uploadID: info.id) {
             try await finish(info.id)
             return CommitOutcome(receipt: try JSON.decode(CommitReceipt.self, existing.json), receiptJSON: existing.json, orphanedKeys: [])
         }
@@ -63,15 +63,15 @@ public struct Committer: Sendable {
         let extracted = try await FileIO.offload { try Self.extract(info, dataPath: dataPath, scratchPrefix: prefix, limit: limit) }
 
         let receivedAt = Timestamp.format(now)
-        let held = try catalog.held(site: info.site, hashes: extracted.entries.map(\.sha256))
+        let held = try await catalog.held(site: info.site, hashes: extracted.entries.map(\.sha256))
         var arrivals: [ArrivalRecord] = []
-        var toPlace: [(scratchPath: String, key: String)] = []
+        var toPlace: [LakeFile] = []
         var placedSHA = Set<String>()
         for (i, e) in extracted.entries.enumerated() {
             let captured = try e.capturedAt.map { Timestamp.format(try Timestamp.parse($0)) } ?? receivedAt
             var key = template.key(stream: e.stream, site: info.site, capturedAtUTC: captured, name: e.name, sha256: e.sha256)
             var status = CommitReceipt.Status.stored
-            if held.contains(e.sha256), let stored = try catalog.object(site: info.site, sha256: e.sha256) {
+            if held.contains(e.sha256), let stored = try await catalog.object(site: info.site, sha256: e.sha256) {
                 // A ref's size is only the sender's word: it must match what is held.
                 guard stored.size == e.size else {
                     throw TributaryError(
@@ -83,7 +83,7 @@ public struct Committer: Sendable {
                 throw TributaryError(
                     .unknownReference, "'\(Names.printable(e.name))' is sent as a reference to content \(e.sha256) the site does not hold")
             } else if let path = extracted.files[i], placedSHA.insert(e.sha256).inserted {
-                toPlace.append((path, key))
+                toPlace.append(LakeFile(scratchPath: path, key: key, sha256: e.sha256, size: e.size))
             }
             arrivals.append(
                 ArrivalRecord(
@@ -91,11 +91,12 @@ public struct Committer: Sendable {
                     capturedAt: captured, receivedAt: receivedAt, key: key, status: status))
         }
 
+        await failPoints.hit("commit.before-lake")
         try await lake.place(toPlace)
         await failPoints.hit("commit.after-lake")
 
         let record = CommitRecord(uploadID: info.id, site: info.site, kind: info.kind, committedAt: receivedAt, length: info.length, arrivals: arrivals)
-        let outcome = try catalog.commit(record)
+        let outcome = try await catalog.commit(record)
         let placed = Set(toPlace.map(\.key))
         for key in outcome.orphanedKeys where placed.contains(key) {
             // Another commit stored this content first; ours is a duplicate and its copy goes.
@@ -159,12 +160,12 @@ public struct Committer: Sendable {
             }
             try await lake.writeMetadata(key: "_tributary/arrivals/\(partition)/\(stamp)-\(uploadID).jsonl", bytes: bytes)
         }
-        try catalog.markManifested(uploadID: uploadID)
+        try await catalog.markManifested(uploadID: uploadID)
     }
 
     /// Repairs what a crash may have left: manifests of committed uploads. Called at start-up.
     public func repairManifests() async throws {
-        for u in try catalog.unmanifested() {
+        for u in try await catalog.unmanifested() {
             try await writeManifests(uploadID: u.uploadID, committedAt: u.committedAt, arrivals: u.arrivals)
         }
     }

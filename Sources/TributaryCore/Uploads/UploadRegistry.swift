@@ -35,14 +35,14 @@ public actor UploadRegistry {
     }
 
     /// Finds an upload and checks it belongs to `site`.
-    public func lookup(_ id: String, site: String) throws -> Found {
+    public func lookup(_ id: String, site: String) async throws -> Found {
         guard id.utf8.count == 32, id.utf8.allSatisfy(Hex.isHexDigit) else { throw CoreError.notFound(id) }
         if let e = try entries[id] ?? loadFromStaging(id) {
             guard e.info.site == site else { throw CoreError.forbidden("upload \(id) belongs to another site") }
             if case .gone = e.machine.state { throw CoreError.notFound(id) }
             return .active(e)
         }
-        if let stored = try catalog.receipt(uploadID: id) {
+        if let stored = try await catalog.receipt(uploadID: id) {
             let r = try JSON.decode(CommitReceipt.self, stored.json)
             guard r.site == site else { throw CoreError.forbidden("upload \(id) belongs to another site") }
             return .committed(site: r.site, receipt: stored.json, length: stored.length)
@@ -65,8 +65,8 @@ public actor UploadRegistry {
         case commit(UploadInfo)
     }
 
-    public func patch(_ id: String, site: String, offset: UInt64, bodyLength: UInt64?, now: Date) throws -> PatchPlan {
-        switch try lookup(id, site: site) {
+    public func patch(_ id: String, site: String, offset: UInt64, bodyLength: UInt64?, now: Date) async throws -> PatchPlan {
+        switch try await lookup(id, site: site) {
         case .committed(_, let receipt, let length):
             // The client retries the final PATCH whose answer it lost: same answer again.
             return offset == length && (bodyLength ?? 0) == 0 ? .alreadyCommitted(receipt: receipt) : .reject(.offsetMismatch(expected: length))
@@ -77,7 +77,7 @@ public actor UploadRegistry {
             case .reject(let r): return .reject(r)
             case .receive(let o, let room): return .receive(e.info, offset: o, room: room)
             case .commit: return .commit(e.info)
-            case .alreadyCommitted: return .alreadyCommitted(receipt: try catalog.receipt(uploadID: id)?.json ?? [])
+            case .alreadyCommitted: return .alreadyCommitted(receipt: try await catalog.receipt(uploadID: id)?.json ?? [])
             }
         }
     }
@@ -98,8 +98,8 @@ public actor UploadRegistry {
     }
 
     /// Termination. Returns false if the upload is already committed.
-    public func terminate(_ id: String, site: String) throws -> Bool {
-        switch try lookup(id, site: site) {
+    public func terminate(_ id: String, site: String) async throws -> Bool {
+        switch try await lookup(id, site: site) {
         case .committed:
             return false
         case .active(var e):

@@ -1,0 +1,327 @@
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import TributaryProtocol
+
+/// The shared catalog of a scaled-out core: one PostgreSQL database that every core node (and
+/// `tributary-core sites add`) talks to. Same schema and semantics as `SQLiteCatalog` (see
+/// Catalog.swift), with these PostgreSQL specifics:
+///
+/// - Migrations are numbered statements recorded in `schema_version`; they run at open inside
+///   one transaction under an advisory lock, so nodes starting together migrate once.
+/// - A commit is one `READ COMMITTED` transaction. The dedup rule is the `objects(site, sha256)`
+///   primary key: new objects are inserted with `ON CONFLICT DO NOTHING RETURNING sha256`, and a
+///   content another node stored meanwhile (the insert waited for that node's transaction, then
+///   returned nothing) is re-resolved as a duplicate of the stored key, whose own placement the
+///   committer removes. Commits of the same upload id are serialized by a transaction-scoped
+///   advisory lock, so the second finds the first's receipt.
+/// - Every call runs under a deadline (`timeout`); an unreachable or silent server, a dropped
+///   connection or a timeout becomes `TributaryError(.io)` (503 + Retry-After). The pool
+///   reconnects by itself when the server is back.
+///
+/// The client's connection pool needs a running task: `run()` (this is a `Service`).
+public final class PostgresCatalog: Catalog, Service {
+    public let client: PostgresClient
+    public let searchPath: String?
+    let timeout: Double
+    let logger: Logger
+
+    /// Statements of each schema version, in order; version N is `migrations[N-1]`.
+    static let migrations: [[String]] = [
+        [
+            """
+            CREATE TABLE sites(
+                site TEXT PRIMARY KEY,
+                token_sha256 TEXT NOT NULL UNIQUE,
+                created_at TEXT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE objects(
+                site TEXT NOT NULL,
+                sha256 TEXT NOT NULL,
+                size BIGINT NOT NULL,
+                key TEXT NOT NULL,
+                stored_at TEXT NOT NULL,
+                upload_id TEXT NOT NULL,
+                PRIMARY KEY(site, sha256)
+            )
+            """,
+            """
+            CREATE TABLE uploads(
+                upload_id TEXT PRIMARY KEY,
+                site TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                length BIGINT NOT NULL,
+                committed_at TEXT NOT NULL,
+                receipt TEXT NOT NULL,
+                manifested INTEGER NOT NULL DEFAULT 0
+            )
+            """,
+            """
+            CREATE TABLE arrivals(
+                upload_id TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                site TEXT NOT NULL,
+                stream TEXT NOT NULL,
+                name TEXT NOT NULL,
+                sha256 TEXT NOT NULL,
+                size BIGINT NOT NULL,
+                captured_at TEXT NOT NULL,
+                received_at TEXT NOT NULL,
+                key TEXT NOT NULL,
+                status TEXT NOT NULL CHECK(status IN ('stored','duplicate')),
+                PRIMARY KEY(upload_id, seq)
+            )
+            """,
+            "CREATE INDEX arrivals_site_received ON arrivals(site, received_at)",
+            "CREATE INDEX uploads_unmanifested ON uploads(manifested) WHERE manifested = 0",
+        ]
+    ]
+
+    /// Advisory lock key of the migration step ("tributary" in ASCII, truncated).
+    static let migrationLock: Int64 = 0x7472_6962_7574_6172
+
+    /// `searchPath`: the schema the catalog's tables live in (tests give each catalog its own).
+    public init(url: PostgresURL, timeout: Double = 10, maxConnections: Int = 16, searchPath: String? = nil, logger: Logger) {
+        var config = PostgresClient.Configuration(
+            host: url.host, port: url.port, username: url.user, password: url.password, database: url.database, tls: url.tls)
+        if let searchPath { config.options.additionalStartupParameters = [("search_path", searchPath)] }
+        config.options.connectTimeout = .milliseconds(Int64(min(timeout, 10) * 1000))
+        config.options.maximumConnections = maxConnections
+        config.options.keepAliveBehavior = .init(frequency: .seconds(15))
+        self.client = PostgresClient(configuration: config, backgroundLogger: logger)
+        self.searchPath = searchPath
+        self.timeout = timeout
+        self.logger = logger
+    }
+
+    /// Runs the connection pool until cancelled (or graceful shutdown).
+    public func run() async throws {
+        await client.run()
+    }
+
+    /// Brings the schema up to date. Call once the pool runs.
+    public func migrate() async throws {
+        try await call("migrate") { [client, logger] in
+            try await client.withTransaction(logger: logger) { conn in
+                try await conn.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
+                try await conn.query("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)", logger: logger)
+                var current = 0
+                for try await v in try await conn.query("SELECT max(version) FROM schema_version", logger: logger).decode(Int?.self) {
+                    current = v ?? 0
+                }
+                guard current <= Self.migrations.count else {
+                    throw TributaryError(.io, "catalog schema version \(current) is newer than this tributary-core knows (\(Self.migrations.count))")
+                }
+                for version in (current + 1)..<(Self.migrations.count + 1) {
+                    for statement in Self.migrations[version - 1] {
+                        try await conn.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    }
+                    try await conn.query("INSERT INTO schema_version(version) VALUES (\(version))", logger: logger)
+                }
+            }
+        }
+    }
+
+    /// Runs one catalog call under the deadline and turns backend failures into `.io` errors.
+    func call<T: Sendable>(_ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        do {
+            return try await Deadline.run(seconds: timeout, "catalog (\(what))", body)
+        } catch let e as TributaryError {
+            throw e
+        } catch let e as SiteExistsError {
+            throw e
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch let e as PSQLError {
+            throw TributaryError(.io, "catalog unavailable (\(what)): \(Self.describe(e))")
+        } catch {
+            throw TributaryError(.io, "catalog unavailable (\(what)): \(error)")
+        }
+    }
+
+    static func describe(_ e: PSQLError) -> String {
+        if let m = e.serverInfo?[.message] { return "\(e.code): \(m)" }
+        if let u = e.underlying { return "\(e.code): \(u)" }
+        return "\(e.code)"
+    }
+
+    public func addSite(_ site: String, tokenSHA256: String, createdAt: String) async throws {
+        try await call("add site") { [client, logger] in
+            do {
+                try await client.query(
+                    "INSERT INTO sites(site, token_sha256, created_at) VALUES (\(site), \(tokenSHA256), \(createdAt))", logger: logger)
+            } catch let e as PSQLError where e.serverInfo?[.sqlState] == "23505" {
+                throw SiteExistsError(site: site)
+            }
+        }
+    }
+
+    public func sites() async throws -> [SiteRecord] {
+        try await call("sites") { [client, logger] in
+            var out: [SiteRecord] = []
+            for try await (site, created) in try await client.query("SELECT site, created_at FROM sites ORDER BY site", logger: logger)
+                .decode((String, String).self)
+            {
+                out.append(SiteRecord(site: site, createdAt: created))
+            }
+            return out
+        }
+    }
+
+    public func site(forTokenSHA256 hash: String) async throws -> String? {
+        try await call("token") { [client, logger] in
+            for try await site in try await client.query("SELECT site FROM sites WHERE token_sha256 = \(hash)", logger: logger).decode(String.self) {
+                return site
+            }
+            return nil
+        }
+    }
+
+    public func held(site: String, hashes: [String]) async throws -> Set<String> {
+        if hashes.isEmpty { return [] }
+        return try await call("held") { [client, logger] in
+            var out = Set<String>()
+            let rows = try await client.query("SELECT sha256 FROM objects WHERE site = \(site) AND sha256 = ANY(\(hashes))", logger: logger)
+            for try await sha in rows.decode(String.self) { out.insert(sha) }
+            return out
+        }
+    }
+
+    public func object(site: String, sha256: String) async throws -> StoredObject? {
+        try await call("object") { [client, logger] in
+            let rows = try await client.query("SELECT key, size FROM objects WHERE site = \(site) AND sha256 = \(sha256)", logger: logger)
+            for try await (key, size) in rows.decode((String, Int64).self) { return StoredObject(key: key, size: UInt64(size)) }
+            return nil
+        }
+    }
+
+    public func commit(_ record: CommitRecord) async throws -> CommitOutcome {
+        try await call("commit") { [client, logger] in
+            try await client.withTransaction(logger: logger) { conn in
+                try await Self.commit(record, on: conn, logger: logger)
+            }
+        }
+    }
+
+    static func commit(_ record: CommitRecord, on conn: PostgresConnection, logger: Logger) async throws -> CommitOutcome {
+        try await conn.query("SELECT pg_advisory_xact_lock(hashtext(\(record.uploadID)))", logger: logger)
+        for try await receipt in try await conn.query("SELECT receipt FROM uploads WHERE upload_id = \(record.uploadID)", logger: logger)
+            .decode(String.self)
+        {
+            let bytes = Array(receipt.utf8)
+            return CommitOutcome(receipt: try JSON.decode(CommitReceipt.self, bytes), receiptJSON: bytes, orphanedKeys: [])
+        }
+
+        // Keys the site already holds for these contents (this statement's snapshot).
+        let shas = Array(Set(record.arrivals.map(\.sha256)))
+        var existing: [String: String] = [:]
+        for try await (sha, key) in try await conn.query(
+            "SELECT sha256, key FROM objects WHERE site = \(record.site) AND sha256 = ANY(\(shas))", logger: logger
+        ).decode((String, String).self) {
+            existing[sha] = key
+        }
+        // Insert what is new; a content another transaction stored meanwhile conflicts, is read
+        // back (a new statement sees the other commit) and the arrival re-resolved. Two rounds at
+        // most: the second inserts nothing new.
+        var inserted = Set<String>()
+        var resolved = try record.resolve { existing[$0] }
+        for _ in 0..<2 {
+            let fresh = resolved.newObjects.filter { !inserted.contains($0.sha256) }
+            if fresh.isEmpty { break }
+            var won = Set<String>()
+            let rows = try await conn.query(
+                """
+                INSERT INTO objects(site, sha256, size, key, stored_at, upload_id)
+                SELECT \(record.site), t.sha256, t.size, t.key, \(record.committedAt), \(record.uploadID)
+                FROM UNNEST(\(fresh.map(\.sha256))::text[], \(fresh.map { Int64($0.size) })::bigint[], \(fresh.map(\.key))::text[])
+                    AS t(sha256, size, key)
+                ON CONFLICT (site, sha256) DO NOTHING
+                RETURNING sha256
+                """, logger: logger)
+            for try await sha in rows.decode(String.self) { won.insert(sha) }
+            inserted.formUnion(won)
+            let lost = fresh.map(\.sha256).filter { !won.contains($0) }
+            if lost.isEmpty { break }
+            for try await (sha, key) in try await conn.query(
+                "SELECT sha256, key FROM objects WHERE site = \(record.site) AND sha256 = ANY(\(lost))", logger: logger
+            ).decode((String, String).self) {
+                existing[sha] = key
+            }
+            resolved = try record.resolve { existing[$0] }
+        }
+
+        let a = resolved.arrivals
+        try await conn.query(
+            """
+            INSERT INTO arrivals(upload_id, seq, site, stream, name, sha256, size, captured_at, received_at, key, status)
+            SELECT * FROM UNNEST(\(a.map(\.uploadID))::text[], \(a.map { Int32($0.seq) })::integer[], \(a.map(\.site))::text[],
+                \(a.map(\.stream))::text[], \(a.map(\.name))::text[], \(a.map(\.sha256))::text[], \(a.map { Int64($0.size) })::bigint[],
+                \(a.map(\.capturedAt))::text[], \(a.map(\.receivedAt))::text[], \(a.map(\.key))::text[], \(a.map(\.status.rawValue))::text[])
+            """, logger: logger)
+        let receipt = record.receipt(for: a)
+        let json = try JSON.encode(receipt)
+        let text = String(decoding: json, as: UTF8.self)
+        try await conn.query(
+            """
+            INSERT INTO uploads(upload_id, site, kind, length, committed_at, receipt, manifested)
+            VALUES (\(record.uploadID), \(record.site), \(record.kind.rawValue), \(Int64(record.length)), \(record.committedAt), \(text), 0)
+            """, logger: logger)
+        return CommitOutcome(receipt: receipt, receiptJSON: json, orphanedKeys: resolved.orphans)
+    }
+
+    public func receipt(uploadID: String) async throws -> StoredReceipt? {
+        try await call("receipt") { [client, logger] in
+            let rows = try await client.query("SELECT receipt, length FROM uploads WHERE upload_id = \(uploadID)", logger: logger)
+            for try await (receipt, length) in rows.decode((String, Int64).self) {
+                return StoredReceipt(json: Array(receipt.utf8), length: UInt64(length))
+            }
+            return nil
+        }
+    }
+
+    public func unmanifested() async throws -> [(uploadID: String, committedAt: String, arrivals: [ArrivalRecord])] {
+        let ups: [(String, String)] = try await call("unmanifested") { [client, logger] in
+            var out: [(String, String)] = []
+            let rows = try await client.query(
+                "SELECT upload_id, committed_at FROM uploads WHERE manifested = 0 ORDER BY committed_at", logger: logger)
+            for try await (id, at) in rows.decode((String, String).self) { out.append((id, at)) }
+            return out
+        }
+        var result: [(uploadID: String, committedAt: String, arrivals: [ArrivalRecord])] = []
+        for (id, at) in ups {
+            let arrivals: [ArrivalRecord] = try await call("arrivals") { [client, logger] in
+                var out: [ArrivalRecord] = []
+                let rows = try await client.query(
+                    """
+                    SELECT upload_id, seq, site, stream, name, sha256, size, captured_at, received_at, key, status
+                    FROM arrivals WHERE upload_id = \(id) ORDER BY seq
+                    """, logger: logger)
+                for try await (u, seq, site, stream, name, sha, size, cap, rec, key, status) in rows.decode(
+                    (String, Int32, String, String, String, String, Int64, String, String, String, String).self)
+                {
+                    out.append(
+                        ArrivalRecord(
+                            uploadID: u, seq: Int(seq), site: site, stream: stream, name: name, sha256: sha, size: UInt64(size),
+                            capturedAt: cap, receivedAt: rec, key: key, status: CommitReceipt.Status(rawValue: status) ?? .stored))
+                }
+                return out
+            }
+            result.append((id, at, arrivals))
+        }
+        return result
+    }
+
+    public func markManifested(uploadID: String) async throws {
+        try await call("mark manifested") { [client, logger] in
+            _ = try await client.query("UPDATE uploads SET manifested = 1 WHERE upload_id = \(uploadID)", logger: logger)
+        }
+    }
+
+    public func check() async throws {
+        try await call("check") { [client, logger] in
+            _ = try await client.query("SELECT 1", logger: logger)
+        }
+    }
+}
