@@ -63,6 +63,7 @@ let package = Package(
             dependencies: [
                 "TributaryProtocol",
                 "TributarySQLite",
+                "TributaryFiles",
                 "TributaryCurl",
                 "CPosix",
                 .product(name: "Hummingbird", package: "hummingbird"),

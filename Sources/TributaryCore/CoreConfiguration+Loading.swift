@@ -1,4 +1,5 @@
 import TOMLKit
+import TributaryFiles
 
 extension CoreConfiguration {
     /// Settings by TOML key, with the environment variable that overrides each. Flags override both.

@@ -10,6 +10,7 @@ import Hummingbird
 import Logging
 import ServiceLifecycle
 import TributaryProtocol
+import TributaryFiles
 
 /// The core node: opens the data directory, repairs what a crash left, and serves.
 public struct CoreServer: Sendable {

@@ -10,6 +10,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import TributaryProtocol
+import TributaryFiles
 
 /// The tus 1.0.0 endpoints at `/v1/uploads` and the have-check (docs/PROTOCOL.md).
 struct UploadController: Sendable {

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CPosix
 import TributaryProtocol
+import TributaryFiles
 
 /// The embedded lake: a directory tree. Objects are staged in `<root>/_tributary/tmp`, on the
 /// same filesystem, so placing them is a rename.

@@ -1,5 +1,6 @@
 import Synchronization
 import TributaryProtocol
+import TributaryFiles
 
 /// The in-memory twin of the lake, for unit tests of the committer.
 public final class MemoryLake: LakeStore {

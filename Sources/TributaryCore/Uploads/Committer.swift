@@ -8,6 +8,7 @@ import Foundation
 #endif
 import Logging
 import TributaryProtocol
+import TributaryFiles
 
 /// Validates a fully staged upload and commits it to the lake and the catalog.
 ///

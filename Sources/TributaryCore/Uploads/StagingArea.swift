@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import TributaryProtocol
+import TributaryFiles
 
 // Staging layout (node-local; see docs/ARCHITECTURE.md):
 //

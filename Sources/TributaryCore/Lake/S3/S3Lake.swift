@@ -10,6 +10,7 @@ import Logging
 import Synchronization
 import TributaryCurl
 import TributaryProtocol
+import TributaryFiles
 
 /// The lake in an S3-compatible bucket (`s3://BUCKET[/PREFIX]`): same keys, manifests and
 /// semantics as `FileSystemLake` (docs/LAKE.md, "S3 lake").

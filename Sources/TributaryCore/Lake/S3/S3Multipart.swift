@@ -9,6 +9,7 @@ import Foundation
 import Logging
 import TributaryCurl
 import TributaryProtocol
+import TributaryFiles
 
 /// Multipart uploads of large objects, resumable across a restart of the core.
 ///
