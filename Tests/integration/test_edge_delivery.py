@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import random
+import subprocess
 import time
 
 import pytest
@@ -183,3 +184,29 @@ def test_sigterm_mid_upload_stops_cleanly_and_resumes(live_core, edge_factory):
     agent.wait_drained(60)
     assert_exactly_once(live_core, site.site, {("blobs", "slow.bin"): data})
     assert "resuming an upload" in agent.log_text()
+
+
+def test_one_agent_per_spool(live_core, edge_factory):
+    site = live_core.new_site("edge")
+    agent = edge_factory(live_core.base, site.site, site.token)
+    agent.start()
+    second = subprocess.run([str(agent.binary), "run", "--config", str(agent.config)],
+                            capture_output=True, text=True, timeout=30)
+    assert second.returncode != 0
+    assert "another tributary-edge agent is running on the spool" in second.stderr
+    assert agent.alive
+
+
+def test_bandwidth_cap_is_kept(live_core, edge_factory):
+    site = live_core.new_site("edge")
+    rate = 1 << 20
+    agent = edge_factory(live_core.base, site.site, site.token, bandwidth_bytes_per_second=rate, chunk_bytes=512 << 10)
+    data = random.Random(6).randbytes(4 << 20)  # incompressible: 4 MiB on the wire
+    agent.start()
+    started = time.monotonic()
+    agent.drop("blobs/capped.bin", data)
+    agent.wait_drained(60, acked=1)
+    elapsed = time.monotonic() - started
+    # A lower bound only (a loaded machine is slower, never faster): 4 MiB at 1 MiB/s.
+    assert elapsed >= 3.0, f"4 MiB went out in {elapsed:.1f} s under a 1 MiB/s cap"
+    assert agent.status()["agent"]["bandwidth_bytes_per_second"] == rate
