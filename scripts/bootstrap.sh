@@ -22,7 +22,7 @@ note() { echo "bootstrap: $*" >&2; }
 apt_packages=(
     libzstd-dev libsqlite3-dev libcurl4-openssl-dev libssl-dev pkg-config
     zstd sqlite3 curl openssl tar python3-venv
-    postgresql postgresql-client nginx-light
+    postgresql postgresql-client nginx-light chromium
 )
 
 # --- Debian packages ------------------------------------------------------------------------

@@ -138,6 +138,7 @@ public struct CoreServer: Sendable {
             .addRoutes(to: router)
         AdminController(sites: SiteRegistry(catalog: catalog), auth: auth, lake: lake, catalog: catalog, logger: logger)
             .addRoutes(to: router)
+        FleetController(fleet: Fleet(catalog: catalog, configuration: configuration), auth: auth, logger: logger).addRoutes(to: router)
 
         var app = Application(
             router: router,

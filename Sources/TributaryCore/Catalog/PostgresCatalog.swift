@@ -76,7 +76,8 @@ public final class PostgresCatalog: Catalog, Service {
             """,
             "CREATE INDEX arrivals_site_received ON arrivals(site, received_at)",
             "CREATE INDEX uploads_unmanifested ON uploads(manifested) WHERE manifested = 0",
-        ]
+        ],
+        fleetMigration,
     ]
 
     /// Advisory lock key of the migration step ("tributary" in ASCII, truncated).
@@ -260,6 +261,7 @@ public final class PostgresCatalog: Catalog, Service {
                 \(a.map(\.stream))::text[], \(a.map(\.name))::text[], \(a.map(\.sha256))::text[], \(a.map { Int64($0.size) })::bigint[],
                 \(a.map(\.capturedAt))::text[], \(a.map(\.receivedAt))::text[], \(a.map(\.key))::text[], \(a.map(\.status.rawValue))::text[])
             """, logger: logger)
+        try await recordTally(conn, site: record.site, at: record.committedAt, SiteTally(arrivals: a), logger: logger)
         let receipt = record.receipt(for: a)
         let json = try JSON.encode(receipt)
         let text = String(decoding: json, as: UTF8.self)

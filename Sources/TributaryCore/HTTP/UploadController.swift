@@ -76,6 +76,23 @@ struct UploadController: Sendable {
 
     func create(_ req: Request) async throws -> Response {
         let site = try await auth.site(req)
+        do {
+            return try await create(req, site: site)
+        } catch let e where Self.isRefusal(e) {
+            await committer.countRejection(site: site, e)
+            throw e
+        }
+    }
+
+    /// A creation request refused for what it asked (bad metadata, too large), not for a
+    /// transient reason: counted per site by error code.
+    static func isRefusal(_ e: any Error) -> Bool {
+        if let t = e as? TributaryError { return t.code != .io }
+        if let c = e as? CoreError { return c.code == "too_large" }
+        return false
+    }
+
+    private func create(_ req: Request, site: String) async throws -> Response {
         if req.headers[TusHeader.uploadDeferLength] != nil {
             throw CoreError.badRequest("bad_request", "Upload-Defer-Length is not supported: send Upload-Length")
         }

@@ -128,11 +128,23 @@ public struct Committer: Sendable {
             try? await FileIO.offload { try staging.remove(info.id) }
             await registry.commitFinished(info.id, .rejected)
             logger.warning("upload rejected", metadata: ["upload.id": "\(info.id)", "site.id": "\(info.site)", "error": "\(error)"])
+            await countRejection(site: info.site, error)
             throw error
         } catch {
             await registry.commitFinished(info.id, .failed)
             logger.error("commit failed, upload kept for retry", metadata: ["upload.id": "\(info.id)", "error": "\(error)"])
             throw error
+        }
+    }
+
+    /// Counts a refused upload for the fleet view, by error code. Best effort: the refusal
+    /// stands whether or not the catalog takes the count.
+    func countRejection(site: String, _ error: any Error) async {
+        let reason = (error as? TributaryError)?.code.rawValue ?? (error as? CoreError)?.code ?? "invalid"
+        do {
+            try await catalog.recordRejection(site: site, reason: reason, at: Timestamp.format(Date()))
+        } catch {
+            logger.warning("could not count a rejection", metadata: ["site.id": "\(site)", "error": "\(error)"])
         }
     }
 

@@ -1,0 +1,94 @@
+"""Helpers for the fleet tests (issue 5): heartbeat bodies, the fleet API, the CLI table."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from conftest import Client, CoreServer
+
+
+def rfc3339(dt: datetime) -> str:
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def ago(seconds: float) -> str:
+    return rfc3339(datetime.now(timezone.utc) - timedelta(seconds=seconds))
+
+
+def report(pending: int = 0, pending_bytes: int | None = None, oldest_age: float | None = None, dropped: int = 0,
+           streams: dict[str, tuple[int, int]] | None = None, **extra: Any) -> dict[str, Any]:
+    """A heartbeat body (Sources/TributaryProtocol/SiteReport.swift) as an edge would send it."""
+    pbytes = pending * 1000 if pending_bytes is None else pending_bytes
+    oldest = ago(oldest_age) if (oldest_age is not None and pending > 0) else None
+    streams = streams if streams is not None else ({"vibration": (pending, pbytes)} if pending else {})
+    body = {
+        "agent_version": "test-0.5",
+        "reported_at": ago(0),
+        "streams": [{"stream": s, "pending_objects": n, "pending_bytes": b, "oldest_captured_at": oldest}
+                    for s, (n, b) in streams.items()],
+        "pending_objects": pending,
+        "pending_bytes": pbytes,
+        "oldest_captured_at": oldest,
+        "spool_used_bytes": pbytes,
+        "spool_max_bytes": 1 << 30,
+        "spool_used_objects": pending,
+        "spool_max_objects": 100000,
+        "dropped_objects": dropped,
+        "dropped_bytes": dropped * 1000,
+        "quarantined_objects": 0,
+        "link_state": "up",
+        "last_error": None,
+        "last_success_at": ago(1),
+    }
+    body.update(extra)
+    return body
+
+
+def beat(client: Client, body: dict[str, Any]) -> None:
+    r = client.request("POST", "/v1/heartbeat", json=body, tus=False)
+    assert r.status_code == 204, f"heartbeat: {r.status_code} {r.text}"
+
+
+def admin(core: CoreServer) -> Client:
+    return core.client(core.admin_token)
+
+
+def fleet(core: CoreServer, history: int | None = None) -> dict[str, Any]:
+    path = "/v1/sites" + (f"?history={history}" if history is not None else "")
+    r = admin(core).request("GET", path, tus=False)
+    assert r.status_code == 200, f"GET {path}: {r.status_code} {r.text}"
+    return r.json()
+
+
+def site_view(core: CoreServer, site: str) -> dict[str, Any]:
+    r = admin(core).request("GET", f"/v1/sites/{site}", tus=False)
+    assert r.status_code == 200, f"GET /v1/sites/{site}: {r.status_code} {r.text}"
+    return r.json()
+
+
+def sites_by_name(core: CoreServer) -> dict[str, dict[str, Any]]:
+    return {s["site"]: s for s in fleet(core)["sites"]}
+
+
+def cli(core: CoreServer, *args: str) -> str:
+    """`tributary-core ARGS` with the server's own environment (its status rules), stdout."""
+    proc = subprocess.run([str(core.binary), *args, "--data-dir", str(core.data_dir), *core.backend.cli_args(core)],
+                          capture_output=True, text=True, timeout=60, env={**os.environ, **core.backend.env(core), **core.env})
+    assert proc.returncode == 0, f"tributary-core {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout
+
+
+def cli_table(core: CoreServer) -> dict[str, dict[str, str]]:
+    """`sites list` parsed by its header's column starts."""
+    out = cli(core, "sites", "list").splitlines()
+    header = out[0]
+    names = ["SITE", "STATUS", "PENDING", "BYTES", "OLDEST PENDING", "LAG P50/P95", "LAST SEEN", "DROPPED", "STORED"]
+    starts = [header.index(n) for n in names]
+    rows = {}
+    for line in out[1:]:
+        cells = [line[s:(starts[i + 1] if i + 1 < len(starts) else None)].strip() for i, s in enumerate(starts)]
+        rows[cells[0]] = dict(zip(names, cells))
+    return rows
