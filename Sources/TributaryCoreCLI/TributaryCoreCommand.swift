@@ -1,4 +1,5 @@
 import ArgumentParser
+import CoreMetrics
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -61,7 +62,10 @@ struct Serve: AsyncParsableCommand {
             return h
         }
         let logger = Logger(label: "tributary-core")
-        let server = try CoreServer(configuration: c, logger: logger)
+        // Metrics of any library go to the registry /metrics serves.
+        let metrics = CoreMetrics()
+        MetricsSystem.bootstrap(metrics.factory)
+        let server = try CoreServer(configuration: c, logger: logger, metrics: metrics)
         let (lake, catalog) = (try c.lakeLocation(), try c.catalogLocation())
         logger.notice("backends", metadata: ["lake": "\(lake)", "catalog": "\(catalog)"])
         try await server.withBackends {

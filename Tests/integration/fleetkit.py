@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from datetime import datetime, timedelta, timezone
 from typing import Any
+
+import requests
 
 from conftest import Client, CoreServer
 
@@ -92,3 +95,56 @@ def cli_table(core: CoreServer) -> dict[str, dict[str, str]]:
         cells = [line[s:(starts[i + 1] if i + 1 < len(starts) else None)].strip() for i, s in enumerate(starts)]
         rows[cells[0]] = dict(zip(names, cells))
     return rows
+
+
+# --------------------------------------------------------------------------------------------
+# /metrics
+
+_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+class Metrics:
+    """A parsed Prometheus text exposition: `types[family]`, `value(name, **labels)`."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.types: dict[str, str] = {}
+        self.samples: list[tuple[str, dict[str, str], float]] = []
+        for line in text.splitlines():
+            if not line.strip():
+                continue
+            if line.startswith("# TYPE "):
+                _, _, name, kind = line.split(" ", 3)
+                assert name not in self.types, f"TYPE given twice for {name}"
+                self.types[name] = kind
+                continue
+            if line.startswith("#"):
+                continue
+            m = _SAMPLE.match(line)
+            assert m, f"not a sample line: {line!r}"
+            labels = dict(_LABEL.findall(m.group(2) or ""))
+            self.samples.append((m.group(1), labels, float(m.group(3))))
+
+    def family(self, sample_name: str) -> str:
+        for suffix in ("_bucket", "_sum", "_count"):
+            base = sample_name[: -len(suffix)]
+            if sample_name.endswith(suffix) and self.types.get(base) == "histogram":
+                return base
+        return sample_name
+
+    def value(self, name: str, **labels: str) -> float | None:
+        for n, l, v in self.samples:
+            if n == name and all(l.get(k) == str(x) for k, x in labels.items()):
+                return v
+        return None
+
+    def names(self) -> set[str]:
+        return {n for n, _, _ in self.samples}
+
+
+def metrics(core: CoreServer, token: str | None = None) -> Metrics:
+    r = requests.get(core.url("/metrics"), headers={"Authorization": f"Bearer {token or core.admin_token}"}, timeout=15)
+    assert r.status_code == 200, f"/metrics: {r.status_code} {r.text[:300]}"
+    assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4"), r.headers
+    return Metrics(r.text)

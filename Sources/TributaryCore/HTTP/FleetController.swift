@@ -11,6 +11,7 @@ import TributaryProtocol
 struct FleetController: Sendable {
     let fleet: Fleet
     let auth: Authenticator
+    let metrics: CoreMetrics
     let logger: Logger
 
     /// Largest heartbeat body.
@@ -53,6 +54,7 @@ struct FleetController: Sendable {
             throw CoreError.badRequest("bad_report", "heartbeat body: \(e.fieldDescription) (docs/PROTOCOL.md, \"Heartbeat\")")
         }
         try await fleet.record(site: site, report: try report.validated())
+        metrics.heartbeat()
         logger.debug("heartbeat", metadata: ["site.id": "\(site)", "pending.objects": "\(report.pendingObjects)"])
         return Response(status: .noContent)
     }

@@ -32,10 +32,12 @@ public struct Committer: Sendable {
     public var maxDecodedBytes: UInt64
     public var failPoints: FailPoints
     public var logger: Logger
+    /// Where commit durations and counts go (nil: nowhere).
+    public var metrics: CoreMetrics?
 
     public init(
         lake: any LakeStore, catalog: any Catalog, staging: StagingArea, template: PartitionTemplate,
-        maxDecodedBytes: UInt64, failPoints: FailPoints = .none, logger: Logger
+        maxDecodedBytes: UInt64, failPoints: FailPoints = .none, logger: Logger, metrics: CoreMetrics? = nil
     ) {
         self.lake = lake
         self.catalog = catalog
@@ -44,6 +46,7 @@ public struct Committer: Sendable {
         self.maxDecodedBytes = maxDecodedBytes
         self.failPoints = failPoints
         self.logger = logger
+        self.metrics = metrics
     }
 
     /// Commits a staged upload. Throws `TributaryError` for a validation failure (the caller
@@ -121,8 +124,13 @@ public struct Committer: Sendable {
     /// start-up recovery alike. Rethrows the error.
     public func commitStaged(_ info: UploadInfo, registry: UploadRegistry) async throws {
         do {
+            let started = ContinuousClock.now
             _ = try await commit(info)
             await registry.commitFinished(info.id, .committed)
+            let took = ContinuousClock.now - started
+            metrics?.committed(
+                kind: info.kind.rawValue, commitSeconds: Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18,
+                uploadSeconds: Date().timeIntervalSince(info.createdAt))
         } catch where CoreError.isValidationFailure(error) {
             let staging = self.staging
             try? await FileIO.offload { try staging.remove(info.id) }
@@ -141,6 +149,7 @@ public struct Committer: Sendable {
     /// stands whether or not the catalog takes the count.
     func countRejection(site: String, _ error: any Error) async {
         let reason = (error as? TributaryError)?.code.rawValue ?? (error as? CoreError)?.code ?? "invalid"
+        metrics?.rejected(reason: reason)
         do {
             try await catalog.recordRejection(site: site, reason: reason, at: Timestamp.format(Date()))
         } catch {
