@@ -146,6 +146,7 @@ public struct CoreServer: Sendable {
         FleetController(fleet: fleet, auth: auth, metrics: metrics, logger: logger).addRoutes(to: router)
         MetricsController(fleet: fleet, metrics: metrics, auth: auth, metricsToken: configuration.metricsToken, logger: logger)
             .addRoutes(to: router)
+        DashboardController().addRoutes(to: router)
 
         var app = Application(
             router: router,
