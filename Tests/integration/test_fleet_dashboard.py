@@ -5,67 +5,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
 import time
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 import requests
 
 from conftest import REPO_ROOT, wait_until
-from fleetkit import ago, beat, report, sites_by_name
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-def chromium(*args: str, timeout: float = 90) -> subprocess.CompletedProcess:
-    """One headless Chromium run with a throw-away profile; no sandbox (tests run as root)."""
-    if CHROMIUM is None:
-        pytest.fail("chromium is not installed: run scripts/bootstrap.sh (Debian package `chromium`)", pytrace=False)
-    with tempfile.TemporaryDirectory(prefix="tributary-chromium-") as profile:
-        return subprocess.run(
-            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-             "--disable-extensions", "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", "--metrics-recording-only", f"--user-data-dir={profile}", *args],
-            capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-
-
-class Rows(HTMLParser):
-    """The dashboard's table rows: data-* attributes and the text of each cell by class."""
-
-    def __init__(self):
-        super().__init__()
-        self.rows: list[dict] = []
-        self._cell: str | None = None
-        self.texts: dict[str, str] = {}
-        self.svg_points: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "tr" and "data-site" in a:
-            self.rows.append({"site": a["data-site"], "status": a.get("data-status"), "cells": {}})
-        elif tag == "td" and self.rows:
-            self._cell = (a.get("class") or "").split()[-1] if a.get("class") else "?"
-            self.rows[-1]["cells"][self._cell] = ""
-        elif tag == "svg" and self.rows and "data-points" in a:
-            self.rows[-1]["points"] = int(a["data-points"])
-
-    def handle_endtag(self, tag):
-        if tag == "td":
-            self._cell = None
-
-    def handle_data(self, data):
-        if self._cell and self.rows:
-            self.rows[-1]["cells"][self._cell] += data
-
-
-def dump_dom(url: str) -> str:
-    proc = chromium("--virtual-time-budget=5000", "--dump-dom", url)
-    assert proc.returncode == 0, f"chromium exited {proc.returncode}\n{proc.stderr[-3000:]}"
-    return proc.stdout
-
+from fleetkit import Rows, ago, beat, chromium, dump_dom, report, sites_by_name
 
 @pytest.fixture
 def fleet_core(core_factory):
