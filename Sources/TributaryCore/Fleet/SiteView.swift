@@ -92,7 +92,8 @@ public struct SiteView: Sendable, Encodable, Equatable {
         pendingBytes = r?.pendingBytes
         oldestCapturedAt = r?.oldestCapturedAt
         let oldest = r?.oldestCapturedAt.flatMap { try? Timestamp.parse($0) }
-        if let r { oldestPendingSeconds = r.pendingObjects > 0 ? oldest.map { Self.round(max(0, now.timeIntervalSince($0))) } ?? 0 : 0 }
+        // 0 when nothing is pending; absent when the edge did not say (never the case for a tributary-edge).
+        if let r { oldestPendingSeconds = r.pendingObjects > 0 ? oldest.map { Self.round(max(0, now.timeIntervalSince($0))) } : 0 }
         streams = r?.streams
         spoolUsedBytes = r?.spoolUsedBytes
         spoolMaxBytes = r?.spoolMaxBytes
