@@ -134,3 +134,46 @@ def test_cli_json_is_the_api_body(core_factory):
     for k in ["pending_objects", "pending_bytes", "streams", "status", "created_at", "objects_received"]:
         assert cli["sites"][0][k] == api["sites"][0][k], k
     assert set(cli) == set(api)
+
+
+def test_two_nodes_show_the_same_fleet(core_factory, real_backends):
+    """Two core nodes on one PostgreSQL catalog: a heartbeat through one and uploads through the
+    other give the same view on both (API and /metrics), counted once."""
+    import uuid
+
+    import requests
+
+    from backend_pairs import S3Postgres
+    from fleetkit import Metrics
+
+    pg, weed = real_backends
+    pair = S3Postgres(pg, weed).shared()
+    token = "adm_" + uuid.uuid4().hex
+    a = core_factory(backend=pair, env={"TRIBUTARY_ADMIN_TOKEN": token})
+    b = core_factory(backend=pair, env={"TRIBUTARY_ADMIN_TOKEN": token})
+    site = a.new_site("nodes")
+    beat(a.client(site.token, site.site), report(pending=9, pending_bytes=900, oldest_age=60, dropped=2))
+    via_b = b.client(site.token, site.site)
+    via_b.upload_object(b"1,2\n", "one.csv", captured_at=ago(10))
+    via_b.upload_object(b"1,2\n", "same.csv", captured_at=ago(10))
+    h = {"Authorization": f"Bearer {token}"}
+
+    def view(node):
+        r = requests.get(node.url(f"/v1/sites/{site.site}"), headers=h, timeout=15)
+        assert r.status_code == 200, r.text
+        v = r.json()
+        for volatile in ["seconds_since_seen", "oldest_pending_seconds", "status_reason"]:
+            v.pop(volatile, None)
+        return v
+    va, vb = view(a), view(b)
+    assert va == vb
+    assert (va["pending_objects"], va["objects_received"], va["objects_stored"], va["duplicates"]) == (9, 2, 1, 1)
+    assert va["status"] == "dropping"
+    ma = Metrics(requests.get(a.url("/metrics"), headers=h, timeout=15).text)
+    mb = Metrics(requests.get(b.url("/metrics"), headers=h, timeout=15).text)
+    for name in ["tributary_site_backlog_objects", "tributary_site_objects_stored_total", "tributary_site_duplicates_total",
+                 "tributary_site_ingest_lag_seconds_count", "tributary_site_dropped_objects_total"]:
+        assert ma.value(name, site=site.site) == mb.value(name, site=site.site) is not None, name
+    # The node's own figures are its own: b committed both uploads, a none.
+    assert mb.value("tributary_core_uploads_committed_total", kind="object") == 2
+    assert ma.value("tributary_core_uploads_committed_total", kind="object") is None
