@@ -177,3 +177,10 @@ def test_two_nodes_show_the_same_fleet(core_factory, real_backends):
     # The node's own figures are its own: b committed both uploads, a none.
     assert mb.value("tributary_core_uploads_committed_total", kind="object") == 2
     assert ma.value("tributary_core_uploads_committed_total", kind="object") is None
+
+
+def test_a_refused_empty_upload_is_counted_once(live_core, site):
+    # Committed at creation, refused at that commit: one rejection, not one per layer.
+    r = site.create(0, {"name": "e.csv", "stream": "s", "sha256": sha256_hex(b"not empty")})
+    assert_error(r, 422, "checksum_mismatch")
+    assert site_view(live_core, site.site)["rejections"] == {"checksum_mismatch": 1}
