@@ -65,6 +65,21 @@ def test_dashboard_shows_every_site_and_state(fleet_core):
     assert 'id="count-offline"' in dom
 
 
+def test_dashboard_sorts_by_any_column(fleet_core):
+    core, _ = fleet_core
+    base = core.url("/") + f"?token={core.admin_token}"
+    for fragment, want in [("#sort=-pending_objects", ["dam", "mill", "harbor", "quarry", "depot"]),
+                           ("#sort=site", ["dam", "depot", "harbor", "mill", "quarry"]),
+                           ("#sort=-site", ["quarry", "mill", "harbor", "depot", "dam"])]:
+        parsed = Rows()
+        dom = dump_dom(base + fragment)
+        parsed.feed(dom)
+        assert [r["site"] for r in parsed.rows] == want, fragment
+        key = fragment.split("=")[1].lstrip("-")
+        assert f'data-key="{key}" class' in dom or f'data-key="{key}"' in dom
+        assert ('aria-sort="descending"' if "-" in fragment else 'aria-sort="ascending"') in dom
+
+
 def test_dashboard_asks_for_a_token(fleet_core):
     core, sites = fleet_core
     dom = dump_dom(core.url("/"))

@@ -1,6 +1,7 @@
 /// The fleet dashboard served at `/` (issue 5): one self-contained page — inline CSS, script and
 /// SVG, no fetch but `GET /v1/sites` on this core. It asks for the admin token (kept in
-/// sessionStorage, or taken once from `?token=`), refreshes every 5 s and sorts by any column.
+/// sessionStorage, or taken once from `?token=`), refreshes every 5 s and sorts by any column
+/// (a click on its header; the order is kept in the address as `#sort=KEY` or `#sort=-KEY`).
 /// Rows carry `data-site` and `data-status` for tests and scripts.
 enum Dashboard {
     /// Only this core and inline code: a page that cannot reach any other host.
@@ -232,16 +233,24 @@ async function refresh() {
   timer = setTimeout(refresh, REFRESH_MS);
 }
 
+// The sort order lives in the address (#sort=KEY or #sort=-KEY), so a sorted view can be bookmarked.
+function sortFromHash() {
+  const m = /^#sort=(-?)([a-z_]+)$/.exec(location.hash);
+  if (m && document.querySelector(`#sites th[data-key="${m[2]}"]`)) { sortKey = m[2]; sortDir = m[1] ? -1 : 1; }
+}
 document.querySelectorAll("#sites th").forEach(th => th.addEventListener("click", () => {
   if (sortKey === th.dataset.key) sortDir = -sortDir; else { sortKey = th.dataset.key; sortDir = 1; }
+  history.replaceState(null, "", "#sort=" + (sortDir < 0 ? "-" : "") + sortKey);
   render();
 }));
+window.addEventListener("hashchange", () => { sortFromHash(); render(); });
 document.getElementById("login").addEventListener("submit", ev => {
   ev.preventDefault();
   const t = document.getElementById("token").value.trim();
   if (t) { sessionStorage.setItem("tributary.token", t); refresh(); }
 });
 takeTokenFromURL();
+sortFromHash();
 refresh();
 </script>
 </body>
