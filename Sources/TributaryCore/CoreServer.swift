@@ -21,13 +21,13 @@ public struct CoreServer: Sendable {
     public let staging: StagingArea
     public let adminToken: String
     /// This node's own metrics; `/metrics` serves them with the per-site figures.
-    public let metrics: CoreMetrics
+    public let metrics: NodeMetrics
 
     /// The PostgreSQL catalog's connection pool, which must run while the server does.
     let postgres: PostgresCatalog?
 
     /// Opens the backends named by the configuration (nothing is contacted yet: see `run`).
-    public init(configuration: CoreConfiguration, logger: Logger, metrics: CoreMetrics = CoreMetrics()) throws {
+    public init(configuration: CoreConfiguration, logger: Logger, metrics: NodeMetrics = NodeMetrics()) throws {
         self.configuration = configuration
         self.logger = logger
         self.metrics = metrics

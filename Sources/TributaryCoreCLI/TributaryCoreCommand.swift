@@ -63,7 +63,7 @@ struct Serve: AsyncParsableCommand {
         }
         let logger = Logger(label: "tributary-core")
         // Metrics of any library go to the registry /metrics serves.
-        let metrics = CoreMetrics()
+        let metrics = NodeMetrics()
         MetricsSystem.bootstrap(metrics.factory)
         let server = try CoreServer(configuration: c, logger: logger, metrics: metrics)
         let (lake, catalog) = (try c.lakeLocation(), try c.catalogLocation())

@@ -11,7 +11,7 @@ import TributaryProtocol
 struct FleetController: Sendable {
     let fleet: Fleet
     let auth: Authenticator
-    let metrics: CoreMetrics
+    let metrics: NodeMetrics
     let logger: Logger
 
     /// Largest heartbeat body.

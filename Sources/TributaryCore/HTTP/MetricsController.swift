@@ -9,19 +9,19 @@ import TributaryProtocol
 
 /// `GET /metrics`: Prometheus text format. Readers: the admin token, or `metrics_token` if set,
 /// as `Authorization: Bearer <token>` (Prometheus' `authorization` scrape setting). The node's
-/// own metrics (`CoreMetrics`) first, then the per-site figures read from the catalog now
+/// own metrics (`NodeMetrics`) first, then the per-site figures read from the catalog now
 /// (`FleetMetrics`). If the catalog cannot be read, the node's own metrics are still served with
 /// `tributary_core_fleet_metrics_up 0`.
 struct MetricsController: Sendable {
     let fleet: Fleet
-    let metrics: CoreMetrics
+    let metrics: NodeMetrics
     let auth: Authenticator
     let metricsTokenSHA256: String?
     let logger: Logger
 
     static let path = "/metrics"
 
-    init(fleet: Fleet, metrics: CoreMetrics, auth: Authenticator, metricsToken: String?, logger: Logger) {
+    init(fleet: Fleet, metrics: NodeMetrics, auth: Authenticator, metricsToken: String?, logger: Logger) {
         self.fleet = fleet
         self.metrics = metrics
         self.auth = auth

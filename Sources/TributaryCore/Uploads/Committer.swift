@@ -33,11 +33,11 @@ public struct Committer: Sendable {
     public var failPoints: FailPoints
     public var logger: Logger
     /// Where commit durations and counts go (nil: nowhere).
-    public var metrics: CoreMetrics?
+    public var metrics: NodeMetrics?
 
     public init(
         lake: any LakeStore, catalog: any Catalog, staging: StagingArea, template: PartitionTemplate,
-        maxDecodedBytes: UInt64, failPoints: FailPoints = .none, logger: Logger, metrics: CoreMetrics? = nil
+        maxDecodedBytes: UInt64, failPoints: FailPoints = .none, logger: Logger, metrics: NodeMetrics? = nil
     ) {
         self.lake = lake
         self.catalog = catalog

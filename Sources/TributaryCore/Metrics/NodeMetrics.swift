@@ -13,7 +13,7 @@ import Prometheus
 ///   tributary_core_uploads_committed_total{kind}   counter
 ///   tributary_core_uploads_rejected_total{reason}  counter: refused at creation or commit, by error code
 ///   tributary_core_heartbeats_total                counter: heartbeats recorded
-public final class CoreMetrics: Sendable {
+public final class NodeMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     public let factory: PrometheusMetricsFactory
 
