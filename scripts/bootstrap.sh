@@ -3,7 +3,9 @@
 #
 #   - Debian packages the build links against (zstd, sqlite, curl, openssl) and the CLI tools the
 #     tests use, PostgreSQL and nginx among them (the scale-out tests start their own instances;
-#     the Debian packages' default ones are not used); `apt-get update` runs only when something is missing.
+#     the Debian packages' default ones are not used), chromium (the dashboard page test) and
+#     prometheus (its promtool checks the alert rules and the /metrics exposition; its server is
+#     not started); `apt-get update` runs only when something is missing.
 #   - A Python virtual environment at .venv with scripts/requirements-test.txt; pip runs only when
 #     that file changed since the last install (a stamp file in .venv holds its hash).
 #
@@ -22,7 +24,7 @@ note() { echo "bootstrap: $*" >&2; }
 apt_packages=(
     libzstd-dev libsqlite3-dev libcurl4-openssl-dev libssl-dev pkg-config
     zstd sqlite3 curl openssl tar python3-venv
-    postgresql postgresql-client nginx-light
+    postgresql postgresql-client nginx-light chromium prometheus
 )
 
 # --- Debian packages ------------------------------------------------------------------------

@@ -11,6 +11,10 @@ extension CoreConfiguration {
         ("admin_token", "TRIBUTARY_ADMIN_TOKEN"), ("log_level", "TRIBUTARY_LOG_LEVEL"), ("failpoints", "TRIBUTARY_FAILPOINTS"),
         ("catalog", "TRIBUTARY_CATALOG"), ("node_id", "TRIBUTARY_NODE_ID"), ("catalog_timeout_seconds", "TRIBUTARY_CATALOG_TIMEOUT_SECONDS"),
         ("catalog_max_connections", "TRIBUTARY_CATALOG_MAX_CONNECTIONS"),
+        ("offline_after_seconds", "TRIBUTARY_OFFLINE_AFTER_SECONDS"), ("lagging_after_seconds", "TRIBUTARY_LAGGING_AFTER_SECONDS"),
+        ("dropping_window_seconds", "TRIBUTARY_DROPPING_WINDOW_SECONDS"),
+        ("backlog_history_step_seconds", "TRIBUTARY_BACKLOG_HISTORY_STEP_SECONDS"),
+        ("backlog_history_seconds", "TRIBUTARY_BACKLOG_HISTORY_SECONDS"), ("metrics_token", "TRIBUTARY_METRICS_TOKEN"),
         ("s3_endpoint", "TRIBUTARY_S3_ENDPOINT"), ("s3_region", "TRIBUTARY_S3_REGION"), ("s3_path_style", "TRIBUTARY_S3_PATH_STYLE"),
         ("s3_access_key_id", "TRIBUTARY_S3_ACCESS_KEY_ID"), ("s3_secret_access_key", "TRIBUTARY_S3_SECRET_ACCESS_KEY"),
         ("s3_multipart_threshold_bytes", "TRIBUTARY_S3_MULTIPART_THRESHOLD_BYTES"), ("s3_part_size_bytes", "TRIBUTARY_S3_PART_SIZE_BYTES"),
@@ -124,6 +128,18 @@ extension CoreConfiguration {
         if let v = try seconds("s3_request_timeout_seconds") { s3.requestTimeoutSeconds = v }
         if let v = try int("s3_parallelism") { s3.parallelism = max(1, v) }
         if let v = values["catalog_password"] { catalogPassword = v }
+        if let v = try seconds("offline_after_seconds") { offlineAfterSeconds = v }
+        if let v = try seconds("lagging_after_seconds") { laggingAfterSeconds = v }
+        if let v = try seconds("dropping_window_seconds") { droppingWindowSeconds = v }
+        if let v = try int("backlog_history_step_seconds") {
+            guard (1...3600).contains(v) else { throw ConfigurationError("backlog_history_step_seconds must be 1 to 3600, got \(v)") }
+            backlogHistoryStepSeconds = v
+        }
+        if let v = try int("backlog_history_seconds") {
+            guard (60...(30 * 86_400)).contains(v) else { throw ConfigurationError("backlog_history_seconds must be 60 to 2592000 (30 days), got \(v)") }
+            backlogHistorySeconds = v
+        }
+        if let v = values["metrics_token"] { metricsToken = v.isEmpty ? nil : v }
         _ = try hostAndPort()
         _ = try PartitionTemplate(partitionTemplate)
         _ = try lakeLocation()

@@ -39,6 +39,19 @@ public struct CoreConfiguration: Sendable, Equatable {
     /// Admin token; generated into `<data-dir>/admin.token` when not set. Several nodes behind
     /// one load balancer must be given the same token.
     public var adminToken: String?
+    /// A site heard from (heartbeat, commit, refused upload) no more recently than this is
+    /// offline. Default 300 s.
+    public var offlineAfterSeconds: Double = 300
+    /// A site whose oldest pending object was captured longer ago than this is lagging. Default 900 s.
+    public var laggingAfterSeconds: Double = 900
+    /// A site whose edge reported new drops within this long is dropping. Default 3600 s.
+    public var droppingWindowSeconds: Double = 3600
+    /// One backlog history point per this many seconds (the last report in each wins). Default 60.
+    public var backlogHistoryStepSeconds: Int = 60
+    /// Backlog history kept per site. Default 86400 s (24 h).
+    public var backlogHistorySeconds: Int = 86_400
+    /// A token that may read `/metrics` besides the admin token. Default none: admin token only.
+    public var metricsToken: String?
     /// `TRIBUTARY_FAILPOINTS` (crash tests only).
     public var failPoints: String?
     public var logLevel: String = "info"
@@ -50,6 +63,10 @@ public struct CoreConfiguration: Sendable, Equatable {
     public var stagingPath: String { dataDirectory + "/staging" }
     public var multipartStatePath: String { dataDirectory + "/s3-multipart" }
     public var adminTokenPath: String { dataDirectory + "/admin.token" }
+
+    public var fleetRules: FleetRules {
+        FleetRules(offlineAfterSeconds: offlineAfterSeconds, laggingAfterSeconds: laggingAfterSeconds, droppingWindowSeconds: droppingWindowSeconds)
+    }
 
     /// Which lake backend `lake` names.
     public func lakeLocation() throws -> LakeLocation {

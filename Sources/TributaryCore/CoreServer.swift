@@ -20,14 +20,17 @@ public struct CoreServer: Sendable {
     public let lake: any LakeStore
     public let staging: StagingArea
     public let adminToken: String
+    /// This node's own metrics; `/metrics` serves them with the per-site figures.
+    public let metrics: NodeMetrics
 
     /// The PostgreSQL catalog's connection pool, which must run while the server does.
     let postgres: PostgresCatalog?
 
     /// Opens the backends named by the configuration (nothing is contacted yet: see `run`).
-    public init(configuration: CoreConfiguration, logger: Logger) throws {
+    public init(configuration: CoreConfiguration, logger: Logger, metrics: NodeMetrics = NodeMetrics()) throws {
         self.configuration = configuration
         self.logger = logger
+        self.metrics = metrics
         try FileIO.makeDirectories(configuration.dataDirectory)
         (catalog, postgres) = try Self.makeCatalog(configuration, logger: logger)
         switch try configuration.lakeLocation() {
@@ -99,7 +102,8 @@ public struct CoreServer: Sendable {
     public func makeCommitter() throws -> Committer {
         Committer(
             lake: lake, catalog: catalog, staging: staging, template: try PartitionTemplate(configuration.partitionTemplate),
-            maxDecodedBytes: configuration.maxDecodedBytes, failPoints: FailPoints(spec: configuration.failPoints), logger: logger)
+            maxDecodedBytes: configuration.maxDecodedBytes, failPoints: FailPoints(spec: configuration.failPoints), logger: logger,
+            metrics: metrics)
     }
 
     /// Start-up repair: arrival manifests missing after a crash, and complete uploads whose
@@ -138,6 +142,11 @@ public struct CoreServer: Sendable {
             .addRoutes(to: router)
         AdminController(sites: SiteRegistry(catalog: catalog), auth: auth, lake: lake, catalog: catalog, logger: logger)
             .addRoutes(to: router)
+        let fleet = Fleet(catalog: catalog, configuration: configuration)
+        FleetController(fleet: fleet, auth: auth, metrics: metrics, logger: logger).addRoutes(to: router)
+        MetricsController(fleet: fleet, metrics: metrics, auth: auth, metricsToken: configuration.metricsToken, logger: logger)
+            .addRoutes(to: router)
+        DashboardController().addRoutes(to: router)
 
         var app = Application(
             router: router,

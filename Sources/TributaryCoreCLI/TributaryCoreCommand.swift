@@ -1,4 +1,5 @@
 import ArgumentParser
+import CoreMetrics
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -61,7 +62,10 @@ struct Serve: AsyncParsableCommand {
             return h
         }
         let logger = Logger(label: "tributary-core")
-        let server = try CoreServer(configuration: c, logger: logger)
+        // Metrics of any library go to the registry /metrics serves.
+        let metrics = NodeMetrics()
+        MetricsSystem.bootstrap(metrics.factory)
+        let server = try CoreServer(configuration: c, logger: logger, metrics: metrics)
         let (lake, catalog) = (try c.lakeLocation(), try c.catalogLocation())
         logger.notice("backends", metadata: ["lake": "\(lake)", "catalog": "\(catalog)"])
         try await server.withBackends {
@@ -108,20 +112,19 @@ struct Sites: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List registered sites.")
+        static let configuration = CommandConfiguration(
+            abstract: "List registered sites with their status, backlog, oldest pending, ingest lag and last seen.",
+            discussion: "The same figures as GET /v1/sites, read from the catalog (the status rules use this configuration).")
         @OptionGroup var common: CommonOptions
-        @Flag(help: "Print JSON.") var json = false
+        @Flag(help: "Print JSON (the body GET /v1/sites answers).") var json = false
 
         func run() async throws {
             let c = try common.load()
-            let sites = try await CoreServer.withCatalog(c, logger: cliLogger()) { try await $0.sites() }
+            let view = try await CoreServer.withCatalog(c, logger: cliLogger()) { try await Fleet(catalog: $0, configuration: c).view() }
             if json {
-                let enc = JSONEncoder()
-                enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try enc.encode(["sites": sites]), as: UTF8.self))
+                print(String(decoding: try FleetView.encode(view, pretty: true), as: UTF8.self))
             } else {
-                print("SITE".padding(toLength: 24, withPad: " ", startingAt: 0) + "REGISTERED")
-                for s in sites { print(s.site.padding(toLength: 24, withPad: " ", startingAt: 0) + s.createdAt) }
+                print(FleetTable.render(view), terminator: "")
             }
         }
     }

@@ -28,7 +28,8 @@ enum TestPostgres {
         deinit { task.cancel() }
     }
 
-    static func freshCatalog(timeout: Double = 10) async throws -> Running {
+    /// `schemaVersion`: migrate only that far (nil: to the current version).
+    static func freshCatalog(timeout: Double = 10, schemaVersion: Int? = nil) async throws -> Running {
         guard let url else { throw TributaryError(.io, "TRIBUTARY_TEST_POSTGRES_URL is not set") }
         let schema = "t_" + Hex.encode(secureRandomBytes(8))
         let admin = PostgresCatalog(url: url, timeout: timeout, maxConnections: 1, logger: logger)
@@ -36,7 +37,7 @@ enum TestPostgres {
         try await admin.client.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA \(schema)"), logger: logger)
         adminRun.task.cancel()
         let r = Running(catalog: PostgresCatalog(url: url, timeout: timeout, maxConnections: 4, searchPath: schema, logger: logger))
-        try await r.catalog.migrate()
+        try await r.catalog.migrate(upTo: schemaVersion ?? PostgresCatalog.migrations.count)
         return r
     }
 }

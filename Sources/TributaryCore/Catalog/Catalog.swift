@@ -10,6 +10,7 @@ import TributaryProtocol
 //           receipt TEXT, manifested INTEGER)          -- receipt served byte-for-byte
 //   arrivals(upload_id TEXT, seq INTEGER, site, stream, name, sha256, size, captured_at,
 //            received_at, key, status, PRIMARY KEY(upload_id, seq))
+//   site_state, site_lag, site_rejections, site_backlog  -- per-site activity (Fleet/SiteState.swift)
 //
 // Invariants:
 // - An upload is committed iff its `uploads` row exists; that row, its arrivals and any new
@@ -17,6 +18,7 @@ import TributaryProtocol
 // - `objects(site, sha256)` is unique: the dedup rule is enforced by the key, not by a
 //   check-then-insert, so concurrent commits store a content once.
 // - `manifested = 0` marks an upload whose arrival manifests may be missing from the lake.
+// - A commit's per-site counters (site_state, site_lag) are updated in the commit's transaction.
 
 /// One registered site.
 public struct SiteRecord: Sendable, Equatable, Codable {
@@ -118,4 +120,17 @@ public protocol Catalog: Sendable {
     func markManifested(uploadID: String) async throws
 
     func check() async throws
+
+    // MARK: Per-site state (issue 5; Fleet/SiteState.swift)
+
+    /// Records a heartbeat: the site's last report, last seen, the drop counter, a backlog point.
+    func recordHeartbeat(_ beat: HeartbeatRecord) async throws
+    /// Counts a refused upload under `reason` (an error code); also counts as seen.
+    func recordRejection(site: String, reason: String, at: String) async throws
+    /// Every registered site with its state, by site id.
+    func siteStates() async throws -> [SiteState]
+    /// One site's state; nil if the site is not registered.
+    func siteState(_ site: String) async throws -> SiteState?
+    /// Backlog points at or after `since`, oldest first, by site (one site, or all when nil).
+    func backlogHistory(site: String?, since: String) async throws -> [String: [BacklogPoint]]
 }

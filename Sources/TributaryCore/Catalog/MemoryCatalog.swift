@@ -8,6 +8,9 @@ public final class MemoryCatalog: Catalog {
         var objects: [String: StoredObject] = [:]  // "site/sha"
         var uploads: [String: (receipt: [UInt8], manifested: Bool, committedAt: String, length: UInt64)] = [:]
         var arrivals: [String: [ArrivalRecord]] = [:]
+        var states: [String: SiteState] = [:]
+        var droppedObjects: [String: Int64] = [:]
+        var backlog: [String: [BacklogPoint]] = [:]
     }
 
     private let state = Mutex(State())
@@ -51,6 +54,13 @@ public final class MemoryCatalog: Catalog {
             let json = try JSON.encode(receipt)
             s.uploads[record.uploadID] = (json, false, record.committedAt, record.length)
             s.arrivals[record.uploadID] = resolved.arrivals
+            let tally = SiteTally(arrivals: resolved.arrivals)
+            s.update(record.site) { st in
+                st.lastSeen = max(st.lastSeen ?? "", record.committedAt)
+                st.lastCommitAt = max(st.lastCommitAt ?? "", record.committedAt)
+                st.counters.add(tally.counters)
+                st.lag.merge(tally.lag)
+            }
             return CommitOutcome(receipt: receipt, receiptJSON: json, orphanedKeys: resolved.orphans)
         }
     }
@@ -70,4 +80,73 @@ public final class MemoryCatalog: Catalog {
     }
 
     public func check() async throws {}
+
+    public func recordHeartbeat(_ beat: HeartbeatRecord) async throws {
+        state.withLock { s in
+            let previous = s.droppedObjects[beat.site] ?? 0
+            s.droppedObjects[beat.site] = beat.report.droppedObjects
+            s.update(beat.site) { st in
+                st.lastSeen = max(st.lastSeen ?? "", beat.receivedAt)
+                st.lastReportAt = beat.receivedAt
+                st.report = try? JSON.decode(SiteReport.self, Array(beat.reportJSON.utf8))
+                if beat.report.droppedObjects > previous { st.dropsChangedAt = beat.receivedAt }
+            }
+            var points = s.backlog[beat.site, default: []].filter { $0.at >= beat.historyKeepFrom && $0.at != beat.historyAt }
+            points.append(BacklogPoint(at: beat.historyAt, pendingObjects: Int64(beat.report.pendingObjects), pendingBytes: Int64(clamping: beat.report.pendingBytes)))
+            s.backlog[beat.site] = points.sorted { $0.at < $1.at }
+        }
+    }
+
+    public func recordRejection(site: String, reason: String, at: String) async throws {
+        state.withLock { s in
+            s.update(site) { st in
+                st.lastSeen = max(st.lastSeen ?? "", at)
+                st.rejections[reason, default: 0] += 1
+            }
+        }
+    }
+
+    public func siteStates() async throws -> [SiteState] {
+        state.withLock { s in
+            s.sites.map { name, v in
+                var st = s.states[name] ?? SiteState(site: name, createdAt: v.createdAt)
+                st.createdAt = v.createdAt
+                return st
+            }.sorted { $0.site < $1.site }
+        }
+    }
+
+    public func siteState(_ site: String) async throws -> SiteState? {
+        try await siteStates().first { $0.site == site }
+    }
+
+    public func backlogHistory(site: String?, since: String) async throws -> [String: [BacklogPoint]] {
+        state.withLock { s in
+            var out: [String: [BacklogPoint]] = [:]
+            for (name, points) in s.backlog where site == nil || name == site {
+                let kept = points.filter { $0.at >= since }
+                if !kept.isEmpty { out[name] = kept }
+            }
+            return out
+        }
+    }
+}
+
+extension MemoryCatalog.State {
+    mutating func update(_ site: String, _ body: (inout SiteState) -> Void) {
+        var st = states[site] ?? SiteState(site: site, createdAt: sites[site]?.createdAt ?? "")
+        body(&st)
+        states[site] = st
+    }
+}
+
+extension SiteCounters {
+    mutating func add(_ o: SiteCounters) {
+        objectsReceived += o.objectsReceived
+        bytesReceived += o.bytesReceived
+        objectsStored += o.objectsStored
+        bytesStored += o.bytesStored
+        duplicates += o.duplicates
+        duplicateBytes += o.duplicateBytes
+    }
 }

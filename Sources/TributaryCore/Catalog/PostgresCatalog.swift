@@ -76,7 +76,8 @@ public final class PostgresCatalog: Catalog, Service {
             """,
             "CREATE INDEX arrivals_site_received ON arrivals(site, received_at)",
             "CREATE INDEX uploads_unmanifested ON uploads(manifested) WHERE manifested = 0",
-        ]
+        ],
+        fleetMigration,
     ]
 
     /// Advisory lock key of the migration step ("tributary" in ASCII, truncated).
@@ -103,6 +104,11 @@ public final class PostgresCatalog: Catalog, Service {
 
     /// Brings the schema up to date. Call once the pool runs.
     public func migrate() async throws {
+        try await migrate(upTo: Self.migrations.count)
+    }
+
+    /// Brings the schema up to version `target` (tests of an upgrade stop at an older one).
+    func migrate(upTo target: Int) async throws {
         try await call("migrate") { [client, logger] in
             try await client.withTransaction(logger: logger) { conn in
                 try await conn.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
@@ -114,7 +120,7 @@ public final class PostgresCatalog: Catalog, Service {
                 guard current <= Self.migrations.count else {
                     throw TributaryError(.io, "catalog schema version \(current) is newer than this tributary-core knows (\(Self.migrations.count))")
                 }
-                for version in (current + 1)..<(Self.migrations.count + 1) {
+                for version in (current + 1)..<(max(current, target) + 1) {
                     for statement in Self.migrations[version - 1] {
                         try await conn.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                     }
@@ -260,6 +266,7 @@ public final class PostgresCatalog: Catalog, Service {
                 \(a.map(\.stream))::text[], \(a.map(\.name))::text[], \(a.map(\.sha256))::text[], \(a.map { Int64($0.size) })::bigint[],
                 \(a.map(\.capturedAt))::text[], \(a.map(\.receivedAt))::text[], \(a.map(\.key))::text[], \(a.map(\.status.rawValue))::text[])
             """, logger: logger)
+        try await recordTally(conn, site: record.site, at: record.committedAt, SiteTally(arrivals: a), logger: logger)
         let receipt = record.receipt(for: a)
         let json = try JSON.encode(receipt)
         let text = String(decoding: json, as: UTF8.self)

@@ -47,7 +47,8 @@ public final class SQLiteCatalog: Catalog {
         );
         CREATE INDEX arrivals_site_received ON arrivals(site, received_at);
         CREATE INDEX uploads_unmanifested ON uploads(manifested) WHERE manifested = 0;
-        """
+        """,
+        fleetMigration,
     ]
 
     private let database: SQLiteDatabase
@@ -59,7 +60,7 @@ public final class SQLiteCatalog: Catalog {
     }
 
     @discardableResult
-    private func with<T>(_ body: (SQLiteDatabase) throws -> T) throws -> T {
+    func with<T>(_ body: (SQLiteDatabase) throws -> T) throws -> T {
         try lock.withLock { _ in try body(database) }
     }
 
@@ -133,6 +134,7 @@ public final class SQLiteCatalog: Catalog {
                         [.text(a.uploadID), .integer(Int64(a.seq)), .text(a.site), .text(a.stream), .text(a.name), .text(a.sha256),
                          .integer(Int64(a.size)), .text(a.capturedAt), .text(a.receivedAt), .text(a.key), .text(a.status.rawValue)])
                 }
+                try Self.recordTally(db, site: record.site, at: record.committedAt, SiteTally(arrivals: resolved.arrivals))
                 let receipt = record.receipt(for: resolved.arrivals)
                 let json = try JSON.encode(receipt)
                 try db.query(

@@ -7,7 +7,8 @@ import Hummingbird
 import Logging
 import TributaryProtocol
 
-/// Admin endpoints (admin token only): site registry. Also the health probes (no token).
+/// Admin endpoints (admin token only): site registration. Also the health probes (no token).
+/// Listing sites is the fleet view (`FleetController`).
 struct AdminController: Sendable {
     let sites: SiteRegistry
     let auth: Authenticator
@@ -24,15 +25,6 @@ struct AdminController: Sendable {
                 return Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(string: "ready\n")))
             } catch {
                 return CoreError.unavailable("not ready: \(error)").response()
-            }
-        }
-        router.get(RouterPath(stringLiteral: WireProtocol.sitesPath)) { req, _ in
-            do {
-                try await auth.requireAdmin(req)
-                struct Sites: Encodable { var sites: [SiteRecord] }
-                return Self.json(.ok, Sites(sites: try await catalog.sites()))
-            } catch {
-                return CoreError.from(error).response()
             }
         }
         router.post(RouterPath(stringLiteral: WireProtocol.sitesPath)) { req, _ in

@@ -24,7 +24,7 @@ public struct Authenticator: Sendable {
             throw CoreError.unauthorized("Authorization must be 'Bearer <token>'")
         }
         let hash = StreamingDigest.sha256Hex(Array(parts[1].utf8))
-        if constantTimeEquals(hash, adminTokenSHA256) { return .admin }
+        if Self.constantTimeEquals(hash, adminTokenSHA256) { return .admin }
         if let site = try await catalog.site(forTokenSHA256: hash) { return .site(site) }
         throw CoreError.unauthorized("unknown token")
     }
@@ -40,7 +40,7 @@ public struct Authenticator: Sendable {
         guard try await principal(request) == .admin else { throw CoreError.forbidden("this endpoint needs the admin token") }
     }
 
-    private func constantTimeEquals(_ a: String, _ b: String) -> Bool {
+    static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
         let x = Array(a.utf8), y = Array(b.utf8)
         guard x.count == y.count else { return false }
         var diff: UInt8 = 0

@@ -76,19 +76,14 @@ struct UploadController: Sendable {
 
     func create(_ req: Request) async throws -> Response {
         let site = try await auth.site(req)
-        if req.headers[TusHeader.uploadDeferLength] != nil {
-            throw CoreError.badRequest("bad_request", "Upload-Defer-Length is not supported: send Upload-Length")
+        let info: UploadInfo
+        do {
+            info = try creation(req, site: site)
+        } catch let e where Self.isRefusal(e) {
+            await committer.countRejection(site: site, e)
+            throw e
         }
-        guard let lengthText = req.headers[TusHeader.uploadLength] else { throw CoreError.badRequest("bad_request", "Upload-Length is required") }
-        guard let length = UInt64(lengthText) else { throw CoreError.badRequest("bad_request", "Upload-Length '\(Names.printable(lengthText))' is not a non-negative integer") }
-        guard length <= configuration.maxUploadBytes else {
-            throw CoreError(.contentTooLarge, "too_large", "Upload-Length \(length) exceeds Tus-Max-Size \(configuration.maxUploadBytes)")
-        }
-        let header = req.headers[TusHeader.uploadMetadata] ?? ""
-        let metadata = try UploadMetadata.parse(header)
-        let id = UploadID.make(node: configuration.nodeID)
-        let info = try UploadInfo.fromMetadata(
-            metadata, header: header, id: id, site: site, length: length, now: Date(), expiry: .seconds(configuration.uploadExpirySeconds))
+        let (id, length) = (info.id, info.length)
         try await registry.create(info)
         logger.info("upload created", metadata: ["upload.id": "\(id)", "site.id": "\(site)", "upload.kind": "\(info.kind.rawValue)", "upload.length": "\(length)"])
         var headers: HTTPFields = [
@@ -105,6 +100,32 @@ struct UploadController: Sendable {
             headers[TusHeader.uploadState] = "committed"
         }
         return Response(status: .created, headers: headers)
+    }
+
+    /// A creation request refused for what it asked (bad metadata, too large), not for a
+    /// transient reason: counted per site by error code. (A zero-length upload refused at its
+    /// commit is counted by the committer.)
+    static func isRefusal(_ e: any Error) -> Bool {
+        if let t = e as? TributaryError { return t.code != .io }
+        if let c = e as? CoreError { return c.code == "too_large" }
+        return false
+    }
+
+    /// Validates a creation request: headers and metadata, before any state is made.
+    private func creation(_ req: Request, site: String) throws -> UploadInfo {
+        if req.headers[TusHeader.uploadDeferLength] != nil {
+            throw CoreError.badRequest("bad_request", "Upload-Defer-Length is not supported: send Upload-Length")
+        }
+        guard let lengthText = req.headers[TusHeader.uploadLength] else { throw CoreError.badRequest("bad_request", "Upload-Length is required") }
+        guard let length = UInt64(lengthText) else { throw CoreError.badRequest("bad_request", "Upload-Length '\(Names.printable(lengthText))' is not a non-negative integer") }
+        guard length <= configuration.maxUploadBytes else {
+            throw CoreError(.contentTooLarge, "too_large", "Upload-Length \(length) exceeds Tus-Max-Size \(configuration.maxUploadBytes)")
+        }
+        let header = req.headers[TusHeader.uploadMetadata] ?? ""
+        let metadata = try UploadMetadata.parse(header)
+        return try UploadInfo.fromMetadata(
+            metadata, header: header, id: UploadID.make(node: configuration.nodeID), site: site, length: length, now: Date(),
+            expiry: .seconds(configuration.uploadExpirySeconds))
     }
 
     func head(_ req: Request, _ id: String) async throws -> Response {

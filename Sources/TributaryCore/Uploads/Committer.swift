@@ -32,10 +32,12 @@ public struct Committer: Sendable {
     public var maxDecodedBytes: UInt64
     public var failPoints: FailPoints
     public var logger: Logger
+    /// Where commit durations and counts go (nil: nowhere).
+    public var metrics: NodeMetrics?
 
     public init(
         lake: any LakeStore, catalog: any Catalog, staging: StagingArea, template: PartitionTemplate,
-        maxDecodedBytes: UInt64, failPoints: FailPoints = .none, logger: Logger
+        maxDecodedBytes: UInt64, failPoints: FailPoints = .none, logger: Logger, metrics: NodeMetrics? = nil
     ) {
         self.lake = lake
         self.catalog = catalog
@@ -44,6 +46,7 @@ public struct Committer: Sendable {
         self.maxDecodedBytes = maxDecodedBytes
         self.failPoints = failPoints
         self.logger = logger
+        self.metrics = metrics
     }
 
     /// Commits a staged upload. Throws `TributaryError` for a validation failure (the caller
@@ -121,18 +124,36 @@ public struct Committer: Sendable {
     /// start-up recovery alike. Rethrows the error.
     public func commitStaged(_ info: UploadInfo, registry: UploadRegistry) async throws {
         do {
+            let started = ContinuousClock.now
             _ = try await commit(info)
             await registry.commitFinished(info.id, .committed)
+            let took = ContinuousClock.now - started
+            metrics?.committed(
+                kind: info.kind.rawValue, commitSeconds: Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18,
+                uploadSeconds: Date().timeIntervalSince(info.createdAt))
         } catch where CoreError.isValidationFailure(error) {
             let staging = self.staging
             try? await FileIO.offload { try staging.remove(info.id) }
             await registry.commitFinished(info.id, .rejected)
             logger.warning("upload rejected", metadata: ["upload.id": "\(info.id)", "site.id": "\(info.site)", "error": "\(error)"])
+            await countRejection(site: info.site, error)
             throw error
         } catch {
             await registry.commitFinished(info.id, .failed)
             logger.error("commit failed, upload kept for retry", metadata: ["upload.id": "\(info.id)", "error": "\(error)"])
             throw error
+        }
+    }
+
+    /// Counts a refused upload for the fleet view, by error code. Best effort: the refusal
+    /// stands whether or not the catalog takes the count.
+    func countRejection(site: String, _ error: any Error) async {
+        let reason = (error as? TributaryError)?.code.rawValue ?? (error as? CoreError)?.code ?? "invalid"
+        metrics?.rejected(reason: reason)
+        do {
+            try await catalog.recordRejection(site: site, reason: reason, at: Timestamp.format(Date()))
+        } catch {
+            logger.warning("could not count a rejection", metadata: ["site.id": "\(site)", "error": "\(error)"])
         }
     }
 

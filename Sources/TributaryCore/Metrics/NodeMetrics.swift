@@ -1,0 +1,78 @@
+import CoreMetrics
+import Prometheus
+
+/// The node's own metrics on a swift-prometheus registry: durations and counts of what this
+/// process did. The per-site figures are not here: they come from the catalog at scrape time
+/// (`FleetMetrics`). The executable bootstraps swift-metrics' `MetricsSystem` with `factory`, so
+/// metrics that libraries record through swift-metrics land in the same registry and `/metrics`
+/// serves them too. Tributary's own are made on the registry directly, which — unlike the
+/// swift-metrics factory — gives them their `# HELP` lines (promtool's lint wants them).
+///
+///   tributary_core_commit_duration_seconds{kind}   histogram: validation, lake placement and catalog commit
+///   tributary_core_upload_duration_seconds{kind}   histogram: creation to commit of each upload this node committed
+///   tributary_core_uploads_committed_total{kind}   counter
+///   tributary_core_uploads_rejected_total{reason}  counter: refused at creation or commit, by error code
+///   tributary_core_heartbeats_total                counter: heartbeats recorded
+public final class NodeMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    public let factory: PrometheusMetricsFactory
+
+    static var commitDuration: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "tributary", subsystem: "core", metricName: "commit_duration", unitName: "seconds",
+            helpText: "Time to validate an upload, place its objects in the lake and commit it to the catalog.")
+    }
+    static var uploadDuration: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "tributary", subsystem: "core", metricName: "upload_duration", unitName: "seconds",
+            helpText: "Time from an upload's creation to its commit, for the uploads this node committed.")
+    }
+    static var committed: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "tributary", subsystem: "core", metricName: "uploads_committed", unitName: "total",
+            helpText: "Uploads this node committed.")
+    }
+    static var rejected: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "tributary", subsystem: "core", metricName: "uploads_rejected", unitName: "total",
+            helpText: "Uploads this node refused (at creation or commit), by error code.")
+    }
+    static var heartbeats: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "tributary", subsystem: "core", metricName: "heartbeats", unitName: "total",
+            helpText: "Edge heartbeats this node recorded.")
+    }
+
+    // (Descriptors are computed: the type is not Sendable.)
+    static let commitBuckets: [Duration] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300].map(seconds)
+    static let uploadBuckets: [Duration] = [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 6 * 3600, 86_400, 7 * 86_400].map(seconds)
+
+    public init() {
+        registry = PrometheusCollectorRegistry()
+        factory = PrometheusMetricsFactory(registry: registry)
+        // Present from the start, so that rules and dashboards see zeros rather than nothing.
+        _ = registry.makeCounter(descriptor: Self.heartbeats)
+    }
+
+    func committed(kind: String, commitSeconds: Double, uploadSeconds: Double) {
+        let labels = [("kind", kind)]
+        registry.makeDurationHistogram(descriptor: Self.commitDuration, labels: labels, buckets: Self.commitBuckets)
+            .record(Self.seconds(commitSeconds))
+        registry.makeDurationHistogram(descriptor: Self.uploadDuration, labels: labels, buckets: Self.uploadBuckets)
+            .record(Self.seconds(uploadSeconds))
+        registry.makeCounter(descriptor: Self.committed, labels: labels).increment()
+    }
+
+    func rejected(reason: String) {
+        registry.makeCounter(descriptor: Self.rejected, labels: [("reason", reason)]).increment()
+    }
+
+    func heartbeat() {
+        registry.makeCounter(descriptor: Self.heartbeats).increment()
+    }
+
+    /// The registry in Prometheus text format.
+    public func text() -> String { registry.emitToString() }
+
+    static func seconds(_ s: Double) -> Duration { .nanoseconds(Int64(max(0, min(s, 9e9)) * 1e9)) }
+}
