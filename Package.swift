@@ -54,6 +54,12 @@ let package = Package(
             dependencies: ["TributaryProtocol", "CPosix"],
             swiftSettings: swiftSettings
         ),
+        // Reading TOML configuration files (core and edge alike).
+        .target(
+            name: "TributarySettings",
+            dependencies: ["TributaryFiles", .product(name: "TOMLKit", package: "TOMLKit")],
+            swiftSettings: swiftSettings
+        ),
         // A blocking HTTP client over libcurl: the edge's tus client and the core's S3 lake.
         .target(
             name: "TributaryCurl",
@@ -66,6 +72,7 @@ let package = Package(
                 "TributaryProtocol",
                 "TributarySQLite",
                 "TributaryFiles",
+                "TributarySettings",
                 "TributaryCurl",
                 "CPosix",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -99,6 +106,7 @@ let package = Package(
                 "TributarySQLite",
                 "TributaryCurl",
                 "TributaryFiles",
+                "TributarySettings",
                 "CPosix",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

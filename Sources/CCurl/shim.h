@@ -12,11 +12,9 @@ static inline CURLcode tributary_curl_setopt_slist(CURL *h, CURLoption o, struct
 
 typedef size_t (*tributary_curl_data_cb)(char *ptr, size_t size, size_t nmemb, void *userdata);
 typedef int (*tributary_curl_xferinfo_cb)(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow);
-typedef int (*tributary_curl_seek_cb)(void *userdata, curl_off_t offset, int origin);
 
 static inline CURLcode tributary_curl_setopt_data_cb(CURL *h, CURLoption o, tributary_curl_data_cb v) { return curl_easy_setopt(h, o, v); }
 static inline CURLcode tributary_curl_setopt_xferinfo_cb(CURL *h, tributary_curl_xferinfo_cb v) { return curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, v); }
-static inline CURLcode tributary_curl_setopt_seek_cb(CURL *h, tributary_curl_seek_cb v) { return curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, v); }
 
 static inline CURLcode tributary_curl_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode tributary_curl_getinfo_off(CURL *h, CURLINFO i, curl_off_t *v) { return curl_easy_getinfo(h, i, v); }

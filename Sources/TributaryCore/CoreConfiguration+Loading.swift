@@ -1,5 +1,5 @@
+import TributarySettings
 import TOMLKit
-import TributaryFiles
 
 extension CoreConfiguration {
     /// Settings by TOML key, with the environment variable that overrides each. Flags override both.
@@ -33,33 +33,13 @@ extension CoreConfiguration {
     public static func load(file: String?, environment: [String: String]) throws -> CoreConfiguration {
         var values: [String: String] = [:]
         if let file {
-            let text: String
-            do {
-                text = String(decoding: try FileIO.readAll(file, limit: 1 << 20), as: UTF8.self)
-            } catch {
-                throw ConfigurationError("cannot read config file \(file): \(error)")
-            }
-            let table: TOMLTable
-            do {
-                table = try TOMLTable(string: text)
-            } catch {
-                throw ConfigurationError("config file \(file) is not valid TOML: \(error)")
-            }
-            // The core's settings may sit at the top level or under [core].
-            let section = table["core"]?.table ?? table
-            let known = Set(keys.map(\.toml))
-            for key in section.keys where !known.contains(key) && key != "core" {
-                throw ConfigurationError("config file \(file): unknown setting '\(key)'")
-            }
+            let section = try TOMLSettings.read(file: file, section: "core", known: Set(keys.map(\.toml)))
             for (toml, _) in keys {
                 guard let v = section[toml] else { continue }
-                if let s = v.string { values[toml] = s } else if let i = v.int { values[toml] = String(i) } else if let b = v.bool {
-                    values[toml] = String(b)
-                } else if let d = v.double {
-                    values[toml] = String(d)
-                } else {
+                guard let scalar = TOMLSettings.scalar(v) else {
                     throw ConfigurationError("config file \(file): '\(toml)' must be a string, a number or a boolean")
                 }
+                values[toml] = scalar
             }
         }
         for (toml, env) in keys { if let v = environment[env], !v.isEmpty { values[toml] = v } }

@@ -1,3 +1,5 @@
+import TributarySettings
+
 /// Everything `tributary-core serve` can be told. Defaults run a single embedded node
 /// (filesystem lake + SQLite catalog in the data directory). Reading it from TOML, flags and
 /// environment variables is in `CoreConfiguration+Loading.swift`.
@@ -140,10 +142,8 @@ public struct S3Settings: Sendable, Equatable {
     public var usesPathStyle: Bool { pathStyle ?? (endpoint != nil) }
 }
 
-public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
-    public var description: String
-    public init(_ description: String) { self.description = description }
-}
+/// Shared with the edge: `TributarySettings.ConfigurationError`.
+public typealias ConfigurationError = TributarySettings.ConfigurationError
 
 extension LakeLocation: CustomStringConvertible {
     public var description: String {

@@ -71,6 +71,16 @@ public enum FileIO {
         }
     }
 
+    /// Replaces `path` with `bytes` atomically but not durably (temp file + rename, no fsync): for
+    /// live views rebuilt at every start (status files, metrics textfiles) written many times a minute.
+    public static func replace(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
+        let tmp = path + ".tmp"
+        let fd = try open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode: mode)
+        defer { close(fd) }
+        try bytes.withUnsafeBytes { try writeAll(fd, $0, tmp) }
+        guard rename(tmp, path) == 0 else { throw error("rename", tmp) }
+    }
+
     /// Writes `bytes` to `path` atomically and durably: temp file, fsync, rename, fsync directory.
     public static func atomicWrite(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
         let tmp = path + ".tmp"

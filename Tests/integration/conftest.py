@@ -79,6 +79,17 @@ def wait_until(predicate, timeout: float, interval: float = 0.1, what: str = "co
         time.sleep(interval)
 
 
+def sigterm_and_wait(proc: subprocess.Popen, timeout: float, what: str, log_tail) -> int:
+    """SIGTERM and wait; returns the exit code. Kills and fails if it does not exit in time."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+        raise AssertionError(f"{what} did not exit within {timeout}s of SIGTERM\n{log_tail()}")
+
+
 # --------------------------------------------------------------------------------------------
 # The server process
 
@@ -148,16 +159,10 @@ class CoreServer:
         """SIGTERM and wait; returns the exit code (kills and fails if it does not exit in time)."""
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else 0
-        self.proc.send_signal(signal.SIGTERM)
         try:
-            code = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-            raise AssertionError(f"tributary-core did not exit within {timeout}s of SIGTERM\n{self.log_tail()}")
+            return sigterm_and_wait(self.proc, timeout, "tributary-core", self.log_tail)
         finally:
             self._close_log()
-        return code
 
     def kill(self) -> None:
         """SIGKILL: a crash."""

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from backend_pairs import FsSqlite
-from conftest import REPO_ROOT, CoreServer, free_port, wait_until
+from conftest import REPO_ROOT, CoreServer, free_port, sigterm_and_wait, wait_until
 
 
 def _binary(env_name: str, name: str) -> Path:
@@ -146,16 +146,10 @@ class EdgeAgent:
     def stop(self, timeout: float = 20) -> int:
         if not self.alive:
             return self.proc.returncode if self.proc else 0
-        self.proc.send_signal(signal.SIGTERM)
         try:
-            code = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-            raise AssertionError(f"tributary-edge did not exit within {timeout}s of SIGTERM\n{self.log_tail()}")
+            return sigterm_and_wait(self.proc, timeout, "tributary-edge", self.log_tail)
         finally:
             self._close_log()
-        return code
 
     def kill(self) -> None:
         if self.alive:

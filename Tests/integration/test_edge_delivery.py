@@ -99,7 +99,7 @@ def test_put_rejects_bad_input_clearly(live_core, edge_factory, tmp_path):
     good = tmp_path / "ok.csv"
     good.write_bytes(b"1")
     r = agent.put(good, captured_at="yesterday", check=False)
-    assert r.returncode != 0 and "captured-at" in r.stderr
+    assert r.returncode == 64 and "captured-at" in r.stderr  # EX_USAGE, as edge/README.md says
     r = agent.put(good, stream="bad stream", check=False)
     assert r.returncode != 0 and "stream" in r.stderr
     r = agent.put(tmp_path / "missing.csv", check=False)

@@ -194,3 +194,23 @@ def test_core_killed_mid_upload_resumes_where_it_was(core_factory, edge_factory)
     agent.wait_drained(90, acked=1)
     assert_exactly_once(core, "plant-k", {("blobs", "big.bin"): data})
     assert "resuming an upload" in agent.log_text()
+
+
+def test_a_spool_file_corrupted_on_disk_is_quarantined_not_sent(live_core, edge_factory, tmp_path):
+    site = live_core.new_site("edge")
+    agent = edge_factory(live_core.base, site.site, site.token)
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+    good.write_bytes(b"t,v\n1,2\n")
+    bad.write_bytes(b"t,v\n3,4\n")
+    agent.put(good, bad, stream="v")
+    [(rel,)] = agent.journal("SELECT file FROM objects WHERE name = 'bad.csv'")
+    spooled = agent.spool / rel
+    spooled.write_bytes(b"t,v\n3,5\n")  # bit rot: same size, other bytes
+    agent.start()
+    wait_until(lambda: agent.status()["counters"].get("quarantined_objects", 0) == 1, 30, what="the quarantine")
+    agent.wait_drained(30, acked=1)
+    s = agent.status()
+    assert [(q["stream"], q["name"]) for q in s["quarantined"]] == [("v", "bad.csv")]
+    assert "sha256" in s["quarantined"][0]["reason"]
+    assert spooled.exists(), "a quarantined object stays on disk"
+    assert_exactly_once(live_core, site.site, {("v", "good.csv"): b"t,v\n1,2\n"})

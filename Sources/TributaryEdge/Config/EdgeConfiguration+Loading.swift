@@ -1,5 +1,5 @@
+import TributarySettings
 import TOMLKit
-import TributaryFiles
 import TributaryProtocol
 
 extension EdgeConfiguration {
@@ -21,23 +21,7 @@ extension EdgeConfiguration {
     public static func load(file: String?, environment: [String: String]) throws -> EdgeConfiguration {
         var values: [String: String] = [:]
         if let file {
-            let text: String
-            do {
-                text = String(decoding: try FileIO.readAll(file, limit: 1 << 20), as: UTF8.self)
-            } catch {
-                throw ConfigurationError("cannot read config file \(file): \(error)")
-            }
-            let table: TOMLTable
-            do {
-                table = try TOMLTable(string: text)
-            } catch {
-                throw ConfigurationError("config file \(file) is not valid TOML: \(error)")
-            }
-            let section = table["edge"]?.table ?? table
-            let known = Set(keys)
-            for key in section.keys where !known.contains(key) && key != "edge" {
-                throw ConfigurationError("config file \(file): unknown setting '\(key)'")
-            }
+            let section = try TOMLSettings.read(file: file, section: "edge", known: Set(keys))
             for key in keys {
                 guard let v = section[key] else { continue }
                 values[key] = try tomlValue(v, key: key, file: file)
@@ -51,10 +35,7 @@ extension EdgeConfiguration {
 
     /// A TOML value as the string form `apply` takes.
     private static func tomlValue(_ v: any TOMLValueConvertible, key: String, file: String) throws -> String {
-        if let s = v.string { return s }
-        if let b = v.bool { return b ? "true" : "false" }
-        if let i = v.int { return String(i) }
-        if let d = v.double { return String(d) }
+        if let s = TOMLSettings.scalar(v) { return s }
         if key == "priorities", let t = v.table {
             return try t.keys.sorted().map { stream in
                 guard let p = t[stream]?.int else { throw ConfigurationError("config file \(file): priorities.\(stream) must be an integer") }

@@ -1,3 +1,5 @@
+import TributarySettings
+
 /// Everything the edge agent is told, with the defaults a local demo runs on.
 /// Loading from TOML, `TRIBUTARY_*` environment variables and flags is in
 /// `EdgeConfiguration+Loading.swift`; edge/tributary-edge.toml documents every key.
@@ -86,8 +88,5 @@ public struct EdgeConfiguration: Sendable, Equatable {
     public func priority(of stream: String) -> Int { priorities[stream] ?? 0 }
 }
 
-public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-}
+/// Shared with the core: `TributarySettings.ConfigurationError`.
+public typealias ConfigurationError = TributarySettings.ConfigurationError

@@ -55,8 +55,9 @@ public final class IntakeService: Service, @unchecked Sendable {
         while !Task.isCancelled {
             let entries = watcher.scan()
             let now = clock()
-            tracker.retain(Set(entries.map(\.path)))
-            warned = warned.filter { k, _ in entries.contains { $0.path == k } }
+            let present = Set(entries.map(\.path))
+            tracker.retain(present)
+            warned = warned.filter { present.contains($0.key) }
             var ready: [IntakeItem] = []
             var readyBytes: UInt64 = 0
             // A full spool under `block` takes nothing: skip the per-file work until it has room.

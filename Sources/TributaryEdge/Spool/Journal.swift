@@ -196,11 +196,14 @@ public final class Journal: @unchecked Sendable {
         }
     }
 
-    /// Forgets taken inbox files that no longer exist (`stillThere` answers for each path).
+    /// Forgets taken inbox files that no longer exist (`gone` answers for each path).
     public func forgetTaken(where gone: (String) -> Bool) throws {
         try locked {
-            let paths = try db.query("SELECT path FROM taken").compactMap { $0[0].string }
-            for p in paths where gone(p) { try db.query("DELETE FROM taken WHERE path = ?", [.text(p)]) }
+            let paths = try db.query("SELECT path FROM taken").compactMap { $0[0].string }.filter(gone)
+            guard !paths.isEmpty else { return }
+            try db.transaction {  // one commit (one WAL fsync) for all of them
+                for p in paths { try db.query("DELETE FROM taken WHERE path = ?", [.text(p)]) }
+            }
         }
     }
 

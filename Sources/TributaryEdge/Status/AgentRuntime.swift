@@ -184,12 +184,6 @@ public final class AgentRuntime: Sendable {
     public func write(spool: String) throws {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
-        let bytes = Array(try enc.encode(snapshot()))
-        let path = Self.statusPath(spool: spool)
-        let tmp = path + ".tmp"
-        let fd = try FileIO.open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644)
-        defer { close(fd) }
-        try bytes.withUnsafeBytes { try FileIO.writeAll(fd, $0, tmp) }
-        guard rename(tmp, path) == 0 else { throw FileIO.error("rename", tmp) }
+        try FileIO.replace(Self.statusPath(spool: spool), Array(try enc.encode(snapshot())))
     }
 }

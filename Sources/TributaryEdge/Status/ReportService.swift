@@ -47,7 +47,7 @@ final class ReportService: Service, @unchecked Sendable {
             }
             if let file = c.metricsTextfile, now - lastMetrics >= 15 || delivered {
                 lastMetrics = now
-                do { try writeAtomically(file, Array(status.prometheusText(now: now).utf8)) } catch {
+                do { try FileIO.replace(file, Array(status.prometheusText(now: now).utf8)) } catch {
                     context.logger.warning("cannot write the metrics textfile", metadata: ["file": "\(file)", "error": "\(error)"])
                 }
             }
@@ -78,13 +78,5 @@ final class ReportService: Service, @unchecked Sendable {
         s.agentRunning = true
         s.agent = context.runtime.snapshot()
         return s
-    }
-
-    private func writeAtomically(_ path: String, _ bytes: [UInt8]) throws {
-        let tmp = path + ".tmp"
-        let fd = try FileIO.open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644)
-        defer { close(fd) }
-        try bytes.withUnsafeBytes { try FileIO.writeAll(fd, $0, tmp) }
-        guard rename(tmp, path) == 0 else { throw FileIO.error("rename", tmp) }
     }
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -27,14 +28,13 @@ enum CrashPoints {
         return out
     }()
 
-    nonisolated(unsafe) private static var counts: [String: Int] = [:]
-    private static let lock = NSLockish()
+    private static let counts = Mutex<[String: Int]>([:])
 
     static func hit(_ name: String) {
         guard let n = armed[name] else { return }
-        let reached = lock.with { () -> Int in
-            counts[name, default: 0] += 1
-            return counts[name]!
+        let reached = counts.withLock { c -> Int in
+            c[name, default: 0] += 1
+            return c[name]!
         }
         if reached >= n {
             let msg = "tributary-edge: crash point \(name) reached (TRIBUTARY_EDGE_CRASH)\n"
@@ -44,13 +44,3 @@ enum CrashPoints {
     }
 }
 
-/// A pthread mutex (FoundationEssentials has no NSLock).
-final class NSLockish: @unchecked Sendable {
-    private var m = pthread_mutex_t()
-    init() { pthread_mutex_init(&m, nil) }
-    func with<T>(_ body: () -> T) -> T {
-        pthread_mutex_lock(&m)
-        defer { pthread_mutex_unlock(&m) }
-        return body()
-    }
-}

@@ -1,0 +1,44 @@
+import TOMLKit
+import TributaryFiles
+
+/// A setting that cannot be read or is not valid; the message names the key.
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Reading a component's TOML file, the same way for the core and the edge: the settings sit under
+/// `[section]` or at the top level; a key not in `known` is an error (a typo must not be ignored).
+public enum TOMLSettings {
+    /// The settings table of `file`.
+    public static func read(file: String, section name: String, known: Set<String>) throws -> TOMLTable {
+        let text: String
+        do {
+            text = String(decoding: try FileIO.readAll(file, limit: 1 << 20), as: UTF8.self)
+        } catch {
+            throw ConfigurationError("cannot read config file \(file): \(error)")
+        }
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch {
+            throw ConfigurationError("config file \(file) is not valid TOML: \(error)")
+        }
+        let section = table[name]?.table ?? table
+        for key in section.keys where !known.contains(key) && key != name {
+            throw ConfigurationError("config file \(file): unknown setting '\(key)'")
+        }
+        return section
+    }
+
+    /// A scalar (string, integer, boolean, float) as the string form settings are applied from;
+    /// nil for tables and arrays.
+    public static func scalar(_ v: any TOMLValueConvertible) -> String? {
+        if let s = v.string { return s }
+        if let i = v.int { return String(i) }
+        if let b = v.bool { return b ? "true" : "false" }
+        if let d = v.double { return String(d) }
+        return nil
+    }
+}
