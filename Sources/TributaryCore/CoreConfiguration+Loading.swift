@@ -20,6 +20,15 @@ extension CoreConfiguration {
         ("s3_multipart_threshold_bytes", "TRIBUTARY_S3_MULTIPART_THRESHOLD_BYTES"), ("s3_part_size_bytes", "TRIBUTARY_S3_PART_SIZE_BYTES"),
         ("s3_conditional_create", "TRIBUTARY_S3_CONDITIONAL_CREATE"), ("s3_ca_file", "TRIBUTARY_S3_CA_FILE"),
         ("s3_request_timeout_seconds", "TRIBUTARY_S3_REQUEST_TIMEOUT_SECONDS"), ("s3_parallelism", "TRIBUTARY_S3_PARALLELISM"),
+        ("max_open_uploads_per_site", "TRIBUTARY_MAX_OPEN_UPLOADS_PER_SITE"),
+        ("max_staged_bytes_per_site", "TRIBUTARY_MAX_STAGED_BYTES_PER_SITE"), ("max_staged_bytes", "TRIBUTARY_MAX_STAGED_BYTES"),
+        ("min_free_bytes", "TRIBUTARY_MIN_FREE_BYTES"), ("max_metadata_bytes", "TRIBUTARY_MAX_METADATA_BYTES"),
+        ("creations_per_second", "TRIBUTARY_CREATIONS_PER_SECOND"), ("creation_burst", "TRIBUTARY_CREATION_BURST"),
+        ("heartbeats_per_second", "TRIBUTARY_HEARTBEATS_PER_SECOND"), ("heartbeat_burst", "TRIBUTARY_HEARTBEAT_BURST"),
+        ("max_requests_per_site", "TRIBUTARY_MAX_REQUESTS_PER_SITE"),
+        ("min_body_bytes_per_second", "TRIBUTARY_MIN_BODY_BYTES_PER_SECOND"), ("body_rate_grace_seconds", "TRIBUTARY_BODY_RATE_GRACE_SECONDS"),
+        ("max_commit_crashes", "TRIBUTARY_MAX_COMMIT_CRASHES"), ("max_commit_failures", "TRIBUTARY_MAX_COMMIT_FAILURES"),
+        ("recovery_concurrency", "TRIBUTARY_RECOVERY_CONCURRENCY"),
     ]
 
     /// The usual variables of AWS tools and libpq, used when the setting is not given otherwise.
@@ -120,6 +129,26 @@ extension CoreConfiguration {
             backlogHistorySeconds = v
         }
         if let v = values["metrics_token"] { metricsToken = v.isEmpty ? nil : v }
+        func rate(_ k: String) throws -> Double? {
+            guard let v = values[k] else { return nil }
+            guard let d = Double(v), d >= 0, d.isFinite else { throw ConfigurationError("\(k) must be a non-negative number, got '\(v)'") }
+            return d
+        }
+        if let v = try int("max_open_uploads_per_site") { limits.maxOpenUploadsPerSite = max(1, v) }
+        if let v = try int("max_staged_bytes_per_site") { limits.maxStagedBytesPerSite = UInt64(v) }
+        if let v = try int("max_staged_bytes") { limits.maxStagedBytes = UInt64(v) }
+        if let v = try int("min_free_bytes") { limits.minFreeBytes = UInt64(v) }
+        if let v = try int("max_metadata_bytes") { limits.maxMetadataBytes = max(256, v) }
+        if let v = try rate("creations_per_second") { limits.creationsPerSecond = v }
+        if let v = try rate("creation_burst") { limits.creationBurst = max(1, v) }
+        if let v = try rate("heartbeats_per_second") { limits.heartbeatsPerSecond = v }
+        if let v = try rate("heartbeat_burst") { limits.heartbeatBurst = max(1, v) }
+        if let v = try int("max_requests_per_site") { limits.maxRequestsPerSite = max(1, v) }
+        if let v = try rate("min_body_bytes_per_second") { limits.minBodyBytesPerSecond = v }
+        if let v = try rate("body_rate_grace_seconds") { limits.bodyRateGraceSeconds = v }
+        if let v = try int("max_commit_crashes") { commitAttempts.maxCrashes = max(1, v) }
+        if let v = try int("max_commit_failures") { commitAttempts.maxFailures = max(1, v) }
+        if let v = try int("recovery_concurrency") { recoveryConcurrency = max(1, v) }
         _ = try hostAndPort()
         _ = try PartitionTemplate(partitionTemplate)
         _ = try lakeLocation()

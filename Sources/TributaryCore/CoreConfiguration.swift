@@ -54,6 +54,13 @@ public struct CoreConfiguration: Sendable, Equatable {
     public var backlogHistorySeconds: Int = 86_400
     /// A token that may read `/metrics` besides the admin token. Default none: admin token only.
     public var metricsToken: String?
+    /// Per-site quotas and fairness (`SiteLimits`: each field's doc gives its key's default).
+    public var limits = SiteLimits()
+    /// When a staged upload is quarantined instead of committed again (`max_commit_crashes`,
+    /// `max_commit_failures`; see `CommitAttempts`).
+    public var commitAttempts = CommitAttempts.Policy()
+    /// Uploads start-up recovery commits at once, beside live traffic. Default 2.
+    public var recoveryConcurrency: Int = 2
     /// `TRIBUTARY_FAILPOINTS` (crash tests only).
     public var failPoints: String?
     public var logLevel: String = "info"

@@ -102,30 +102,8 @@ public struct CoreServer: Sendable {
     public func makeCommitter() throws -> Committer {
         Committer(
             lake: lake, catalog: catalog, staging: staging, template: try PartitionTemplate(configuration.partitionTemplate),
-            maxDecodedBytes: configuration.maxDecodedBytes, failPoints: FailPoints(spec: configuration.failPoints), logger: logger,
-            metrics: metrics)
-    }
-
-    /// Start-up repair: arrival manifests missing after a crash, and complete uploads whose
-    /// commit was interrupted.
-    public func recover(registry: UploadRegistry, committer: Committer) async throws {
-        // Scratch files of interrupted commits.
-        if let scratch = lake.scratchDirectory {
-            for name in FileIO.list(scratch) { unlink(scratch + "/" + name) }
-        }
-        if let s3 = lake as? S3Lake { await s3.abortStaleMultipartUploads(olderThan: 24 * 3600) }
-        do {
-            try await committer.repairManifests()
-        } catch let e as TributaryError where e.code == .io {
-            // The lake or catalog is down: start anyway (503s until they return); the manifests
-            // are repaired at the next start.
-            logger.warning("could not repair arrival manifests at start-up", metadata: ["error": "\(e.message)"])
-        }
-        for info in await registry.pendingCommits() {
-            logger.notice("committing upload left complete by a previous run", metadata: ["upload.id": "\(info.id)"])
-            // The outcome is recorded and logged by commitStaged; start-up goes on either way.
-            try? await committer.commitStaged(info, registry: registry)
-        }
+            maxDecodedBytes: configuration.maxDecodedBytes, failPoints: FailPoints(spec: configuration.failPoints),
+            attemptPolicy: configuration.commitAttempts, logger: logger, metrics: metrics)
     }
 
     /// Builds the HTTP application with its services.
@@ -133,17 +111,20 @@ public struct CoreServer: Sendable {
         let (host, port) = try configuration.hostAndPort()
         let committer = try makeCommitter()
         let registry = UploadRegistry(staging: staging, catalog: catalog)
-        try await recover(registry: registry, committer: committer)
+        let progress = RecoveryProgress()
+        let refusals = RefusalCounter(catalog: catalog, metrics: metrics, logger: logger)
+        let gate = SiteGate(limits: configuration.limits)
 
         let auth = Authenticator(catalog: catalog, adminToken: adminToken)
         let router = Router()
-        router.middlewares.add(JSONErrorMiddleware())
-        UploadController(registry: registry, committer: committer, auth: auth, configuration: configuration, logger: logger)
-            .addRoutes(to: router)
-        AdminController(sites: SiteRegistry(catalog: catalog), auth: auth, lake: lake, catalog: catalog, logger: logger)
+        router.middlewares.add(JSONErrorMiddleware(logger: logger))
+        UploadController(
+            registry: registry, committer: committer, auth: auth, gate: gate, refusals: refusals, configuration: configuration, logger: logger
+        ).addRoutes(to: router)
+        AdminController(sites: SiteRegistry(catalog: catalog), auth: auth, lake: lake, catalog: catalog, recovery: progress, logger: logger)
             .addRoutes(to: router)
         let fleet = Fleet(catalog: catalog, configuration: configuration)
-        FleetController(fleet: fleet, auth: auth, metrics: metrics, logger: logger).addRoutes(to: router)
+        FleetController(fleet: fleet, auth: auth, gate: gate, refusals: refusals, metrics: metrics, logger: logger).addRoutes(to: router)
         MetricsController(fleet: fleet, metrics: metrics, auth: auth, metricsToken: configuration.metricsToken, logger: logger)
             .addRoutes(to: router)
         DashboardController().addRoutes(to: router)
@@ -154,7 +135,12 @@ public struct CoreServer: Sendable {
             configuration: .init(address: .hostname(host, port: port), serverName: "tributary-core"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
             logger: logger)
-        app.addServices(ExpirySweeper(registry: registry, interval: .seconds(configuration.sweepIntervalSeconds), logger: logger))
+        app.addServices(
+            RecoveryService(
+                registry: registry, committer: committer, lake: lake, progress: progress, concurrency: configuration.recoveryConcurrency,
+                manifestRepairInterval: .seconds(60), logger: logger),
+            refusals,
+            ExpirySweeper(registry: registry, interval: .seconds(configuration.sweepIntervalSeconds), logger: logger))
         return app
     }
 }

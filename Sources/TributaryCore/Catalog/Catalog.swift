@@ -125,12 +125,19 @@ public protocol Catalog: Sendable {
 
     /// Records a heartbeat: the site's last report, last seen, the drop counter, a backlog point.
     func recordHeartbeat(_ beat: HeartbeatRecord) async throws
-    /// Counts a refused upload under `reason` (an error code); also counts as seen.
-    func recordRejection(site: String, reason: String, at: String) async throws
+    /// Counts `count` refused requests under `reason` (an error code); also counts as seen.
+    func recordRejection(site: String, reason: String, count: Int, at: String) async throws
     /// Every registered site with its state, by site id.
     func siteStates() async throws -> [SiteState]
     /// One site's state; nil if the site is not registered.
     func siteState(_ site: String) async throws -> SiteState?
     /// Backlog points at or after `since`, oldest first, by site (one site, or all when nil).
     func backlogHistory(site: String?, since: String) async throws -> [String: [BacklogPoint]]
+}
+
+extension Catalog {
+    /// Counts one refused upload under `reason`.
+    public func recordRejection(site: String, reason: String, at: String) async throws {
+        try await recordRejection(site: site, reason: reason, count: 1, at: at)
+    }
 }

@@ -97,11 +97,11 @@ public final class MemoryCatalog: Catalog {
         }
     }
 
-    public func recordRejection(site: String, reason: String, at: String) async throws {
+    public func recordRejection(site: String, reason: String, count: Int, at: String) async throws {
         state.withLock { s in
             s.update(site) { st in
                 st.lastSeen = max(st.lastSeen ?? "", at)
-                st.rejections[reason, default: 0] += 1
+                st.rejections[reason, default: 0] += Int64(count)
             }
         }
     }

@@ -126,13 +126,13 @@ extension PostgresCatalog {
         }
     }
 
-    public func recordRejection(site: String, reason: String, at: String) async throws {
+    public func recordRejection(site: String, reason: String, count: Int, at: String) async throws {
         try await call("rejection") { [client, logger] in
             try await client.withTransaction(logger: logger) { conn in
                 try await conn.query(
                     """
-                    INSERT INTO site_rejections(site, reason, count, last_at) VALUES (\(site), \(reason), 1, \(at))
-                    ON CONFLICT (site, reason) DO UPDATE SET count = site_rejections.count + 1, last_at = excluded.last_at
+                    INSERT INTO site_rejections(site, reason, count, last_at) VALUES (\(site), \(reason), \(Int64(count)), \(at))
+                    ON CONFLICT (site, reason) DO UPDATE SET count = site_rejections.count + excluded.count, last_at = excluded.last_at
                     """, logger: logger)
                 try await conn.query(
                     """

@@ -83,7 +83,7 @@ extension SQLiteCatalog {
     }
 
     public func recordHeartbeat(_ beat: HeartbeatRecord) async throws {
-        try with { db in
+        try await with { db in
             try db.transaction {
                 try db.query(
                     """
@@ -110,14 +110,14 @@ extension SQLiteCatalog {
         }
     }
 
-    public func recordRejection(site: String, reason: String, at: String) async throws {
-        try with { db in
+    public func recordRejection(site: String, reason: String, count: Int, at: String) async throws {
+        try await with { db in
             try db.transaction {
                 try db.query(
                     """
-                    INSERT INTO site_rejections(site, reason, count, last_at) VALUES(?, ?, 1, ?)
-                    ON CONFLICT(site, reason) DO UPDATE SET count = site_rejections.count + 1, last_at = excluded.last_at
-                    """, [.text(site), .text(reason), .text(at)])
+                    INSERT INTO site_rejections(site, reason, count, last_at) VALUES(?, ?, ?, ?)
+                    ON CONFLICT(site, reason) DO UPDATE SET count = site_rejections.count + excluded.count, last_at = excluded.last_at
+                    """, [.text(site), .text(reason), .integer(Int64(count)), .text(at)])
                 try db.query(
                     """
                     INSERT INTO site_state(site, last_seen) VALUES(?, ?)
@@ -128,11 +128,11 @@ extension SQLiteCatalog {
     }
 
     public func siteStates() async throws -> [SiteState] {
-        try with { db in try Self.states(db, site: nil) }
+        try await with { db in try Self.states(db, site: nil) }
     }
 
     public func siteState(_ site: String) async throws -> SiteState? {
-        try with { db in try Self.states(db, site: site).first }
+        try await with { db in try Self.states(db, site: site).first }
     }
 
     private static func states(_ db: SQLiteDatabase, site: String?) throws -> [SiteState] {
@@ -180,7 +180,7 @@ extension SQLiteCatalog {
     }
 
     public func backlogHistory(site: String?, since: String) async throws -> [String: [BacklogPoint]] {
-        try with { db in
+        try await with { db in
             var out: [String: [BacklogPoint]] = [:]
             let rows = try site.map {
                 try db.query(

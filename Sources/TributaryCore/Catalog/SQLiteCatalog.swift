@@ -1,10 +1,12 @@
-import Synchronization
+import Dispatch
 import TributaryProtocol
 import TributarySQLite
 
 /// The embedded catalog: one SQLite database in WAL mode (`<data-dir>/catalog.sqlite`).
-/// One connection per process, serialized by a mutex; other processes (`sites add`) share the
-/// file through SQLite's own locking.
+/// One connection per process, used only from one serial dispatch queue (as GRDB's
+/// `DatabaseQueue` does), so no catalog call — a `BEGIN IMMEDIATE` waiting out the 10 s busy
+/// timeout included — ever blocks a thread of Swift's cooperative pool; other processes
+/// (`sites add`) share the file through SQLite's own locking.
 public final class SQLiteCatalog: Catalog {
     static let migrations = [
         """
@@ -52,7 +54,7 @@ public final class SQLiteCatalog: Catalog {
     ]
 
     private let database: SQLiteDatabase
-    private let lock = Mutex(())
+    private let queue = DispatchQueue(label: "tributary.catalog.sqlite")
 
     public init(path: String) throws {
         database = try SQLiteDatabase(path: path)
@@ -60,12 +62,16 @@ public final class SQLiteCatalog: Catalog {
     }
 
     @discardableResult
-    func with<T>(_ body: (SQLiteDatabase) throws -> T) throws -> T {
-        try lock.withLock { _ in try body(database) }
+    /// Runs `body` on the database's serial queue; the caller's task waits without holding a thread.
+    func with<T: Sendable>(_ body: @escaping @Sendable (SQLiteDatabase) throws -> T) async throws -> T {
+        let database = self.database
+        return try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { try body(database) }) }
+        }
     }
 
     public func addSite(_ site: String, tokenSHA256: String, createdAt: String) async throws {
-        try with { db in
+        try await with { db in
             do {
                 try db.query("INSERT INTO sites(site, token_sha256, created_at) VALUES(?, ?, ?)",
                              [.text(site), .text(tokenSHA256), .text(createdAt)])
@@ -76,7 +82,7 @@ public final class SQLiteCatalog: Catalog {
     }
 
     public func sites() async throws -> [SiteRecord] {
-        try with { db in
+        try await with { db in
             try db.query("SELECT site, created_at FROM sites ORDER BY site").map {
                 SiteRecord(site: $0[0].string ?? "", createdAt: $0[1].string ?? "")
             }
@@ -84,11 +90,11 @@ public final class SQLiteCatalog: Catalog {
     }
 
     public func site(forTokenSHA256 hash: String) async throws -> String? {
-        try with { db in try db.query("SELECT site FROM sites WHERE token_sha256 = ?", [.text(hash)]).first?[0].string }
+        try await with { db in try db.query("SELECT site FROM sites WHERE token_sha256 = ?", [.text(hash)]).first?[0].string }
     }
 
     public func held(site: String, hashes: [String]) async throws -> Set<String> {
-        try with { db in
+        try await with { db in
             var out = Set<String>()
             for chunk in stride(from: 0, to: hashes.count, by: 500) {
                 let part = hashes[chunk..<min(chunk + 500, hashes.count)]
@@ -103,7 +109,7 @@ public final class SQLiteCatalog: Catalog {
     }
 
     public func object(site: String, sha256: String) async throws -> StoredObject? {
-        try with { db in try Self.object(db, site, sha256) }
+        try await with { db in try Self.object(db, site, sha256) }
     }
 
     private static func object(_ db: SQLiteDatabase, _ site: String, _ sha256: String) throws -> StoredObject? {
@@ -113,7 +119,7 @@ public final class SQLiteCatalog: Catalog {
     }
 
     public func commit(_ record: CommitRecord) async throws -> CommitOutcome {
-        try with { db in
+        try await with { db in
             try db.transaction {
                 if let existing = try db.query("SELECT receipt FROM uploads WHERE upload_id = ?", [.text(record.uploadID)]).first?[0].string {
                     let bytes = Array(existing.utf8)
@@ -147,7 +153,7 @@ public final class SQLiteCatalog: Catalog {
     }
 
     public func receipt(uploadID: String) async throws -> StoredReceipt? {
-        try with { db in
+        try await with { db in
             try db.query("SELECT receipt, length FROM uploads WHERE upload_id = ?", [.text(uploadID)]).first.map {
                 StoredReceipt(json: Array(($0[0].string ?? "").utf8), length: UInt64($0[1].int ?? 0))
             }
@@ -155,7 +161,7 @@ public final class SQLiteCatalog: Catalog {
     }
 
     public func unmanifested() async throws -> [(uploadID: String, committedAt: String, arrivals: [ArrivalRecord])] {
-        try with { db in
+        try await with { db in
             try db.query("SELECT upload_id, committed_at FROM uploads WHERE manifested = 0 ORDER BY committed_at").map { row in
                 let id = row[0].string ?? ""
                 let arrivals = try db.query(
@@ -176,10 +182,10 @@ public final class SQLiteCatalog: Catalog {
     }
 
     public func markManifested(uploadID: String) async throws {
-        try with { db in try db.query("UPDATE uploads SET manifested = 1 WHERE upload_id = ?", [.text(uploadID)]) }
+        try await with { db in try db.query("UPDATE uploads SET manifested = 1 WHERE upload_id = ?", [.text(uploadID)]) }
     }
 
     public func check() async throws {
-        try with { db in _ = try db.query("SELECT 1") }
+        try await with { db in _ = try db.query("SELECT 1") }
     }
 }

@@ -14,17 +14,35 @@ struct AdminController: Sendable {
     let auth: Authenticator
     let lake: any LakeStore
     let catalog: any Catalog
+    let recovery: RecoveryProgress
     let logger: Logger
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         router.get("/healthz") { _, _ in Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(string: "ok\n"))) }
+        // Unauthenticated: says what is not ready, never where (no paths, buckets or endpoints;
+        // the details go to the log).
         router.get("/readyz") { _, _ in
             do {
                 try await catalog.check()
-                try await lake.check()
-                return Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(string: "ready\n")))
             } catch {
-                return CoreError.unavailable("not ready: \(error)").response()
+                logger.warning("not ready: catalog", metadata: ["error": "\(error)"])
+                return CoreError(.serviceUnavailable, "catalog_unavailable", "the catalog does not answer", headers: [.retryAfter: "5"]).response()
+            }
+            do {
+                try await lake.check()
+            } catch {
+                logger.warning("not ready: lake", metadata: ["error": "\(error)"])
+                return CoreError(.serviceUnavailable, "lake_unavailable", "the lake does not answer", headers: [.retryAfter: "5"]).response()
+            }
+            switch recovery.current {
+            case .starting:
+                return CoreError(.serviceUnavailable, "recovering", "start-up recovery is loading staged uploads", headers: [.retryAfter: "2"]).response()
+            case .committing(let n):
+                return CoreError(
+                    .serviceUnavailable, "recovering", "start-up recovery is committing \(n) staged uploads", headers: [.retryAfter: "2"]
+                ).response()
+            case .done:
+                return Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(string: "ready\n")))
             }
         }
         router.post(RouterPath(stringLiteral: WireProtocol.sitesPath)) { req, _ in

@@ -1,4 +1,5 @@
 import HTTPTypes
+import Logging
 import Hummingbird
 import TributaryProtocol
 import TributarySQLite
@@ -45,7 +46,8 @@ public struct CoreError: Error, Sendable, CustomStringConvertible {
             case .tooLarge:
                 return CoreError(.contentTooLarge, e.code.rawValue, e.message)
             case .io:
-                return unavailable("storage error: \(e.message)")
+                // The detail (paths, endpoints) is logged by the caller, not told to the client.
+                return unavailable("storage is unavailable; retry later")
             default:
                 return CoreError(.unprocessableContent, e.code.rawValue, e.message)
             }
@@ -58,10 +60,21 @@ public struct CoreError: Error, Sendable, CustomStringConvertible {
             default: code = e.status.code >= 500 ? "internal" : "bad_request"
             }
             return CoreError(e.status, code, e.body ?? e.status.reasonPhrase, headers: e.headers)
-        case let e as SQLiteError:
-            return unavailable("catalog error: \(e.message)")
+        case let e as LimitRefusal:
+            let status: HTTPResponse.Status
+            switch e.kind {
+            case .metadataTooLarge: status = .badRequest
+            case .tooSlow: status = .requestTimeout
+            case .stagedQuota where e.retryAfter == nil: status = .contentTooLarge
+            default: status = .tooManyRequests
+            }
+            var h: HTTPFields = [:]
+            if let s = e.retryAfter { h[.retryAfter] = String(s) }
+            return CoreError(status, e.kind.rawValue, e.message, headers: h)
+        case is SQLiteError:
+            return unavailable("the catalog is unavailable; retry later")
         default:
-            return CoreError(.internalServerError, "internal", "\(error)")
+            return CoreError(.internalServerError, "internal", "internal error")
         }
     }
 
@@ -84,11 +97,17 @@ public struct CoreError: Error, Sendable, CustomStringConvertible {
 /// Turns every error that escapes a handler, the router's own "no such route" included, into the
 /// documented JSON error body.
 struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    let logger: Logger
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch {
-            return CoreError.from(error).response()
+            let e = CoreError.from(error)
+            if e.status.code >= 500 {
+                logger.error("request failed", metadata: ["http.path": "\(request.uri.path)", "error": "\(error)"])
+            }
+            return e.response()
         }
     }
 }

@@ -11,6 +11,8 @@ import TributaryProtocol
 struct FleetController: Sendable {
     let fleet: Fleet
     let auth: Authenticator
+    let gate: SiteGate
+    let refusals: RefusalCounter
     let metrics: NodeMetrics
     let logger: Logger
 
@@ -40,6 +42,18 @@ struct FleetController: Sendable {
         guard case .site(let site) = try await auth.principal(req) else {
             throw CoreError.forbidden("heartbeats come from a site's token, not the admin token")
         }
+        do {
+            return try await gate.withRequest(site) {
+                try gate.take(.heartbeat, site: site)
+                return try await record(req, site: site)
+            }
+        } catch let refusal as LimitRefusal {
+            refusals.count(site: site, reason: refusal.kind.rawValue)
+            throw refusal
+        }
+    }
+
+    private func record(_ req: Request, site: String) async throws -> Response {
         var request = req
         let body: ByteBuffer
         do {

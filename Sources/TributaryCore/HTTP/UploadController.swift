@@ -17,20 +17,42 @@ struct UploadController: Sendable {
     let registry: UploadRegistry
     let committer: Committer
     let auth: Authenticator
+    let gate: SiteGate
+    let refusals: RefusalCounter
     let configuration: CoreConfiguration
     let logger: Logger
+
+    var limits: SiteLimits { configuration.limits }
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         let base = RouterPath(stringLiteral: WireProtocol.uploadsPath)
         let one = RouterPath(stringLiteral: WireProtocol.uploadsPath + "/:id")
         router.on(base, method: .options) { _, _ in self.options() }
-        router.post(base) { req, _ in await self.respond(req) { try await self.create(req) } }
-        router.on(one, method: .head) { req, ctx in await self.respond(req, head: true) { try await self.head(req, self.id(ctx)) } }
-        router.patch(one) { req, ctx in await self.respond(req) { try await self.patch(req, self.id(ctx)) } }
-        router.get(one) { req, ctx in await self.respond(req, tus: false) { try await self.receipt(req, self.id(ctx)) } }
-        router.delete(one) { req, ctx in await self.respond(req) { try await self.terminate(req, self.id(ctx)) } }
+        router.post(base) { req, _ in await self.respond(req) { try await self.asSite(req) { try await self.create(req, site: $0) } } }
+        router.on(one, method: .head) { req, ctx in
+            await self.respond(req, head: true) { try await self.asSite(req) { try await self.head(self.id(ctx), site: $0) } }
+        }
+        router.patch(one) { req, ctx in await self.respond(req) { try await self.asSite(req) { try await self.patch(req, self.id(ctx), site: $0) } } }
+        router.get(one) { req, ctx in
+            await self.respond(req, tus: false) { try await self.asSite(req) { try await self.receipt(self.id(ctx), site: $0) } }
+        }
+        router.delete(one) { req, ctx in
+            await self.respond(req) { try await self.asSite(req) { try await self.terminate(self.id(ctx), site: $0) } }
+        }
         router.post(RouterPath(stringLiteral: WireProtocol.havePath)) { req, _ in
-            await self.respond(req, tus: false) { try await self.have(req) }
+            await self.respond(req, tus: false) { try await self.asSite(req) { try await self.have(req, site: $0) } }
+        }
+    }
+
+    /// Authenticates a site and runs `body` counted as one of its requests in progress
+    /// (`max_requests_per_site`); a refusal by any limit is counted for the fleet view.
+    private func asSite(_ req: Request, _ body: (String) async throws -> Response) async throws -> Response {
+        let site = try await auth.site(req)
+        do {
+            return try await gate.withRequest(site) { try await body(site) }
+        } catch let refusal as LimitRefusal {
+            refusals.count(site: site, reason: refusal.kind.rawValue)
+            throw refusal
         }
     }
 
@@ -49,10 +71,11 @@ struct UploadController: Sendable {
             return r
         } catch {
             let e = CoreError.from(error)
+            // The log has the whole error; the client only its code and a message without paths.
             if e.status.code >= 500 {
-                logger.error("request failed", metadata: ["http.path": "\(req.uri.path)", "error": "\(e)"])
+                logger.error("request failed", metadata: ["http.path": "\(req.uri.path)", "error": "\(error)"])
             } else {
-                logger.debug("request rejected", metadata: ["http.path": "\(req.uri.path)", "error": "\(e)"])
+                logger.debug("request rejected", metadata: ["http.path": "\(req.uri.path)", "error": "\(error)"])
             }
             if head {
                 var h = e.headers
@@ -74,8 +97,8 @@ struct UploadController: Sendable {
         ])
     }
 
-    func create(_ req: Request) async throws -> Response {
-        let site = try await auth.site(req)
+    func create(_ req: Request, site: String) async throws -> Response {
+        try gate.take(.creation, site: site)
         let info: UploadInfo
         do {
             info = try creation(req, site: site)
@@ -84,7 +107,15 @@ struct UploadController: Sendable {
             throw e
         }
         let (id, length) = (info.id, info.length)
-        try await registry.create(info)
+        let staging = registry.staging
+        let free = try await FileIO.offload { try FileIO.freeBytes(staging.root) }
+        try await registry.admit(info, limits: limits, freeBytes: free)
+        do {
+            try await FileIO.offload { try staging.create(info) }
+        } catch {
+            await registry.abandon(id)
+            throw error
+        }
         logger.info("upload created", metadata: ["upload.id": "\(id)", "site.id": "\(site)", "upload.kind": "\(info.kind.rawValue)", "upload.length": "\(length)"])
         var headers: HTTPFields = [
             .location: WireProtocol.uploadsPath + "/" + id,
@@ -122,17 +153,29 @@ struct UploadController: Sendable {
             throw CoreError(.contentTooLarge, "too_large", "Upload-Length \(length) exceeds Tus-Max-Size \(configuration.maxUploadBytes)")
         }
         let header = req.headers[TusHeader.uploadMetadata] ?? ""
+        guard header.utf8.count <= limits.maxMetadataBytes else {
+            throw LimitRefusal(
+                .metadataTooLarge, "Upload-Metadata has \(header.utf8.count) bytes; at most \(limits.maxMetadataBytes) are accepted", retryAfter: nil)
+        }
         let metadata = try UploadMetadata.parse(header)
-        return try UploadInfo.fromMetadata(
+        let info = try UploadInfo.fromMetadata(
             metadata, header: header, id: UploadID.make(node: configuration.nodeID), site: site, length: length, now: Date(),
             expiry: .seconds(configuration.uploadExpirySeconds))
+        if info.kind == .object, let stream = info.stream, let name = info.name {
+            // The key this object will have must fit the lake (a segment's entries are checked at commit).
+            let captured = try info.capturedAt.map { Timestamp.format(try Timestamp.parse($0)) } ?? Timestamp.format(Date())
+            let key = committer.template.key(stream: stream, site: site, capturedAtUTC: captured, name: name, sha256: String(repeating: "0", count: 64))
+            if let problem = committer.lake.keyProblem(key) {
+                throw TributaryError(.invalidName, "object name '\(Names.printable(name))' cannot be stored: \(problem)")
+            }
+        }
+        return info
     }
 
-    func head(_ req: Request, _ id: String) async throws -> Response {
-        let site = try await auth.site(req)
+    func head(_ id: String, site: String) async throws -> Response {
         var h: HTTPFields = [.cacheControl: "no-store"]
         switch try await registry.lookup(id, site: site) {
-        case .committed(_, _, let length):
+        case .committed(_, let length):
             h[TusHeader.uploadOffset] = String(length)
             h[TusHeader.uploadLength] = String(length)
             h[TusHeader.uploadState] = "committed"
@@ -147,10 +190,9 @@ struct UploadController: Sendable {
         return Response(status: .ok, headers: h)
     }
 
-    func receipt(_ req: Request, _ id: String) async throws -> Response {
-        let site = try await auth.site(req)
+    func receipt(_ id: String, site: String) async throws -> Response {
         switch try await registry.lookup(id, site: site) {
-        case .committed(_, let json, _):
+        case .committed(let json, _):
             return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: json)))
         case .active(let e):
             if e.machine.isExpired(now: Date()) { throw expired(id) }
@@ -158,8 +200,7 @@ struct UploadController: Sendable {
         }
     }
 
-    func terminate(_ req: Request, _ id: String) async throws -> Response {
-        let site = try await auth.site(req)
+    func terminate(_ id: String, site: String) async throws -> Response {
         guard try await registry.terminate(id, site: site) else {
             throw CoreError.conflict("already_committed", "upload \(id) is committed and cannot be terminated")
         }
@@ -173,8 +214,7 @@ struct UploadController: Sendable {
 
     // MARK: PATCH
 
-    func patch(_ req: Request, _ id: String) async throws -> Response {
-        let site = try await auth.site(req)
+    func patch(_ req: Request, _ id: String, site: String) async throws -> Response {
         let contentType = req.headers[.contentType]?.lowercased() ?? ""
         guard contentType.hasPrefix(WireProtocol.offsetOctetStream) else {
             throw CoreError(.unsupportedMediaType, "unsupported_media_type", "PATCH needs Content-Type: \(WireProtocol.offsetOctetStream)")
@@ -185,7 +225,14 @@ struct UploadController: Sendable {
         let checksum = try req.headers[TusHeader.uploadChecksum].map(Self.parseChecksum)
         let contentLength = req.headers[.contentLength].flatMap { UInt64($0) }
 
-        switch try await registry.patch(id, site: site, offset: offset, bodyLength: contentLength, now: Date()) {
+        var plan = try await registry.patch(id, site: site, offset: offset, bodyLength: contentLength, now: Date())
+        if case .reject(.busy) = plan, (contentLength ?? 0) == 0 {
+            // An empty PATCH (the client confirming the end) while a commit of this upload runs —
+            // another request's, or start-up recovery's: answer with that commit's outcome.
+            await registry.waitForRunningCommit(id)
+            plan = try await registry.patch(id, site: site, offset: offset, bodyLength: contentLength, now: Date())
+        }
+        switch plan {
         case .reject(let r):
             throw rejection(r, id: id)
         case .alreadyCommitted:
@@ -227,39 +274,57 @@ struct UploadController: Sendable {
     private enum ChunkOutcome {
         case complete(UInt64)
         case interrupted(UInt64)
+        case tooSlow(UInt64)
         case tooLarge
     }
 
     /// Streams one PATCH body into staging at `at`; persists the new durable offset; commits when
     /// the upload is complete.
+    ///
+    /// The body is gathered into blocks of up to `writeBlockBytes` that are hashed and written on
+    /// the I/O pool, never on the cooperative pool. A body slower than `min_body_bytes_per_second`
+    /// (after `body_rate_grace_seconds`) is cut like a dropped connection: 408, its lock freed,
+    /// the durable offset unchanged (or advanced by what arrived, without a checksum).
     private func receive(
         _ req: Request, info: UploadInfo, at: UInt64, room: UInt64, checksum: (StreamingDigest.Algorithm, [UInt8])?, contentLength: UInt64?
     ) async throws -> Response {
         let id = info.id
         let staging = registry.staging
         let path = staging.dataPath(id)
-        let digest = checksum.map { StreamingDigest($0.0) }
-        var outcome: ChunkOutcome
-        var fd: Int32 = -1
+        var outcome = ChunkOutcome.complete(0)
+        let file = StagedFile(digest: checksum.map { StreamingDigest($0.0) })
         let action: UploadStateMachine.ChunkAction
         do {
-            fd = try FileIO.open(path, O_WRONLY)
-            guard lseek(fd, off_t(at), SEEK_SET) == off_t(at) else { throw FileIO.error("lseek", path) }
+            try await FileIO.offload { try file.open(path, at: at) }
             var count: UInt64 = 0
+            var block: [UInt8] = []
+            block.reserveCapacity(Self.writeBlockBytes)
+            func writeBlock() async throws {
+                guard !block.isEmpty else { return }
+                let bytes = block
+                block.removeAll(keepingCapacity: true)
+                try await FileIO.offload { try file.write(bytes) }
+            }
             outcome = .complete(0)
+            let started = SiteGate.monotonicSeconds()
             do {
                 for try await buffer in req.body {
                     let n = UInt64(buffer.readableBytes)
-                    if count + n > room {
+                    let (next, overflow) = count.addingReportingOverflow(n)
+                    if overflow || next > room {
                         outcome = .tooLarge
                         break
                     }
-                    try buffer.withUnsafeReadableBytes { raw in
-                        digest?.update(raw)
-                        try FileIO.writeAll(fd, raw, path)
+                    block.append(contentsOf: buffer.readableBytesView)
+                    count = next
+                    if block.count >= Self.writeBlockBytes { try await writeBlock() }
+                    let expecting = count < room && (contentLength.map { count < $0 } ?? true)
+                    if expecting && limits.bodyTooSlow(bytes: count, elapsed: SiteGate.monotonicSeconds() - started) {
+                        outcome = .tooSlow(count)
+                        break
                     }
-                    count += n
                 }
+                try await writeBlock()
                 if case .complete = outcome {
                     outcome = contentLength.map { count < $0 } == true ? .interrupted(count) : .complete(count)
                 }
@@ -267,12 +332,19 @@ struct UploadController: Sendable {
                 throw e
             } catch {
                 // The client went away or stalled past the idle timeout.
+                try await writeBlock()
                 outcome = .interrupted(count)
             }
             let finalCount: UInt64
             switch outcome {
             case .tooLarge:
                 throw CoreError(.contentTooLarge, "too_large", "the body runs past Upload-Length: \(room) bytes remain")
+            case .tooSlow(let c):
+                // Like a cut connection: without a checksum what arrived is kept.
+                guard checksum == nil, c > 0 else {
+                    throw LimitRefusal(.tooSlow, "the body arrived slower than \(limits.minBodyBytesPerSecond) bytes/s; nothing of it was kept", retryAfter: 1)
+                }
+                finalCount = c
             case .interrupted(let c):
                 // Without a checksum tus keeps what arrived; with one it cannot be verified.
                 guard checksum == nil, c > 0 else {
@@ -280,24 +352,27 @@ struct UploadController: Sendable {
                 }
                 finalCount = c
             case .complete(let c):
-                if let (alg, expected) = checksum, let d = digest {
-                    let got = d.finalize()
-                    if got != expected {
+                if let (alg, expected) = checksum {
+                    if file.finalizeDigest() != expected {
                         throw CoreError(CoreError.checksumMismatchStatus, "checksum_mismatch", "chunk \(alg.rawValue) does not match Upload-Checksum; the chunk was discarded")
                     }
                 }
                 finalCount = c
             }
-            let fdCopy = fd
-            fd = -1
             try await FileIO.offload {
-                defer { close(fdCopy) }
-                try FileIO.fsync(fdCopy, path)
+                try file.syncAndClose()
                 try staging.persistOffset(id, at + finalCount)
             }
-            action = await registry.chunkStored(id, count: finalCount)
+            action = try await registry.chunkStored(id, count: finalCount)
+            if case .tooSlow = outcome {
+                throw LimitRefusal(.tooSlow, "the body arrived slower than \(limits.minBodyBytesPerSecond) bytes/s; \(finalCount) bytes were kept", retryAfter: 1)
+            }
         } catch {
-            if fd >= 0 { close(fd) }
+            file.closeIfOpen()
+            if case .tooSlow = outcome, error is LimitRefusal, checksum == nil {
+                // What arrived is durable and recorded; the state machine moved on already.
+                throw error
+            }
             // Nothing of this chunk is kept: cut the file back to the durable offset.
             try? await FileIO.offload { try staging.truncate(id, to: at) }
             await registry.chunkDiscarded(id)
@@ -315,6 +390,9 @@ struct UploadController: Sendable {
         }
     }
 
+    /// Bytes of a PATCH body gathered before one write on the I/O pool.
+    static let writeBlockBytes = 1 << 20
+
     /// Commits a complete upload. A validation failure answers 422 (upload discarded), a
     /// transient one 503 (upload kept for a retry), both through `CoreError.from`.
     private func commit(_ info: UploadInfo) async throws -> Response {
@@ -324,8 +402,7 @@ struct UploadController: Sendable {
 
     // MARK: have-check
 
-    func have(_ req: Request) async throws -> Response {
-        let site = try await auth.site(req)
+    func have(_ req: Request, site: String) async throws -> Response {
         var request = req
         let body = try await request.collectBody(upTo: 2 << 20)
         let parsed: HaveRequest

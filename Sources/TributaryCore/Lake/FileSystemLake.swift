@@ -23,7 +23,7 @@ public struct FileSystemLake: LakeStore {
 
     public func place(_ files: [LakeFile]) async throws {
         let root = self.root
-        try await FileIO.offload {
+        try await FileIO.offload(on: BlockingPools.commits) {
             if files.count == 1 {
                 let fd = try FileIO.open(files[0].scratchPath, O_RDONLY)
                 defer { close(fd) }
@@ -36,16 +36,19 @@ public struct FileSystemLake: LakeStore {
             }
             var dirs = Set<String>()
             for f in files {
+                if let problem = Self.keyProblem(f.key, root: root) { throw TributaryError(.unplaceable, problem) }
                 let dest = root + "/" + f.key
                 let dir = FileIO.dirname(of: dest)
                 try FileIO.makeDirectories(dir)
+                // The directory is fsync'd even when the key exists: the earlier attempt that
+                // renamed it there may have died before its own directory fsync.
+                dirs.insert(dir)
                 if FileIO.exists(dest) {
                     // Same key ⇒ same sha256 ⇒ same bytes (a commit retried after a crash).
                     unlink(f.scratchPath)
                     continue
                 }
                 guard rename(f.scratchPath, dest) == 0 else { throw FileIO.error("rename into lake", dest) }
-                dirs.insert(dir)
             }
             for d in dirs.sorted() { try FileIO.fsyncDirectory(d) }
         }
@@ -69,5 +72,18 @@ public struct FileSystemLake: LakeStore {
 
     public func check() async throws {
         guard FileIO.isDirectory(root) else { throw TributaryError(.io, "lake directory \(root) is missing") }
+    }
+
+    public func keyProblem(_ key: String) -> String? { Self.keyProblem(key, root: root) }
+
+    /// A key fits when each component is at most 255 bytes (NAME_MAX) and the whole path at most
+    /// 4095 (PATH_MAX less its terminator).
+    static func keyProblem(_ key: String, root: String) -> String? {
+        if let long = key.split(separator: "/").first(where: { $0.utf8.count > PartitionTemplate.maxComponentBytes }) {
+            return "the lake key has a component of \(long.utf8.count) bytes; the filesystem allows \(PartitionTemplate.maxComponentBytes)"
+        }
+        let total = root.utf8.count + 1 + key.utf8.count
+        if total > 4095 { return "the lake path would be \(total) bytes; the filesystem allows 4095" }
+        return nil
     }
 }

@@ -58,6 +58,18 @@ public protocol LakeStore: Sendable {
 
     /// Whether the lake answers (readiness probe).
     func check() async throws
+
+    /// Why `key` cannot be stored in this lake (too long for the store), or nil if it can. A key
+    /// that does not fit is refused at creation (400) or at commit (422), never retried.
+    func keyProblem(_ key: String) -> String?
+}
+
+extension TributaryError.Code {
+    /// The upload's objects cannot be placed in the lake for a reason retrying cannot fix (a key
+    /// the store refuses): 422, the upload is discarded.
+    public static let unplaceable = TributaryError.Code(rawValue: "unplaceable")
+    /// The upload was set aside after its commit crashed the node or kept failing (422).
+    public static let quarantined = TributaryError.Code(rawValue: "quarantined")
 }
 
 /// The Hive-style partition part of a key.
@@ -99,9 +111,41 @@ public struct PartitionTemplate: Sendable, Equatable {
     }
 
     /// The full key of an object.
+    ///
+    /// The file name is `Names.lakeName` (sanitized, `.<sha256[0:16]>` before the extension); when
+    /// that last component would exceed `maxComponentBytes` (255, the NAME_MAX of every common
+    /// filesystem) its stem is cut to fit, keeping the tag and the extension, so the key still
+    /// names the content uniquely and the same name always gives the same key (docs/LAKE.md,
+    /// "Keys"). Sanitized components are ASCII, so the cut never splits a character.
     public func key(stream: String, site: String, capturedAtUTC: String, name: String, sha256: String) -> String {
-        partition(stream: stream, site: site, capturedAtUTC: capturedAtUTC) + "/"
-            + Names.lakeName(name, tag: String(sha256.prefix(16)))
+        let tag = String(sha256.prefix(16))
+        var parts = Names.lakeName(name, tag: tag).split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        if let last = parts.last, last.utf8.count > Self.maxComponentBytes {
+            parts[parts.count - 1] = Self.shorten(last, tag: tag)
+        }
+        return partition(stream: stream, site: site, capturedAtUTC: capturedAtUTC) + "/" + parts.joined(separator: "/")
+    }
+
+    /// Longest key component a lake writes (NAME_MAX).
+    public static let maxComponentBytes = 255
+
+    /// Cuts the stem of `component` (`<stem>.<tag><ext>`) so the whole fits `maxComponentBytes`.
+    static func shorten(_ component: String, tag: String) -> String {
+        let bytes = Array(component.utf8)
+        let marker = Array(("." + tag).utf8)
+        // The tag marker's last occurrence: the stem may itself contain the same characters.
+        var at: Int? = nil
+        if bytes.count >= marker.count {
+            var i = bytes.count - marker.count
+            while i >= 0 {
+                if Array(bytes[i..<(i + marker.count)]) == marker { at = i; break }
+                i -= 1
+            }
+        }
+        guard let at else { return String(decoding: bytes.prefix(maxComponentBytes), as: UTF8.self) }
+        let suffix = bytes[at...]
+        let keep = max(1, maxComponentBytes - suffix.count)
+        return String(decoding: bytes[..<min(at, keep)] + suffix, as: UTF8.self)
     }
 }
 

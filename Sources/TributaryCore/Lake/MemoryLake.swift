@@ -30,4 +30,6 @@ public final class MemoryLake: LakeStore {
     }
 
     public func check() async throws {}
+
+    public func keyProblem(_ key: String) -> String? { FileSystemLake.keyProblem(key, root: "") }
 }

@@ -2,7 +2,8 @@
 import Glibc
 #endif
 
-/// Named pause points for crash tests, set by `TRIBUTARY_FAILPOINTS="name=sleep:MS,…"`.
+/// Named pause points for crash tests, set by `TRIBUTARY_FAILPOINTS="name=sleep:MS,…"`, or
+/// `name=crash` to end the process there at once (SIGKILL of itself: the poison-upload tests).
 /// Unset (the normal case) they cost one dictionary lookup. Names:
 /// - `commit.before-lake`: the upload is verified and extracted, nothing is placed yet (the
 ///   outage tests stop the S3 store here);
@@ -15,8 +16,12 @@ public struct FailPoints: Sendable {
         var s: [String: Int] = [:]
         for item in (spec ?? "").split(separator: ",") {
             let kv = item.split(separator: "=", maxSplits: 1)
-            guard kv.count == 2, kv[1].hasPrefix("sleep:"), let ms = Int(kv[1].dropFirst(6)) else { continue }
-            s[String(kv[0])] = ms
+            guard kv.count == 2 else { continue }
+            if kv[1] == "crash" {
+                s[String(kv[0])] = -1
+            } else if kv[1].hasPrefix("sleep:"), let ms = Int(kv[1].dropFirst(6)), ms >= 0 {
+                s[String(kv[0])] = ms
+            }
         }
         sleeps = s
     }
@@ -24,6 +29,8 @@ public struct FailPoints: Sendable {
     public static let none = FailPoints(spec: nil)
 
     public func hit(_ name: String) async {
-        if let ms = sleeps[name] { try? await Task.sleep(for: .milliseconds(ms)) }
+        guard let ms = sleeps[name] else { return }
+        if ms < 0 { kill(getpid(), SIGKILL) }
+        try? await Task.sleep(for: .milliseconds(ms))
     }
 }

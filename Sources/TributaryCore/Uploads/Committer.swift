@@ -31,14 +31,18 @@ public struct Committer: Sendable {
     /// Upper bound on the decoded bytes of one upload (decompression-bomb guard).
     public var maxDecodedBytes: UInt64
     public var failPoints: FailPoints
+    /// When a staged upload is quarantined instead of committed again.
+    public var attemptPolicy: CommitAttempts.Policy
     public var logger: Logger
     /// Where commit durations and counts go (nil: nowhere).
     public var metrics: NodeMetrics?
 
     public init(
         lake: any LakeStore, catalog: any Catalog, staging: StagingArea, template: PartitionTemplate,
-        maxDecodedBytes: UInt64, failPoints: FailPoints = .none, logger: Logger, metrics: NodeMetrics? = nil
+        maxDecodedBytes: UInt64, failPoints: FailPoints = .none, attemptPolicy: CommitAttempts.Policy = .init(), logger: Logger,
+        metrics: NodeMetrics? = nil
     ) {
+        self.attemptPolicy = attemptPolicy
         self.lake = lake
         self.catalog = catalog
         self.staging = staging
@@ -53,8 +57,10 @@ public struct Committer: Sendable {
     /// discards the upload) and any other error for a transient failure (the upload stays staged).
     public func commit(_ info: UploadInfo, now: Date = Date()) async throws -> CommitOutcome {
         if let existing = try await catalog.receipt(uploadID: info.id) {
+            let receipt = try JSON.decode(CommitReceipt.self, existing.json)
+            try await removeUnnamedPlacements(info.id, receipt: receipt)
             try await finish(info.id)
-            return CommitOutcome(receipt: try JSON.decode(CommitReceipt.self, existing.json), receiptJSON: existing.json, orphanedKeys: [])
+            return CommitOutcome(receipt: receipt, receiptJSON: existing.json, orphanedKeys: [])
         }
         let scratch = lake.scratchDirectory ?? staging.workDirectory(info.id)
         try FileIO.makeDirectories(scratch)
@@ -64,7 +70,9 @@ public struct Committer: Sendable {
         cleanScratch(scratch, id: info.id)
         // Whatever happens, no scratch file outlives this attempt (placed ones were renamed away).
         defer { cleanScratch(scratch, id: info.id) }
-        let extracted = try await FileIO.offload { try Self.extract(info, dataPath: dataPath, scratchPrefix: prefix, limit: limit) }
+        let extracted = try await FileIO.offload(on: BlockingPools.commits) {
+            try Self.extract(info, dataPath: dataPath, scratchPrefix: prefix, limit: limit)
+        }
 
         let receivedAt = Timestamp.format(now)
         let held = try await catalog.held(site: info.site, hashes: extracted.entries.map(\.sha256))
@@ -74,6 +82,9 @@ public struct Committer: Sendable {
         for (i, e) in extracted.entries.enumerated() {
             let captured = try e.capturedAt.map { Timestamp.format(try Timestamp.parse($0)) } ?? receivedAt
             var key = template.key(stream: e.stream, site: info.site, capturedAtUTC: captured, name: e.name, sha256: e.sha256)
+            if let problem = lake.keyProblem(key) {
+                throw TributaryError(.unplaceable, "'\(Names.printable(e.name))' cannot be stored: \(problem)")
+            }
             var status = CommitReceipt.Status.stored
             if held.contains(e.sha256), let stored = try await catalog.object(site: info.site, sha256: e.sha256) {
                 // A ref's size is only the sender's word: it must match what is held.
@@ -96,18 +107,26 @@ public struct Committer: Sendable {
         }
 
         await failPoints.hit("commit.before-lake")
+        // Journal the keys before placing them: whatever of them the final receipt does not name
+        // (this commit lost a dedup race, now or in an attempt a crash cut short) is removed
+        // before the staging directory goes, so the lake never keeps a second copy of content.
+        let staging = self.staging
+        let keys = toPlace.map(\.key)
+        try await FileIO.offload { try staging.recordPlacing(info.id, keys) }
         try await lake.place(toPlace)
         await failPoints.hit("commit.after-lake")
 
         let record = CommitRecord(uploadID: info.id, site: info.site, kind: info.kind, committedAt: receivedAt, length: info.length, arrivals: arrivals)
         let outcome = try await catalog.commit(record)
-        let placed = Set(toPlace.map(\.key))
-        for key in outcome.orphanedKeys where placed.contains(key) {
-            // Another commit stored this content first; ours is a duplicate and its copy goes.
-            try? await lake.remove(key: key)
-        }
         await failPoints.hit("commit.after-catalog")
-        try await writeManifests(uploadID: info.id, committedAt: outcome.receipt.committedAt, arrivals: try arrivalsFor(outcome, record))
+        // The commit point has passed: from here on the upload is committed whatever fails.
+        try await removeUnnamedPlacements(info.id, receipt: outcome.receipt)
+        do {
+            try await writeManifests(uploadID: info.id, committedAt: outcome.receipt.committedAt, arrivals: try arrivalsFor(outcome, record))
+        } catch {
+            // Derived data: the manifest repair (at start-up and every minute) writes it later.
+            logger.warning("arrival manifests not written yet; repaired later", metadata: ["upload.id": "\(info.id)", "error": "\(error)"])
+        }
         try await finish(info.id)
         logger.info(
             "upload committed",
@@ -118,11 +137,39 @@ public struct Committer: Sendable {
         return outcome
     }
 
+    /// Removes lake keys this upload's attempts placed that its receipt does not name (another
+    /// upload of the site stored the same content first, under another key).
+    func removeUnnamedPlacements(_ id: String, receipt: CommitReceipt) async throws {
+        let staging = self.staging
+        let journaled = try await FileIO.offload { staging.placedKeys(id) }
+        let named = Set(receipt.objects.map(\.key))
+        for key in journaled.subtracting(named).sorted() {
+            // The receipt names the content under another key: this copy is a duplicate.
+            try await lake.remove(key: key)
+            logger.info("removed the copy of content another upload stored first", metadata: ["upload.id": "\(id)", "lake.key": "\(key)"])
+        }
+    }
+
     /// Commits a staged upload the registry has moved to the commit state and records the
     /// outcome there: committed; rejected (validation failure — the staged bytes are deleted);
-    /// or failed (transient — the upload stays staged for a retry). Used by the final PATCH and by
-    /// start-up recovery alike. Rethrows the error.
+    /// quarantined (`CommitAttempts` says it crashed the node or kept failing — the staged bytes
+    /// are moved aside); or failed (transient — the upload stays staged for a retry). Used by the
+    /// final PATCH and by start-up recovery alike. Rethrows the error.
     public func commitStaged(_ info: UploadInfo, registry: UploadRegistry) async throws {
+        let staging = self.staging
+        var attempts = CommitAttempts()
+        do {
+            attempts = try await FileIO.offload { staging.attempts(info.id) }
+            if let reason = attempts.quarantineReason(attemptPolicy) {
+                try await quarantine(info, reason: reason, attempts: attempts, registry: registry)
+            }
+            attempts.begin()
+            let marked = attempts
+            try await FileIO.offload { try staging.writeAttempts(info.id, marked) }
+        } catch {
+            if (error as? TributaryError)?.code != .quarantined { await registry.commitFinished(info.id, .failed) }
+            throw error
+        }
         do {
             let started = ContinuousClock.now
             _ = try await commit(info)
@@ -139,10 +186,48 @@ public struct Committer: Sendable {
             await countRejection(site: info.site, error)
             throw error
         } catch {
+            // Counted against the upload only if the backends answer: an outage is not its fault.
+            let counted = await backendsAnswer()
+            attempts.failed("\(error)", counted: counted)
+            let failedAttempts = attempts
+            do {
+                try await FileIO.offload { try staging.writeAttempts(info.id, failedAttempts) }
+                if let reason = attempts.quarantineReason(attemptPolicy) {
+                    try await quarantine(info, reason: reason, attempts: attempts, registry: registry)
+                }
+            } catch let e as TributaryError where e.code == .quarantined {
+                throw e
+            } catch {
+                logger.error("could not record a failed commit attempt", metadata: ["upload.id": "\(info.id)", "error": "\(error)"])
+            }
             await registry.commitFinished(info.id, .failed)
             logger.error("commit failed, upload kept for retry", metadata: ["upload.id": "\(info.id)", "error": "\(error)"])
             throw error
         }
+    }
+
+    /// Whether the lake and the catalog both answer now.
+    func backendsAnswer() async -> Bool {
+        do {
+            try await catalog.check()
+            try await lake.check()
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    /// Sets the upload aside (staging moved to quarantine/ with its reason), counts it as a
+    /// rejection of its site, and throws the final `.quarantined` error (422).
+    func quarantine(_ info: UploadInfo, reason: String, attempts: CommitAttempts, registry: UploadRegistry) async throws -> Never {
+        let record = QuarantineRecord(uploadID: info.id, site: info.site, reason: reason, quarantinedAt: Timestamp.format(Date()), attempts: attempts)
+        let staging = self.staging
+        try await FileIO.offload { try staging.quarantine(info.id, record) }
+        await registry.quarantine(record)
+        let error = TributaryError(.quarantined, "upload \(info.id) was set aside: \(reason)")
+        logger.error("upload quarantined", metadata: ["upload.id": "\(info.id)", "site.id": "\(info.site)", "reason": "\(reason)"])
+        await countRejection(site: info.site, error)
+        throw error
     }
 
     /// Counts a refused upload for the fleet view, by error code. Best effort: the refusal

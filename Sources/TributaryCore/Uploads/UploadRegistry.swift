@@ -3,10 +3,17 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import TributaryFiles
 import TributaryProtocol
 
-/// The uploads this node is working on: their creation info and state machines. Loaded lazily
-/// from staging (so they survive restarts); committed ones are answered from the catalog.
+/// The uploads this node is working on: their creation info and state machines, and what each
+/// site has open (for `SiteLimits`). Bookkeeping only: every file operation runs outside the
+/// actor on the I/O pool (`FileIO.offload`), so a slow disk never holds the actor — and with it
+/// every other site's requests.
+///
+/// Staged uploads are loaded at start-up (`loadAll`, by the recovery service) and lazily by id
+/// before that finishes; a load of one id runs once however many requests ask for it.
+/// Committed uploads are answered from the catalog, quarantined ones from their record.
 public actor UploadRegistry {
     public struct Entry: Sendable {
         public var info: UploadInfo
@@ -17,27 +24,79 @@ public actor UploadRegistry {
     public enum Found: Sendable {
         case active(Entry)
         /// Committed; the receipt JSON as stored in the catalog.
-        case committed(site: String, receipt: [UInt8], length: UInt64)
+        case committed(receipt: [UInt8], length: UInt64)
     }
 
     public let staging: StagingArea
     private let catalog: any Catalog
     private var entries: [String: Entry] = [:]
+    private var usage: [String: SiteUsage] = [:]
+    private var loading: [String: Task<Entry?, any Error>] = [:]
+    private var quarantined: [String: QuarantineRecord] = [:]
+    private var commitWaiters: [String: [CheckedContinuation<Void, Never>]] = [:]
 
     public init(staging: StagingArea, catalog: any Catalog) {
         self.staging = staging
         self.catalog = catalog
     }
 
-    public func create(_ info: UploadInfo) throws {
-        try staging.create(info)
-        entries[info.id] = Entry(info: info, machine: UploadStateMachine(length: info.length, offset: 0, expiresAt: info.expiresAt))
+    // MARK: bookkeeping of open uploads
+
+    private func insert(_ e: Entry) {
+        if let old = entries[e.info.id] { uncount(old.info) }
+        entries[e.info.id] = e
+        usage[e.info.site, default: SiteUsage()].openUploads += 1
+        usage[e.info.site, default: SiteUsage()].stagedBytes += e.info.length
     }
+
+    private func drop(_ id: String) {
+        guard let e = entries.removeValue(forKey: id) else { return }
+        uncount(e.info)
+    }
+
+    private func uncount(_ info: UploadInfo) {
+        guard var u = usage[info.site] else { return }
+        u.openUploads = max(0, u.openUploads - 1)
+        u.stagedBytes = u.stagedBytes >= info.length ? u.stagedBytes - info.length : 0
+        usage[info.site] = u.openUploads == 0 ? nil : u
+    }
+
+    /// What `site` has open on this node.
+    public func usage(of site: String) -> SiteUsage { usage[site] ?? SiteUsage() }
+
+    // MARK: creation
+
+    /// Admits a new upload under `limits` and reserves its place; the caller then makes it
+    /// durable in staging and calls `created` (or `abandon` if that failed). `freeBytes`: free
+    /// space of the staging filesystem now.
+    public func admit(_ info: UploadInfo, limits: SiteLimits, freeBytes: UInt64) throws(LimitRefusal) {
+        var nodeStaged: UInt64 = 0
+        var unwritten: UInt64 = 0
+        for e in entries.values {
+            nodeStaged = nodeStaged.addingReportingOverflow(e.info.length).partialValue
+            unwritten = unwritten.addingReportingOverflow(e.info.length - e.machine.offset).partialValue
+        }
+        if let refusal = limits.admitCreation(
+            length: info.length, site: usage(of: info.site), nodeStagedBytes: nodeStaged, unwrittenBytes: unwritten, freeBytes: freeBytes)
+        {
+            throw refusal
+        }
+        insert(Entry(info: info, machine: UploadStateMachine(length: info.length, offset: 0, expiresAt: info.expiresAt)))
+    }
+
+    /// The reserved upload could not be made durable: forget it.
+    public func abandon(_ id: String) { drop(id) }
+
+    // MARK: lookup
 
     /// Finds an upload and checks it belongs to `site`.
     public func lookup(_ id: String, site: String) async throws -> Found {
         guard id.utf8.count == 32, id.utf8.allSatisfy(Hex.isHexDigit) else { throw CoreError.notFound(id) }
-        if let e = try entries[id] ?? loadFromStaging(id) {
+        if let q = quarantined[id] {
+            guard q.site == site else { throw CoreError.forbidden("upload \(id) belongs to another site") }
+            throw TributaryError(.quarantined, "upload \(id) was set aside: \(q.reason)")
+        }
+        if let e = try await entry(id) {
             guard e.info.site == site else { throw CoreError.forbidden("upload \(id) belongs to another site") }
             if case .gone = e.machine.state { throw CoreError.notFound(id) }
             return .active(e)
@@ -45,21 +104,47 @@ public actor UploadRegistry {
         if let stored = try await catalog.receipt(uploadID: id) {
             let r = try JSON.decode(CommitReceipt.self, stored.json)
             guard r.site == site else { throw CoreError.forbidden("upload \(id) belongs to another site") }
-            return .committed(site: r.site, receipt: stored.json, length: stored.length)
+            return .committed(receipt: stored.json, length: stored.length)
         }
         throw CoreError.notFound(id)
     }
 
-    private func loadFromStaging(_ id: String) throws -> Entry? {
-        guard let (info, offset) = try staging.load(id) else { return nil }
-        let e = Entry(info: info, machine: UploadStateMachine(length: info.length, offset: offset, expiresAt: info.expiresAt))
-        entries[id] = e
-        return e
+    /// The entry of `id`, loaded from staging (off the actor, once) if this node has not yet.
+    private func entry(_ id: String) async throws -> Entry? {
+        if let e = entries[id] { return e }
+        if let running = loading[id] { return try await running.value }
+        let staging = self.staging
+        let task = Task<Entry?, any Error> {
+            guard let (info, offset) = try await FileIO.offload({ try staging.load(id) }) else { return nil }
+            return Entry(info: info, machine: UploadStateMachine(length: info.length, offset: offset, expiresAt: info.expiresAt))
+        }
+        loading[id] = task
+        defer { loading[id] = nil }
+        let loaded = try await task.value
+        if let loaded, entries[id] == nil { insert(loaded) }
+        return entries[id]
     }
+
+    /// Loads every staged upload and every quarantine record (start-up). Uploads whose staging
+    /// cannot be read are logged by the caller and skipped.
+    public func loadAll() async -> [(id: String, error: any Error)] {
+        let staging = self.staging
+        let (ids, quarantinedIDs) = (try? await FileIO.offload { (staging.uploadIDs(), staging.quarantinedIDs()) }) ?? ([], [])
+        var failures: [(String, any Error)] = []
+        for id in ids {
+            do { _ = try await entry(id) } catch { failures.append((id, error)) }
+        }
+        for id in quarantinedIDs where quarantined[id] == nil {
+            if let r = try? await FileIO.offload({ staging.quarantined(id) }) { quarantined[id] = r }
+        }
+        return failures
+    }
+
+    // MARK: PATCH
 
     /// What a PATCH should do.
     public enum PatchPlan: Sendable {
-        case alreadyCommitted(receipt: [UInt8])
+        case alreadyCommitted
         case reject(UploadStateMachine.Rejection)
         case receive(UploadInfo, offset: UInt64, room: UInt64)
         case commit(UploadInfo)
@@ -67,9 +152,9 @@ public actor UploadRegistry {
 
     public func patch(_ id: String, site: String, offset: UInt64, bodyLength: UInt64?, now: Date) async throws -> PatchPlan {
         switch try await lookup(id, site: site) {
-        case .committed(_, let receipt, let length):
+        case .committed(_, let length):
             // The client retries the final PATCH whose answer it lost: same answer again.
-            return offset == length && (bodyLength ?? 0) == 0 ? .alreadyCommitted(receipt: receipt) : .reject(.offsetMismatch(expected: length))
+            return offset == length && (bodyLength ?? 0) == 0 ? .alreadyCommitted : .reject(.offsetMismatch(expected: length))
         case .active(var e):
             let action = e.machine.patch(offset: offset, bodyLength: bodyLength, now: now)
             entries[id] = e
@@ -77,13 +162,22 @@ public actor UploadRegistry {
             case .reject(let r): return .reject(r)
             case .receive(let o, let room): return .receive(e.info, offset: o, room: room)
             case .commit: return .commit(e.info)
-            case .alreadyCommitted: return .alreadyCommitted(receipt: try await catalog.receipt(uploadID: id)?.json ?? [])
+            case .alreadyCommitted: return .alreadyCommitted
             }
         }
     }
 
-    public func chunkStored(_ id: String, count: UInt64) -> UploadStateMachine.ChunkAction {
-        let action = entries[id]!.machine.chunkStored(count: count)
+    /// Waits until a commit of `id` that is running now (the final PATCH of another request, or
+    /// start-up recovery) has finished; returns at once if none is.
+    public func waitForRunningCommit(_ id: String) async {
+        guard let e = entries[id], e.machine.busy, e.machine.state == .complete else { return }
+        await withCheckedContinuation { commitWaiters[id, default: []].append($0) }
+    }
+
+    public func chunkStored(_ id: String, count: UInt64) throws -> UploadStateMachine.ChunkAction {
+        guard var e = entries[id] else { throw TributaryError(.io, "upload \(id) vanished while a chunk was stored") }
+        let action = e.machine.chunkStored(count: count)
+        entries[id] = e
         return action
     }
 
@@ -94,8 +188,17 @@ public actor UploadRegistry {
     public func commitFinished(_ id: String, _ result: UploadStateMachine.CommitResult) {
         entries[id]?.machine.commitFinished(result)
         // Committed uploads are answered from the catalog; rejected ones are gone.
-        if result != .failed { entries[id] = nil }
+        if result != .failed { drop(id) }
+        for w in commitWaiters.removeValue(forKey: id) ?? [] { w.resume() }
     }
+
+    /// The upload was set aside (its staging moved to quarantine).
+    public func quarantine(_ record: QuarantineRecord) {
+        quarantined[record.uploadID] = record
+        commitFinished(record.uploadID, .rejected)
+    }
+
+    // MARK: termination, expiry, recovery
 
     /// Termination. Returns false if the upload is already committed.
     public func terminate(_ id: String, site: String) async throws -> Bool {
@@ -105,33 +208,42 @@ public actor UploadRegistry {
         case .active(var e):
             guard !e.machine.busy else { throw CoreError.conflict("upload_busy", "upload \(id) is receiving a PATCH") }
             _ = e.machine.remove()
-            try staging.remove(id)
-            entries[id] = nil
+            entries[id] = e
+            let staging = self.staging
+            try await FileIO.offload { try staging.remove(id) }
+            drop(id)
             return true
         }
     }
 
     /// Removes expired uploads from staging; returns their ids.
-    public func sweepExpired(now: Date) -> [String] {
+    public func sweepExpired(now: Date) async -> [String] {
         var swept: [String] = []
-        for id in staging.uploadIDs() {
-            guard let e = entries[id] ?? (try? loadFromStaging(id)), e.machine.isExpired(now: now), !e.machine.busy else { continue }
-            if (try? staging.remove(id)) != nil {
-                entries[id] = nil
+        let staging = self.staging
+        for (id, e) in entries where e.machine.isExpired(now: now) && !e.machine.busy {
+            entries[id]?.machine.chunkDiscarded()
+            _ = entries[id]?.machine.remove()
+            if (try? await FileIO.offload({ try staging.remove(id) })) != nil {
+                drop(id)
                 swept.append(id)
             }
         }
         return swept
     }
 
-    /// Complete staged uploads that were never committed (a crash mid-commit): the caller commits them.
+    /// Complete staged uploads that were never committed (a crash mid-commit), moved to the
+    /// commit state: the caller commits each and reports through `commitFinished`.
     public func pendingCommits() -> [UploadInfo] {
-        staging.uploadIDs().compactMap { id -> UploadInfo? in
-            guard let e = entries[id] ?? (try? loadFromStaging(id)), e.machine.state == .complete, !e.machine.busy else { return nil }
+        var out: [UploadInfo] = []
+        for (id, e) in entries where e.machine.state == .complete && !e.machine.busy {
             // The same transition as an empty PATCH at the final offset; expiry does not apply to
             // bytes that were all received before the crash.
-            _ = entries[id]!.machine.patch(offset: e.info.length, bodyLength: 0, now: Date.distantPast)
-            return e.info
+            var m = e.machine
+            if case .commit = m.patch(offset: e.info.length, bodyLength: 0, now: Date.distantPast) {
+                entries[id]?.machine = m
+                out.append(e.info)
+            }
         }
+        return out.sorted { $0.createdAt < $1.createdAt }
     }
 }

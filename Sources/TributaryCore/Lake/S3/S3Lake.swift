@@ -98,8 +98,20 @@ public final class S3Lake: LakeStore {
             if try await exists(key) { return }
             throw S3Client.failure(r, "PUT \(key)")
         default:
-            throw S3Client.failure(r, "PUT \(key)")
+            throw Self.placementFailure(r, "PUT \(key)")
         }
+    }
+
+    /// A PUT the store refuses for the request itself (400 other than a bad digest, 411, 413, 414:
+    /// a key or object it will never take) cannot succeed on retry: `.unplaceable` (422). Anything
+    /// else — auth, throttling, 5xx — is the store's trouble: `.io` (503, retried).
+    static func placementFailure(_ r: HTTPResponse, _ what: String) -> TributaryError {
+        var e = S3Client.failure(r, what)
+        let code = S3Client.xmlValue(r.body, "Code") ?? ""
+        if [400, 411, 413, 414].contains(r.status) && code != "BadDigest" && code != "RequestTimeout" {
+            e.code = .unplaceable
+        }
+        return e
     }
 
     func exists(_ objectKey: String) async throws -> Bool {
@@ -123,6 +135,12 @@ public final class S3Lake: LakeStore {
         let k = client.location.objectKey(key)
         let r = try await client.send("DELETE", k)
         guard (200...299).contains(r.status) || r.status == 404 else { throw S3Client.failure(r, "DELETE \(k)") }
+    }
+
+    /// S3 keys are at most 1024 bytes of UTF-8, the configured prefix included.
+    public func keyProblem(_ key: String) -> String? {
+        let n = client.location.objectKey(key).utf8.count
+        return n > 1024 ? "the S3 key would be \(n) bytes with the lake's prefix; S3 allows 1024" : nil
     }
 
     public func check() async throws {

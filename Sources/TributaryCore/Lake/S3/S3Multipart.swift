@@ -128,7 +128,7 @@ struct S3Multipart: Sendable {
             "POST", objectKey, query: [("uploads", "")],
             headers: [("x-amz-checksum-algorithm", "SHA256"), ("Content-Type", "application/octet-stream")])
         guard r.status == 200, let id = S3Client.xmlValue(r.body, "UploadId"), !id.isEmpty else {
-            throw S3Client.failure(r, "POST \(objectKey)?uploads")
+            throw S3Lake.placementFailure(r, "POST \(objectKey)?uploads")
         }
         return State(
             bucket: client.location.bucket, key: objectKey, uploadID: id, size: file.size, partSize: partSize, sha256: file.sha256,

@@ -1,0 +1,103 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import ServiceLifecycle
+import Synchronization
+import TributaryFiles
+
+/// What start-up recovery has left to do, for `/readyz`.
+public final class RecoveryProgress: Sendable {
+    public enum Phase: Sendable, Equatable {
+        /// Loading staging and repairing manifests.
+        case starting
+        /// Committing uploads a previous run left complete: this many are still to go.
+        case committing(remaining: Int)
+        case done
+    }
+
+    private let phase = Mutex<Phase>(.starting)
+
+    public init() {}
+
+    public var current: Phase { phase.withLock { $0 } }
+
+    func set(_ p: Phase) { phase.withLock { $0 = p } }
+
+    func oneCommitted() {
+        phase.withLock { p in
+            if case .committing(let n) = p { p = .committing(remaining: max(0, n - 1)) }
+        }
+    }
+}
+
+/// Start-up recovery, beside live traffic: the listener is open from the first moment (a poison
+/// upload or a backend outage cannot keep `/healthz` dark), and `/readyz` answers 503
+/// "recovering" until this is done.
+///
+/// 1. Clears scratch files of interrupted commits and (S3) aborts stale multipart uploads.
+/// 2. Loads every staged upload and quarantine record into the registry.
+/// 3. Commits the uploads left complete, at most `concurrency` at a time; each goes through
+///    `Committer.commitStaged`, so one that crashed the node before is quarantined, not retried.
+/// 4. Then, every `manifestRepairInterval`, writes arrival manifests that a commit could not
+///    write at the time (the lake was down just after the catalog commit).
+struct RecoveryService: Service {
+    let registry: UploadRegistry
+    let committer: Committer
+    let lake: any LakeStore
+    let progress: RecoveryProgress
+    let concurrency: Int
+    let manifestRepairInterval: Duration
+    let logger: Logger
+
+    func run() async throws {
+        await recover()
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await Task.sleep(for: manifestRepairInterval)
+                await repairManifests(atStart: false)
+            }
+        }
+    }
+
+    func recover() async {
+        if let scratch = lake.scratchDirectory {
+            _ = try? await FileIO.offload { for name in FileIO.list(scratch) { unlink(scratch + "/" + name) } }
+        }
+        if let s3 = lake as? S3Lake { await s3.abortStaleMultipartUploads(olderThan: 24 * 3600) }
+        for (id, error) in await registry.loadAll() {
+            logger.error("a staged upload cannot be read; left in place", metadata: ["upload.id": "\(id)", "error": "\(error)"])
+        }
+        await repairManifests(atStart: true)
+        let pending = await registry.pendingCommits()
+        progress.set(.committing(remaining: pending.count))
+        await withTaskGroup(of: Void.self) { group in
+            var next = 0
+            func startOne() {
+                let info = pending[next]
+                next += 1
+                group.addTask {
+                    logger.notice("committing upload left complete by a previous run", metadata: ["upload.id": "\(info.id)"])
+                    // The outcome is recorded and logged by commitStaged.
+                    try? await committer.commitStaged(info, registry: registry)
+                    progress.oneCommitted()
+                }
+            }
+            while next < pending.count && next < max(1, concurrency) { startOne() }
+            while await group.next() != nil {
+                if next < pending.count { startOne() }
+            }
+        }
+        progress.set(.done)
+        if !pending.isEmpty { logger.notice("start-up recovery finished", metadata: ["uploads": "\(pending.count)"]) }
+    }
+
+    func repairManifests(atStart: Bool) async {
+        do {
+            try await committer.repairManifests()
+        } catch {
+            // The lake or catalog is down: the next round repairs them.
+            logger.warning("could not repair arrival manifests", metadata: ["error": "\(error)", "at_start": "\(atStart)"])
+        }
+    }
+}
