@@ -375,7 +375,12 @@ def test_restart_with_a_poisoned_upload_quarantines_it(core_factory):
     assert rej.get("quarantined") == 1
     metrics = admin.request("GET", "/metrics", tus=False).text
     assert "quarantined" in metrics
-    # Everyone else is served.
+    # Without the failpoint (the poison was the upload's, not the node's) everyone else is served,
+    # and the quarantined upload stays set aside across restarts.
+    assert core.stop() == 0
+    core.env.pop("TRIBUTARY_FAILPOINTS")
+    core.start()
+    assert_error(site.patch(url, len(data), b""), 422, "quarantined")
     other = core.new_site("after")
     _, r = other.upload_object(b"ok", "ok.csv", stream="s")
     assert r.status_code == 204
@@ -392,3 +397,47 @@ def test_timings_summary():
     """Prints the bystander figures of this module's attacks together (run with -s)."""
     for line in TIMINGS:
         print("  " + line)
+
+
+# ----------------------------------------------------------------------------------------------
+# One copy of each content after kill -9 at any commit step (the dedup race's loser)
+
+
+@pytest.mark.parametrize("backend", ["fs+sqlite", "s3+postgres"])
+@pytest.mark.parametrize("failpoint", ["commit.before-lake", "commit.after-lake", "commit.after-catalog"])
+def test_one_copy_of_content_after_kill_at_each_commit_step(core_factory, backend, failpoint):
+    """Two uploads of the same content under different names commit at once and the node is
+    killed at `failpoint`: after the restart's recovery the lake holds the content once."""
+    core = core_factory(env={"TRIBUTARY_FAILPOINTS": f"{failpoint}=sleep:5000"}, backend=backend)
+    site = core.new_site("race")
+    content = os.urandom(40_000)
+    urls = [site.create_ok(len(content), {"name": f"{n}.bin", "stream": "s", "sha256": sha256_hex(content)}) for n in "ab"]
+
+    def final(url):
+        try:
+            site.patch(url, 0, content)
+        except requests.RequestException:
+            pass
+
+    threads = [threading.Thread(target=final, args=(u,), daemon=True) for u in urls]
+    for t in threads:
+        t.start()
+    time.sleep(2.0)  # both are inside the 5 s failpoint
+    assert all(t.is_alive() for t in threads)
+    core.kill()
+    for t in threads:
+        t.join(timeout=10)
+    core.env.pop("TRIBUTARY_FAILPOINTS")
+    core.start()
+    wait_until(lambda: all(site.get(u).status_code == 200 for u in urls), timeout=30, what="recovery to commit both uploads")
+    receipts = [site.receipt(u) for u in urls]
+    statuses = sorted(r["objects"][0]["status"] for r in receipts)
+    assert statuses == ["duplicate", "stored"], receipts
+    keys = {r["objects"][0]["key"] for r in receipts}
+    assert len(keys) == 1, "both receipts name the one stored key"
+    files = core.lake_files(site.site)
+    assert files == sorted(keys), f"the lake holds {files}, the catalog names {keys}"
+    assert core.read_lake(files[0]) == content
+    assert core.count("SELECT COUNT(*) FROM objects WHERE site = ?", (site.site,)) == 1
+    assert core.count("SELECT COUNT(*) FROM arrivals WHERE site = ?", (site.site,)) == 2
+    assert not core.staging_entries()

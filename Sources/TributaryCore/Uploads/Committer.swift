@@ -334,7 +334,8 @@ public struct Committer: Sendable {
             if let declared = info.sha256, declared != h {
                 throw TributaryError(.checksumMismatch, "segment has sha256 \(h), metadata declares \(declared)")
             }
-            return Extracted(entries: reader.manifest!.objects, files: reader.delegate.files)
+            guard let manifest = reader.manifest else { throw TributaryError(.corruptSegment, "segment has no manifest") }
+            return Extracted(entries: manifest.objects, files: reader.delegate.files)
         case .object:
             let path = scratchPrefix + "0"
             var out = ScratchFile(fd: try FileIO.open(path, O_WRONLY | O_CREAT | O_TRUNC), name: path)
@@ -342,8 +343,9 @@ public struct Committer: Sendable {
             let objectDigest = StreamingDigest()
             var size: UInt64 = 0
             func emit(_ bytes: UnsafeRawBufferPointer) throws {
-                size += UInt64(bytes.count)
-                guard size <= limit else { throw TributaryError(.tooLarge, "object decodes to more than \(limit) bytes") }
+                let (next, overflow) = size.addingReportingOverflow(UInt64(bytes.count))
+                size = next
+                guard !overflow, size <= limit else { throw TributaryError(.tooLarge, "object decodes to more than \(limit) bytes") }
                 objectDigest.update(bytes)
                 try out.write(bytes)
             }
@@ -358,7 +360,10 @@ public struct Committer: Sendable {
             if let declared = info.sha256, declared != h {
                 throw TributaryError(.checksumMismatch, "object has sha256 \(h), metadata declares \(declared)")
             }
-            let entry = ManifestEntry(stream: info.stream!, name: info.name!, size: size, sha256: h, capturedAt: info.capturedAt)
+            guard let stream = info.stream, let name = info.name else {
+                throw TributaryError(.invalidMetadata, "upload \(info.id) is an object without a stream and name")
+            }
+            let entry = ManifestEntry(stream: stream, name: name, size: size, sha256: h, capturedAt: info.capturedAt)
             return Extracted(entries: [entry], files: [0: path])
         }
     }
@@ -389,23 +394,34 @@ struct SegmentExtractor: SegmentDelegate {
     }
 
     mutating func segmentManifest(_ manifest: SegmentManifest) throws {
-        let total = manifest.objects.filter { !$0.ref }.reduce(UInt64(0)) { $0 &+ $1.size }
-        guard total <= limit else { throw TributaryError(.tooLarge, "segment declares \(total) bytes of objects, above the limit of \(limit)") }
+        var total: UInt64 = 0
+        for e in manifest.objects where !e.ref {
+            let (sum, overflow) = total.addingReportingOverflow(e.size)
+            guard !overflow, sum <= limit else {
+                throw TributaryError(.tooLarge, "segment declares more than \(limit) bytes of objects")
+            }
+            total = sum
+        }
         for (i, e) in manifest.objects.enumerated() { indexByMember[e.memberPath] = i }
     }
 
     mutating func segmentObjectBegan(_ entry: ManifestEntry) throws {
-        let i = indexByMember[entry.memberPath]!
+        guard let i = indexByMember[entry.memberPath] else {
+            throw TributaryError(.corruptSegment, "member '\(Names.printable(entry.memberPath))' is not in the manifest")
+        }
+        closeCurrent()
         let path = prefix + String(i)
         current = (i, ScratchFile(fd: try FileIO.open(path, O_WRONLY | O_CREAT | O_TRUNC), name: path))
     }
 
     mutating func segmentObjectData(_ bytes: UnsafeRawBufferPointer) throws {
-        try current!.file.write(bytes)
+        guard var c = current else { throw TributaryError(.corruptSegment, "member data outside a member") }
+        try c.file.write(bytes)
+        current = c
     }
 
     mutating func segmentObjectEnded(_ entry: ManifestEntry) throws {
-        let c = current!
+        guard let c = current else { throw TributaryError(.corruptSegment, "a member ended that never began") }
         close(c.file.fd)
         current = nil
         files[c.index] = c.file.name
