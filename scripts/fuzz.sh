@@ -4,6 +4,7 @@
 #   scripts/fuzz.sh TARGET [SECONDS]    run one target (default 60 s)
 #   scripts/fuzz.sh all [SECONDS]       run every target for SECONDS each
 #   scripts/fuzz.sh list                name the targets
+#   scripts/fuzz.sh build               only build the fuzz binary
 #
 # Targets: tar, segment, metadata, names, timestamp, json. One sanitizer build
 # (swiftc -sanitize=fuzzer,address over Fuzz/*.swift and Sources/TributaryProtocol/*.swift) in
@@ -14,7 +15,7 @@
 #
 # Environment: FUZZ_RSS_MB (default 2048),
 # FUZZ_TIMEOUT (seconds per input, default 10), FUZZ_RUNS (stop after this many executions
-# instead of SECONDS), extra libFuzzer flags in FUZZ_FLAGS.
+# instead of SECONDS), FUZZ_NO_BUILD=1 (use the existing binary), extra libFuzzer flags in FUZZ_FLAGS.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,6 +30,8 @@ die() { echo "fuzz.sh: error: $*" >&2; exit 1; }
 build() {
     mkdir -p "$out"
     local sources=(Fuzz/*.swift Sources/TributaryProtocol/*.swift)
+    # FUZZ_NO_BUILD=1 keeps the binary as it is (long runs while the sources change).
+    if [[ -x "$bin" && "${FUZZ_NO_BUILD:-0}" == 1 ]]; then return; fi
     if [[ -x "$bin" ]] && [[ -z "$(find "${sources[@]}" Sources/CZstd Sources/CCrypto -newer "$bin" -print -quit)" ]]; then
         return
     fi
@@ -59,12 +62,18 @@ run() {
         "$out/corpus/$target" "Fuzz/corpus/$target"
 }
 
-[[ $# -ge 1 ]] || die "usage: scripts/fuzz.sh TARGET|all|list [SECONDS]"
+[[ $# -ge 1 ]] || die "usage: scripts/fuzz.sh TARGET|all|list|build [SECONDS]"
 what="$1"
 seconds="${2:-60}"
 case "$what" in
     list) printf '%s\n' "${targets[@]}"; exit 0 ;;
-    all) build; for t in "${targets[@]}"; do run "$t" "$seconds"; done ;;
+    build) build ;;
+    all)
+        # Every target runs even when one fails; the exit status says whether any did.
+        build
+        failed=()
+        for t in "${targets[@]}"; do run "$t" "$seconds" || failed+=("$t"); done
+        [[ ${#failed[@]} -eq 0 ]] || die "failed: ${failed[*]} (inputs in $out/artifacts/)" ;;
     *)
         [[ " ${targets[*]} " == *" $what "* ]] || die "unknown target '$what' (scripts/fuzz.sh list)"
         build; run "$what" "$seconds" ;;
