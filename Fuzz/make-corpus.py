@@ -132,6 +132,8 @@ def main():
     # The record that used to crash the core (issue 9): a pax length smaller than its digits.
     write("tar", "pax-short-length.tar", pax_tar(b"1 path=a\n"))
     write("tar", "pax-records.tar", pax_tar(b"13 path=a/b\n12 size=100\n"))
+    # The tar target's finding on the old parser (docs/FUZZING.md): a length with a leading zero.
+    write("tar", "pax-leading-zero.tar", pax_tar(b"01 path=a/b\n12 size=100\n"))
 
     for name, value in {
         "segment": "kind c2VnbWVudA==,sha256 " + "YWJj",
