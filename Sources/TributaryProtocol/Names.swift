@@ -54,7 +54,8 @@ public enum Names {
     /// extensions stay together: `log.csv.gz` → `log.<tag>.csv.gz`.
     public static func lakeName(_ name: String, tag: String) -> String {
         var parts = name.split(separator: "/").map { sanitizeComponent(String($0)) }
-        let last = parts.removeLast()
+        // A validated name has at least one component; anything else still gets a key, not a trap.
+        let last = parts.popLast() ?? "_"
         let (stem, ext) = splitExtension(last)
         parts.append(stem + "." + tag + ext)
         return parts.joined(separator: "/")

@@ -49,9 +49,23 @@ public struct CommitReceipt: Codable, Sendable, Equatable {
 }
 
 /// `POST /v1/have` request and response bodies.
-public struct HaveRequest: Codable, Sendable {
+public struct HaveRequest: Codable, Sendable, Equatable {
     public var sha256: [String]
     public init(sha256: [String]) { self.sha256 = sha256 }
+
+    /// Decodes and checks a have-check body from a site: at most `limits.maxJSONBodyBytes`
+    /// (`too_large`), JSON of this shape, at most `WireProtocol.maxHaveCheckHashes` hashes, each
+    /// 64 lowercase hex digits (`invalid_body`).
+    public static func parse(_ body: [UInt8], limits: ParserLimits = .default) throws -> HaveRequest {
+        let r = try JSONBody.decode(HaveRequest.self, from: body, limits: limits)
+        guard r.sha256.count <= WireProtocol.maxHaveCheckHashes else {
+            throw TributaryError(.invalidBody, "at most \(WireProtocol.maxHaveCheckHashes) hashes per have-check")
+        }
+        if let bad = r.sha256.first(where: { !Hex.isSHA256($0) }) {
+            throw TributaryError(.invalidBody, "'\(Names.printable(bad))' is not 64 lowercase hex digits")
+        }
+        return r
+    }
 }
 
 public struct HaveResponse: Codable, Sendable {

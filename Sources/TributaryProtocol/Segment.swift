@@ -10,7 +10,7 @@ import Foundation
 // headers for names over 100 bytes or members over 8 GiB), compressed as one or more zstd
 // frames, so `zstd -dc SEG | tar -tv` lists it:
 //
-//   member 0: `tributary-manifest.json`  — the manifest (JSON, ≤ 16 MiB)
+//   member 0: `tributary-manifest.json`  — the manifest (JSON, ≤ `maxManifestBytes`, 16 MiB)
 //   member i: `<stream>/<name>`           — the bytes of the i-th manifest entry whose `ref` is false,
 //                                           in manifest order
 //   then the tar end-of-archive marker (two zero blocks), optionally zero padding.
@@ -28,6 +28,11 @@ import Foundation
 //   renamed or reordered member;
 // - each member's size and sha256 equal its entry's;
 // - the tar ends with its end-of-archive marker and the zstd stream ends on a frame boundary.
+// Limits (`ParserLimits`, any excess rejects the segment): the decoded tar stream is at most
+// `maxDecodedBytes`, counted as it is decompressed; the manifest's declared sizes sum (overflow
+// checked) to at most `maxDecodedBytes`; the manifest is at most `maxManifestBytes` and
+// `maxManifestEntries` entries; pax headers and the zeros after the end marker are bounded as
+// in Tar.swift. The reader never traps on any input.
 // `ref: true` entries carry no bytes: the sender learned from the have-check that the core
 // already holds that content for this site.
 
@@ -71,7 +76,8 @@ public struct ManifestEntry: Codable, Sendable, Equatable {
 public struct SegmentManifest: Codable, Sendable, Equatable {
     public static let memberName = "tributary-manifest.json"
     public static let formatName = "tributary-segment"
-    public static let maxBytes = 16 * 1024 * 1024
+    /// The default ceiling on the manifest member (`ParserLimits.maxManifestBytes`).
+    public static let maxBytes = Int(ParserLimits.default.maxManifestBytes)
 
     public var format: String
     public var version: Int
@@ -83,12 +89,18 @@ public struct SegmentManifest: Codable, Sendable, Equatable {
         self.objects = objects
     }
 
-    /// Checks everything about the manifest that does not need the members.
-    public func validate() throws {
+    /// Checks everything about the manifest that does not need the members, `limits` included:
+    /// at most `maxManifestEntries` entries, and the sizes of the entries that carry bytes sum
+    /// (with overflow detection) to at most `maxDecodedBytes` (`too_large`).
+    public func validate(limits: ParserLimits = .default) throws {
         guard format == Self.formatName, version == 1 else {
             throw TributaryError(.corruptSegment, "manifest format '\(format)' version \(version) is not supported")
         }
         guard !objects.isEmpty else { throw TributaryError(.corruptSegment, "manifest lists no objects") }
+        guard objects.count <= limits.maxManifestEntries else {
+            throw TributaryError(.corruptSegment, "manifest lists \(objects.count) objects, more than \(limits.maxManifestEntries)")
+        }
+        _ = try declaredBytes(limit: limits.maxDecodedBytes)
         var seen = Set<String>()
         for e in objects {
             try Names.validateStream(e.stream)
@@ -101,6 +113,20 @@ public struct SegmentManifest: Codable, Sendable, Equatable {
                 throw TributaryError(.duplicateName, "name '\(Names.printable(e.name))' appears twice in stream '\(e.stream)'")
             }
         }
+    }
+
+    /// The sum of the sizes of the entries that carry bytes (non-`ref`), or `too_large` when it
+    /// exceeds `limit` or UInt64 (two entries of 2^63 must not wrap to 0).
+    public func declaredBytes(limit: UInt64) throws -> UInt64 {
+        var total: UInt64 = 0
+        for e in objects where !e.ref {
+            let (sum, overflow) = total.addingReportingOverflow(e.size)
+            guard !overflow, sum <= limit else {
+                throw TributaryError(.tooLarge, "segment declares more than \(limit) bytes of objects")
+            }
+            total = sum
+        }
+        return total
     }
 
     public func encoded() throws -> [UInt8] {
@@ -212,13 +238,22 @@ public protocol SegmentDelegate {
 
 /// Reads a segment incrementally from its compressed bytes and checks every invariant above.
 /// Feed it the upload's bytes in order, then call `finish()`.
+///
+/// After it has thrown, a reader refuses further input (the same error code again), so a
+/// caller that keeps feeding cannot reach a state the checks above never saw.
 public struct SegmentReader<Delegate: SegmentDelegate> {
     private let decompressor = ZstdDecompressor()
-    private var tar = TarParser()
+    private var tar: TarParser
     private var adapter: Adapter
+    private let limits: ParserLimits
+    /// Decompressed bytes so far (bounded by `limits.maxDecodedBytes`).
+    public private(set) var decodedBytes: UInt64 = 0
+    private var failure: TributaryError?
 
-    public init(delegate: Delegate) {
-        self.adapter = Adapter(state: TarState(), delegate: delegate)
+    public init(delegate: Delegate, limits: ParserLimits = .default) {
+        self.adapter = Adapter(state: TarState(), delegate: delegate, limits: limits)
+        self.tar = TarParser(limits: limits)
+        self.limits = limits
     }
 
     public var delegate: Delegate {
@@ -229,21 +264,37 @@ public struct SegmentReader<Delegate: SegmentDelegate> {
     private var state: TarState { adapter.state }
 
     public mutating func feed(_ compressed: UnsafeRawBufferPointer) throws {
-        try decompressor.decompress(compressed) { plain in
-            try tar.feed(plain, into: &adapter)
+        try checkNotFailed()
+        do {
+            try decompressor.decompress(compressed) { plain in
+                let (total, overflow) = decodedBytes.addingReportingOverflow(UInt64(plain.count))
+                guard !overflow, total <= limits.maxDecodedBytes else {
+                    throw TributaryError(.tooLarge, "segment decodes to more than \(limits.maxDecodedBytes) bytes")
+                }
+                decodedBytes = total
+                try tar.feed(plain, into: &adapter)
+            }
+        } catch let e as TributaryError {
+            failure = e
+            throw e
         }
+    }
+
+    private func checkNotFailed() throws {
+        if let f = failure { throw TributaryError(f.code, "segment reader used after it failed: \(f.message)") }
     }
 
     /// The manifest, once its member has been read.
     public var manifest: SegmentManifest? { state.manifest }
 
     public mutating func finish() throws {
+        try checkNotFailed()
         try decompressor.finish()
         if state.manifest == nil {
             throw TributaryError(.corruptSegment, "segment ended before its manifest")
         }
-        if state.current != nil {
-            throw TributaryError(.corruptSegment, "segment ended inside member '\(Names.printable(state.current!.entry.memberPath))'")
+        if let open = state.current {
+            throw TributaryError(.corruptSegment, "segment ended inside member '\(Names.printable(open.entry.memberPath))'")
         }
         if let missing = state.expected.first {
             throw TributaryError(
@@ -263,14 +314,18 @@ public struct SegmentReader<Delegate: SegmentDelegate> {
     struct Adapter: TarParser.Delegate {
         var state: TarState
         var delegate: Delegate
+        let limits: ParserLimits
 
         mutating func tarMemberBegan(_ header: TarHeader) throws {
             if state.manifest == nil {
                 guard header.path == SegmentManifest.memberName else {
                     throw TributaryError(.corruptSegment, "first member is '\(Names.printable(header.path))', expected the manifest '\(SegmentManifest.memberName)'")
                 }
-                guard header.size <= UInt64(SegmentManifest.maxBytes) else {
-                    throw TributaryError(.corruptSegment, "manifest of \(header.size) bytes exceeds \(SegmentManifest.maxBytes)")
+                guard header.size <= limits.maxManifestBytes else {
+                    throw TributaryError(.corruptSegment, "manifest of \(header.size) bytes exceeds \(limits.maxManifestBytes)")
+                }
+                guard state.manifestBuffer == nil else {
+                    throw TributaryError(.corruptSegment, "a second manifest member before the first was read")
                 }
                 state.manifestBuffer = []
                 return
@@ -293,11 +348,15 @@ public struct SegmentReader<Delegate: SegmentDelegate> {
         }
 
         mutating func tarMemberData(_ bytes: UnsafeRawBufferPointer) throws {
+            // The manifest's size was checked against maxManifestBytes when its header was read.
             if state.manifestBuffer != nil {
-                state.manifestBuffer!.append(contentsOf: bytes)
+                state.manifestBuffer?.append(contentsOf: bytes)
                 return
             }
-            state.current!.digest.update(bytes)
+            guard let open = state.current else {
+                throw TributaryError(.corruptSegment, "tar member data outside a member")
+            }
+            open.digest.update(bytes)
             try delegate.segmentObjectData(bytes)
         }
 
@@ -305,13 +364,15 @@ public struct SegmentReader<Delegate: SegmentDelegate> {
             if let buf = state.manifestBuffer {
                 state.manifestBuffer = nil
                 let m = try SegmentManifest.decode(buf)
-                try m.validate()
+                try m.validate(limits: limits)
                 state.manifest = m
                 state.expected = m.objects.filter { !$0.ref }[...]
                 try delegate.segmentManifest(m)
                 return
             }
-            let c = state.current!
+            guard let c = state.current else {
+                throw TributaryError(.corruptSegment, "tar member ended outside a member")
+            }
             state.current = nil
             let h = c.digest.finalizeHex()
             guard h == c.entry.sha256 else {

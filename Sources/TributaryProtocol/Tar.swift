@@ -1,7 +1,13 @@
 // POSIX tar (ustar with pax extended headers), as much of it as segments need: regular files,
-// pax `path` and `size` records for long names and large members. Written by `TarWriter`,
+// pax `path` and `size` records for long names and large members. Written by `Tar.encodeHeader`,
 // read incrementally by `TarParser`, which never holds more than one 512-byte block plus
 // a bounded pax header in memory.
+//
+// `TarParser` reads site bytes: it never traps, whatever it is fed. Numbers are parsed with
+// overflow checks, pax records through a `ByteCursor`, and three ceilings of `ParserLimits`
+// apply: `maxPaxRecordBytes` (one record), `maxPaxHeaderBytes` (all pax headers before one
+// member) and `maxTrailingBytes` (zeros after the end-of-archive marker). Anything else that
+// is not a regular file, a pax extended header or the end marker is refused (`corrupt_segment`).
 
 /// One member's header.
 public struct TarHeader: Sendable, Equatable {
@@ -18,7 +24,6 @@ public struct TarHeader: Sendable, Equatable {
 
 public enum Tar {
     public static let blockSize = 512
-    static let maxPaxHeader = 64 * 1024
 
     /// Bytes of padding that follow `size` bytes of member data.
     public static func padding(for size: UInt64) -> Int {
@@ -98,16 +103,22 @@ public struct TarParser {
         case end
     }
 
+    private let limits: ParserLimits
     private var state: State = .header
     private var block: [UInt8] = []
     private var paxBuffer: [UInt8] = []
     private var paxPath: String?
     private var paxSize: UInt64?
+    /// Bytes of pax headers read since the last member (bounded by `limits.maxPaxHeaderBytes`).
+    private var paxBytesForMember: UInt64 = 0
     private var zeroBlocks = 0
+    /// Bytes read after the end-of-archive marker (bounded by `limits.maxTrailingBytes`).
+    private var trailingBytes = 0
     /// True once the two-zero-block end marker has been read.
     public var reachedEnd: Bool { if case .end = state { return true } else { return false } }
 
-    public init() {
+    public init(limits: ParserLimits = .default) {
+        self.limits = limits
         block.reserveCapacity(Tar.blockSize)
     }
 
@@ -149,10 +160,17 @@ public struct TarParser {
                 let left = remaining - take
                 state = left > 0 ? .padding(remaining: left, thenHeader: thenHeader) : .header
             case .end:
-                // Archivers pad the end to a record size with zeros; anything else is garbage.
+                // Archivers pad the end to a record size with zeros; anything else is garbage,
+                // and so is more than one record of zeros (a cheap decompression bomb).
+                let take = n - i
+                guard take <= limits.maxTrailingBytes - trailingBytes else {
+                    throw TributaryError(
+                        .corruptSegment, "more than \(limits.maxTrailingBytes) bytes after the tar end-of-archive marker")
+                }
                 for j in i..<n where input[j] != 0 {
                     throw TributaryError(.corruptSegment, "non-zero data after the tar end-of-archive marker")
                 }
+                trailingBytes += take
                 i = n
             }
         }
@@ -178,9 +196,12 @@ public struct TarParser {
         let size = try parseOctal(124, 12)
         switch type {
         case UInt8(ascii: "x"):
-            guard size <= UInt64(Tar.maxPaxHeader) else {
-                throw TributaryError(.corruptSegment, "pax header of \(size) bytes is too large")
+            // paxBytesForMember <= maxPaxHeaderBytes always holds, so the subtraction cannot wrap.
+            guard size <= limits.maxPaxHeaderBytes - paxBytesForMember else {
+                throw TributaryError(
+                    .corruptSegment, "pax headers of more than \(limits.maxPaxHeaderBytes) bytes before one member")
             }
+            paxBytesForMember += size
             paxBuffer.removeAll(keepingCapacity: true)
             state = size > 0 ? .pax(remaining: size) : .header
         case UInt8(ascii: "0"), 0:
@@ -188,6 +209,7 @@ public struct TarParser {
             let realSize = paxSize ?? size
             paxPath = nil
             paxSize = nil
+            paxBytesForMember = 0
             currentSize = realSize
             try delegate.tarMemberBegan(TarHeader(path: path, size: realSize, mtime: (try? parseOctal(136, 12)) ?? 0))
             if realSize == 0 {
@@ -226,8 +248,9 @@ public struct TarParser {
             guard c >= 0x30 && c <= 0x37 else { throw TributaryError(.corruptSegment, "bad octal number in tar header") }
             seen = true
             let (m, o1) = v.multipliedReportingOverflow(by: 8)
-            guard !o1 else { throw TributaryError(.corruptSegment, "octal number overflow in tar header") }
-            v = m + UInt64(c - 0x30)
+            let (a, o2) = m.addingReportingOverflow(UInt64(c - 0x30))
+            guard !o1, !o2 else { throw TributaryError(.corruptSegment, "octal number overflow in tar header") }
+            v = a
         }
         return v
     }
@@ -239,27 +262,37 @@ public struct TarParser {
         return prefix.isEmpty ? name : prefix + "/" + name
     }
 
+    /// Parses the pax records in `paxBuffer`: `"%d %s=%s\n"`, where the decimal length counts
+    /// the whole record, its own digits and the newline included.
     private mutating func parsePax() throws {
-        var rest = paxBuffer[...]
-        while !rest.isEmpty {
-            guard let sp = rest.firstIndex(of: 0x20),
-                let len = Int(String(decoding: rest[rest.startIndex..<sp], as: UTF8.self)),
-                len > 0, len <= rest.count
-            else { throw TributaryError(.corruptSegment, "malformed pax record") }
-            let record = rest[(sp + 1)..<(rest.startIndex + len)]
-            guard record.last == 0x0a, let eq = record.firstIndex(of: UInt8(ascii: "=")) else {
-                throw TributaryError(.corruptSegment, "malformed pax record")
+        var cursor = ByteCursor(paxBuffer[...])
+        let malformed = TributaryError(.corruptSegment, "malformed pax record")
+        while !cursor.isAtEnd {
+            let start = cursor.position
+            // The length: at most as many digits as maxPaxRecordBytes has, then a space.
+            let maxDigits = String(limits.maxPaxRecordBytes).utf8.count
+            guard let digits = cursor.readUntil(0x20, limit: maxDigits + 1), let length = ByteCursor.decimal(digits)
+            else { throw malformed }
+            guard length <= limits.maxPaxRecordBytes else {
+                throw TributaryError(.corruptSegment, "pax record of \(length) bytes exceeds \(limits.maxPaxRecordBytes)")
+            }
+            // What is left of the record after "<digits> ": at least "k=\n".
+            let consumed = cursor.position - start
+            guard length >= consumed + 3, let record = cursor.readSlice(length: length - consumed) else { throw malformed }
+            guard record.last == 0x0a, let eq = record.firstIndex(of: UInt8(ascii: "=")), eq > record.startIndex else {
+                throw malformed
             }
             let key = String(decoding: record[record.startIndex..<eq], as: UTF8.self)
-            let value = String(decoding: record[(eq + 1)..<(record.endIndex - 1)], as: UTF8.self)
+            let value = record[(eq + 1)..<(record.endIndex - 1)]
             switch key {
-            case "path": paxPath = value
+            case "path": paxPath = String(decoding: value, as: UTF8.self)
             case "size":
-                guard let s = UInt64(value) else { throw TributaryError(.corruptSegment, "bad pax size") }
+                guard let s = ByteCursor.decimal(value, maxDigits: 19).map(UInt64.init) else {
+                    throw TributaryError(.corruptSegment, "bad pax size")
+                }
                 paxSize = s
             default: break
             }
-            rest = rest[(rest.startIndex + len)...]
         }
     }
 }

@@ -22,7 +22,7 @@ public enum Timestamp {
         let frac = Int(ms - (whole.timeIntervalSince1970 * 1000))
         let base = whole.formatted(Date.ISO8601FormatStyle())  // 2026-11-21T10:00:00Z
         let digits = String(frac)
-        return String(base.dropLast()) + "." + String(repeating: "0", count: 3 - digits.count) + digits + "Z"
+        return String(base.dropLast()) + "." + String(repeating: "0", count: max(0, 3 - digits.count)) + digits + "Z"
     }
 
     /// Rejects out-of-range fields that Foundation would silently roll over (`T24:00`, `02-30`).

@@ -21,6 +21,8 @@ public struct TributaryError: Error, Sendable, Equatable, CustomStringConvertibl
         public static let duplicateName = Code(rawValue: "duplicate_name")
         public static let unknownReference = Code(rawValue: "unknown_reference")
         public static let tooLarge = Code(rawValue: "too_large")
+        /// A JSON request body (have-check, heartbeat) that is not the documented shape.
+        public static let invalidBody = Code(rawValue: "invalid_body")
         public static let io = Code(rawValue: "io_error")
     }
 

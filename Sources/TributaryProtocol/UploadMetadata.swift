@@ -47,9 +47,8 @@ public struct UploadMetadata: Sendable, Equatable {
 
     /// The header value, keys sorted.
     public var headerValue: String {
-        values.keys.sorted().map { key in
-            let v = values[key]!
-            return v.isEmpty ? key : key + " " + Data(v.utf8).base64EncodedString()
+        values.sorted { $0.key < $1.key }.map { key, v in
+            v.isEmpty ? key : key + " " + Data(v.utf8).base64EncodedString()
         }.joined(separator: ",")
     }
 

@@ -55,6 +55,11 @@ public final class ZstdCompressor {
 
 /// Streaming zstd decompression with a bounded window (a hostile frame cannot make it allocate
 /// more than `2^windowLogMax` bytes). Concatenated frames are accepted.
+///
+/// Output is not bounded here: `decompress` keeps producing for as long as the frame says, so
+/// the caller's `sink` counts what it receives and throws at its ceiling (`SegmentReader` against
+/// `ParserLimits.maxDecodedBytes`, the core's object commit against `max_decoded_bytes`); the
+/// throw stops decompression at once. Corrupt input is `corrupt_compression`, never a trap.
 public final class ZstdDecompressor {
     private let dctx: OpaquePointer
     private var out: [UInt8]

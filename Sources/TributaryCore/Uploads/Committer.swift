@@ -320,7 +320,7 @@ public struct Committer: Sendable {
 
         switch info.kind {
         case .segment:
-            var reader = SegmentReader(delegate: SegmentExtractor(prefix: scratchPrefix, limit: limit))
+            var reader = SegmentReader(delegate: SegmentExtractor(prefix: scratchPrefix, limit: limit), limits: ParserLimits(maxDecodedBytes: limit))
             defer { reader.delegate.closeCurrent() }
             do {
                 try readChunks { try reader.feed($0) }

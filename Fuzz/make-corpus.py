@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""Writes the seed corpus of every fuzz target into Fuzz/corpus/TARGET/ (docs/FUZZING.md).
+
+Seeds are real inputs: segments in the format of docs/PROTOCOL.md built the way SegmentWriter
+builds them (pax headers for long names, the manifest first), archives written by GNU tar and
+compressed by the zstd command line, and the headers and bodies an edge agent sends. Run it
+again after a format change; the output is deterministic.
+
+    python3 Fuzz/make-corpus.py
+"""
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+CORPUS = os.path.join(ROOT, "corpus")
+
+
+def sha(b):
+    return hashlib.sha256(b).hexdigest()
+
+
+def tar_of(members, fmt=tarfile.PAX_FORMAT, end=True):
+    """A tar stream of (path, bytes) members, as Python's tarfile writes it (ustar + pax)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=fmt) as t:
+        for path, data in members:
+            info = tarfile.TarInfo(path)
+            info.size = len(data)
+            info.mode = 0o644
+            t.addfile(info, io.BytesIO(data))
+    out = buf.getvalue()
+    if not end:
+        out = out.rstrip(b"\0")
+        out += b"\0" * (-len(out) % 512)
+    return out
+
+
+def pax_tar(records):
+    """A pax extended header (typeflag 'x') holding `records` verbatim, then a member 'a'."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as t:
+        x = tarfile.TarInfo("PaxHeaders/a")
+        x.type = tarfile.XHDTYPE
+        x.size = len(records)
+        t.addfile(x, io.BytesIO(records))
+        a = tarfile.TarInfo("a")
+        a.size = 100
+        t.addfile(a, io.BytesIO(CSV[:100]))
+    return buf.getvalue()
+
+
+def manifest(items):
+    objects = []
+    for stream, name, data, captured, ref in items:
+        o = {"stream": stream, "name": name, "size": len(data), "sha256": sha(data), "ref": ref}
+        if captured:
+            o["captured_at"] = captured
+        objects.append(o)
+    return json.dumps({"format": "tributary-segment", "version": 1, "objects": objects},
+                      sort_keys=True, separators=(",", ":")).encode()
+
+
+def segment_tar(items):
+    members = [("tributary-manifest.json", manifest(items))]
+    members += [(s + "/" + n, d) for s, n, d, _, ref in items if not ref]
+    return tar_of(members)
+
+
+def zstd(data, *flags):
+    return subprocess.run(["zstd", "-q", "-c", *flags], input=data, stdout=subprocess.PIPE, check=True).stdout
+
+
+def gnu_tar(files):
+    """A segment-shaped archive written by GNU tar itself (posix format, padded to a record)."""
+    with tempfile.TemporaryDirectory() as d:
+        for path, data in files:
+            p = os.path.join(d, path)
+            os.makedirs(os.path.dirname(p), exist_ok=True)
+            with open(p, "wb") as f:
+                f.write(data)
+        names = [p for p, _ in files]
+        return subprocess.run(["tar", "--format=posix", "--pax-option=delete=atime,delete=ctime", "--mtime=@0",
+                               "--owner=0", "--group=0", "--numeric-owner", "-C", d, "-cf", "-", *names],
+                              stdout=subprocess.PIPE, check=True).stdout
+
+
+def write(target, name, data):
+    d = os.path.join(CORPUS, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+CSV = b"t,x,y,z\n" + b"".join(b"%d,0.%d,1.%d,-0.%d\n" % (i, i, i * 7 % 10, i * 3 % 10) for i in range(40))
+LONG = "deep/" * 30 + "reading-with-a-long-name.csv"
+SEGMENTS = {
+    "one": [("vibration", "a.csv", CSV, "2026-11-21T10:00:00Z", False)],
+    "three": [("vibration", "a.csv", CSV, "2026-11-21T10:00:00.250Z", False),
+              ("vibration", "dir/b.csv.gz", b"\x1f\x8b" + CSV[:100], None, False),
+              ("temperature", "c.json", b'{"c":21.5}\n', "2026-11-21T11:00:00+02:00", False)],
+    "ref": [("vibration", "a.csv", CSV, None, True), ("vibration", "b.csv", CSV[:10], None, False)],
+    "longname": [("vibration", LONG, CSV[:512], None, False)],
+    "empty-object": [("s", "empty", b"", None, False)],
+}
+
+
+def main():
+    if os.path.isdir(CORPUS):
+        shutil.rmtree(CORPUS)
+    for label, items in SEGMENTS.items():
+        plain = segment_tar(items)
+        write("tar", label + ".tar", plain)
+        write("segment", label + ".plain", b"\x00" + plain)           # even: the target compresses
+        write("segment", label + ".zst", b"\x01" + zstd(plain, "--check"))  # odd: as sent
+        write("json", label + ".manifest", b"\x02" + manifest(items))
+    # GNU tar's own output (pax headers, padding to a 10 KiB record), and two zstd frames.
+    items = SEGMENTS["three"]
+    files = [("tributary-manifest.json", manifest(items))] + [(s + "/" + n, d) for s, n, d, _, r in items]
+    gnu = gnu_tar(files)
+    write("tar", "gnu.tar", gnu)
+    write("segment", "gnu.plain", b"\x02" + gnu)
+    half = len(gnu) // 2
+    write("segment", "two-frames.zst", b"\x03" + zstd(gnu[:half]) + zstd(gnu[half:], "-19"))
+    write("tar", "ustar-only.tar", tar_of([("a/b.csv", CSV)], fmt=tarfile.USTAR_FORMAT))
+    write("tar", "no-end.tar", tar_of([("a/b.csv", CSV)], end=False))
+    # The record that used to crash the core (issue 9): a pax length smaller than its digits.
+    write("tar", "pax-short-length.tar", pax_tar(b"1 path=a\n"))
+    write("tar", "pax-records.tar", pax_tar(b"13 path=a/b\n12 size=100\n"))
+    # The tar target's finding on the old parser (docs/FUZZING.md): a length with a leading zero.
+    write("tar", "pax-leading-zero.tar", pax_tar(b"01 path=a/b\n12 size=100\n"))
+
+    for name, value in {
+        "segment": "kind c2VnbWVudA==,sha256 " + "YWJj",
+        "object": "kind b2JqZWN0,stream dmlicmF0aW9u,name YS5jc3Y=,captured_at MjAyNi0xMS0yMVQxMDowMDowMFo=,encoding enN0ZA==",
+        "flag": "is_confidential,filename d29ybGRfZG9taW5hdGlvbl9wbGFuLnBkZg==",
+        "empty": "",
+    }.items():
+        write("metadata", name, value.encode())
+    for i, (mode, s) in enumerate([(0, "vibration"), (1, "site-01.north"), (2, "dir/sub/reading.2026.csv.gz"),
+                                   (2, ".hidden/x y.csv"), (2, "a/" + "b" * 250 + ".csv"), (2, "ünïcode/naïve.csv")]):
+        write("names", "seed%d" % i, bytes([mode]) + s.encode())
+    for i, s in enumerate(["2026-11-21T10:00:00Z", "2026-11-21T10:00:00.123456Z", "2024-02-29T23:59:60+14:00",
+                           "1970-01-01T00:00:00-23:59", "9999-12-31t23:59:59z", "0001-01-01T00:00:00Z"]):
+        write("timestamp", "seed%d" % i, s.encode())
+    have = json.dumps({"sha256": [sha(CSV), sha(b"")]}).encode()
+    write("json", "have", b"\x00" + have)
+    report = {
+        "agent_version": "0.1.0", "reported_at": "2026-11-21T10:00:00.000Z",
+        "streams": [{"stream": "vibration", "pending_objects": 3, "pending_bytes": 1200,
+                     "oldest_captured_at": "2026-11-21T09:00:00.000Z"}],
+        "pending_objects": 3, "pending_bytes": 1200, "oldest_captured_at": "2026-11-21T09:00:00.000Z",
+        "spool_used_bytes": 4096, "spool_max_bytes": 1 << 30, "spool_used_objects": 3, "spool_max_objects": 100000,
+        "dropped_objects": 0, "dropped_bytes": 0, "quarantined_objects": 0, "link_state": "up",
+        "last_error": None, "last_success_at": "2026-11-21T09:59:00.000Z",
+    }
+    write("json", "heartbeat", b"\x01" + json.dumps(report, sort_keys=True).encode())
+
+
+if __name__ == "__main__":
+    main()
