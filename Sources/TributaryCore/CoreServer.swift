@@ -54,34 +54,40 @@ public struct CoreServer: Sendable {
         }
     }
 
-    /// Runs `body` while the backends' background work runs (PostgreSQL's connection pool), after
-    /// bringing the catalog schema up to date. A PostgreSQL that is not up yet is waited for
-    /// (retried every 2 s, logged), so nodes may start before their database.
+    /// Runs `body` while the backends' background work runs (PostgreSQL's connection pool). The
+    /// schema is brought up to date by start-up recovery (`prepareCatalog`), which waits for a
+    /// database that is not up yet, so the listener opens at once and nodes may start before their
+    /// database (`/readyz` says `catalog_unavailable` meanwhile).
     public func withBackends<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
-        try await Self.withRunning(postgres, wait: true, logger: logger, body)
+        try await Self.withRunning(postgres, migrate: false, body)
     }
 
-    static func withRunning<T: Sendable>(
-        _ pg: PostgresCatalog?, wait: Bool, logger: Logger, _ body: @Sendable () async throws -> T
-    ) async throws -> T {
+    static func withRunning<T: Sendable>(_ pg: PostgresCatalog?, migrate: Bool, _ body: @Sendable () async throws -> T) async throws -> T {
         guard let pg else { return try await body() }
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await pg.run() }
             defer { group.cancelAll() }
-            var attempt = 0
-            while true {
-                do {
-                    try await pg.migrate()
-                    break
-                } catch let e as TributaryError where e.code == .io && wait {
-                    attempt += 1
-                    if attempt == 1 || attempt % 15 == 0 {
-                        logger.warning("catalog not reachable yet; retrying every 2 s", metadata: ["error": "\(e.message)"])
-                    }
-                    try await Task.sleep(for: .seconds(2))
-                }
-            }
+            if migrate { try await pg.migrate() }
             return try await body()
+        }
+    }
+
+    /// Brings the catalog schema up to date (PostgreSQL; SQLite did at open), retrying every 2 s
+    /// (logged) while the database does not answer.
+    public func prepareCatalog() async throws {
+        guard let pg = postgres else { return }
+        var attempt = 0
+        while true {
+            do {
+                try await pg.migrate()
+                return
+            } catch let e as TributaryError where e.code == .io {
+                attempt += 1
+                if attempt == 1 || attempt % 15 == 0 {
+                    logger.warning("catalog not reachable yet; retrying every 2 s", metadata: ["error": "\(e.message)"])
+                }
+                try await Task.sleep(for: .seconds(2))
+            }
         }
     }
 
@@ -137,6 +143,7 @@ public struct CoreServer: Sendable {
             logger: logger)
         app.addServices(
             RecoveryService(
+                prepare: { try await self.prepareCatalog() },
                 registry: registry, committer: committer, lake: lake, progress: progress, concurrency: configuration.recoveryConcurrency,
                 manifestRepairInterval: .seconds(60), logger: logger),
             refusals,
@@ -173,6 +180,6 @@ extension CoreServer {
         _ c: CoreConfiguration, logger: Logger, _ body: @Sendable (any Catalog) async throws -> T
     ) async throws -> T {
         let (catalog, pg) = try makeCatalog(c, logger: logger)
-        return try await withRunning(pg, wait: false, logger: logger) { try await body(catalog) }
+        return try await withRunning(pg, migrate: true) { try await body(catalog) }
     }
 }

@@ -441,3 +441,30 @@ def test_one_copy_of_content_after_kill_at_each_commit_step(core_factory, backen
     assert core.count("SELECT COUNT(*) FROM objects WHERE site = ?", (site.site,)) == 1
     assert core.count("SELECT COUNT(*) FROM arrivals WHERE site = ?", (site.site,)) == 2
     assert not core.staging_entries()
+
+
+def test_listener_opens_while_postgres_is_down(core_factory, real_backends):
+    """A node started before its database serves /healthz at once, says why it is not ready, and
+    catches up by itself (schema, recovery) when the database comes."""
+    from backends import Postgres
+    from backend_pairs import S3Postgres
+
+    _, weed = real_backends
+    pg = Postgres().start()
+    try:
+        core = core_factory(backend=S3Postgres(pg, weed), start=False)
+        pg.kill()
+        t = time.monotonic()
+        core.start(timeout=15)
+        print(f"\n  PostgreSQL down: /healthz answered {(time.monotonic() - t) * 1000:.0f} ms after start")
+        r = requests.get(core.url("/readyz"), timeout=15)
+        assert r.status_code == 503
+        assert r.json()["error"] in ("catalog_unavailable", "recovering")
+        assert "postgres" not in r.text.lower() and str(pg.port) not in r.text
+        pg.start()
+        wait_until(lambda: requests.get(core.url("/readyz"), timeout=15).status_code == 200, 60, interval=0.5, what="/readyz once PostgreSQL is up")
+        site = core.new_site("late-db")
+        _, r = site.upload_object(b"t,v\n1,2\n", "late.csv", stream="s")
+        assert r.status_code == 204, r.text
+    finally:
+        pg.cleanup()

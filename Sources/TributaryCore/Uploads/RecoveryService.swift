@@ -35,6 +35,7 @@ public final class RecoveryProgress: Sendable {
 /// upload or a backend outage cannot keep `/healthz` dark), and `/readyz` answers 503
 /// "recovering" until this is done.
 ///
+/// 0. Brings the catalog schema up to date, waiting for the database if it is not up yet.
 /// 1. Clears scratch files of interrupted commits and (S3) aborts stale multipart uploads.
 /// 2. Loads every staged upload and quarantine record into the registry.
 /// 3. Commits the uploads left complete, at most `concurrency` at a time; each goes through
@@ -42,6 +43,8 @@ public final class RecoveryProgress: Sendable {
 /// 4. Then, every `manifestRepairInterval`, writes arrival manifests that a commit could not
 ///    write at the time (the lake was down just after the catalog commit).
 struct RecoveryService: Service {
+    /// Brings the catalog schema up to date, waiting for the database (PostgreSQL) as long as it takes.
+    let prepare: @Sendable () async throws -> Void
     let registry: UploadRegistry
     let committer: Committer
     let lake: any LakeStore
@@ -51,6 +54,11 @@ struct RecoveryService: Service {
     let logger: Logger
 
     func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown { try await prepare() }
+        } catch {
+            return  // shut down while waiting for the database
+        }
         await recover()
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
