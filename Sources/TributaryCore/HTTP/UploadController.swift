@@ -407,15 +407,10 @@ struct UploadController: Sendable {
         let body = try await request.collectBody(upTo: 2 << 20)
         let parsed: HaveRequest
         do {
-            parsed = try JSON.decode(HaveRequest.self, Array(buffer: body))
-        } catch {
-            throw CoreError.badRequest("bad_request", "body must be {\"sha256\": [\"<hex>\", …]}")
-        }
-        guard parsed.sha256.count <= WireProtocol.maxHaveCheckHashes else {
-            throw CoreError.badRequest("bad_request", "at most \(WireProtocol.maxHaveCheckHashes) hashes per request")
-        }
-        if let bad = parsed.sha256.first(where: { !Hex.isSHA256($0) }) {
-            throw CoreError.badRequest("bad_request", "'\(Names.printable(bad))' is not 64 lowercase hex digits")
+            // The one have-check parser (TributaryProtocol, fuzzed): shape, count and hex checked.
+            parsed = try HaveRequest.parse(Array(buffer: body))
+        } catch let e as TributaryError {
+            throw CoreError.badRequest("bad_request", "body must be {\"sha256\": [\"<hex>\", …]}: \(e.message)")
         }
         let held = try await committer.catalog.held(site: site, hashes: parsed.sha256)
         let answer = HaveResponse(have: parsed.sha256.filter { held.contains($0) })
