@@ -365,6 +365,7 @@ def test_restart_with_a_poisoned_upload_quarantines_it(core_factory):
     wait_until(lambda: requests.get(core.url("/readyz"), timeout=5).status_code == 200, timeout=15, what="/readyz after recovery")
     r = site.head(url)
     assert r.status_code == 422
+    assert r.headers.get("Tributary-Error") == "quarantined"
     body = assert_error(site.patch(url, len(data), b""), 422, "quarantined")
     assert "interrupted" in body["message"]
     assert upload_id_of(url) not in core.staging_entries()

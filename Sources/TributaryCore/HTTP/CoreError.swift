@@ -126,4 +126,6 @@ enum TusHeader {
     static let uploadChecksum = HTTPField.Name("Upload-Checksum")!
     static let uploadExpires = HTTPField.Name("Upload-Expires")!
     static let uploadState = HTTPField.Name("Tributary-Upload-State")!
+    /// The error code of a HEAD answered with an error (HEAD answers carry no body).
+    static let errorCode = HTTPField.Name("Tributary-Error")!
 }

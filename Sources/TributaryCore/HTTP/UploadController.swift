@@ -78,7 +78,9 @@ struct UploadController: Sendable {
                 logger.debug("request rejected", metadata: ["http.path": "\(req.uri.path)", "error": "\(error)"])
             }
             if head {
+                // A HEAD answer has no body: its error code travels in `Tributary-Error`.
                 var h = e.headers
+                h[TusHeader.errorCode] = e.code
                 h[TusHeader.tusResumable] = WireProtocol.tusVersion
                 h[.cacheControl] = "no-store"
                 return Response(status: e.status, headers: h)
