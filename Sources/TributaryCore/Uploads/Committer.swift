@@ -338,6 +338,32 @@ public struct Committer: Sendable {
             return Extracted(entries: manifest.objects, files: reader.delegate.files)
         case .object:
             let path = scratchPrefix + "0"
+            guard let stream = info.stream, let name = info.name else {
+                throw TributaryError(.invalidMetadata, "upload \(info.id) is an object without a stream and name")
+            }
+            if info.encoding == .identity {
+                // One pass over the bytes: the upload is the object, hashed once while read, and
+                // the staged file becomes the scratch file by a hard link (same inode, no copy).
+                // The staged name stays until the commit is done, so a crash at any step leaves the
+                // upload whole for the retry.
+                var size: UInt64 = 0
+                try readChunks { bytes in
+                    let (next, overflow) = size.addingReportingOverflow(UInt64(bytes.count))
+                    size = next
+                    guard !overflow, size <= limit else { throw TributaryError(.tooLarge, "object is larger than \(limit) bytes") }
+                }
+                let h = uploadDigest.finalizeHex()
+                if let declared = info.sha256, declared != h {
+                    throw TributaryError(.checksumMismatch, "object has sha256 \(h), metadata declares \(declared)")
+                }
+                unlink(path)
+                if link(dataPath, path) != 0 {
+                    guard errno == EXDEV || errno == EPERM || errno == EMLINK else { throw FileIO.error("link", path) }
+                    try Self.copy(dataPath, to: path)  // scratch on another filesystem
+                }
+                let entry = ManifestEntry(stream: stream, name: name, size: size, sha256: h, capturedAt: info.capturedAt)
+                return Extracted(entries: [entry], files: [0: path])
+            }
             var out = ScratchFile(fd: try FileIO.open(path, O_WRONLY | O_CREAT | O_TRUNC), name: path)
             defer { close(out.fd) }
             let objectDigest = StreamingDigest()
@@ -360,11 +386,25 @@ public struct Committer: Sendable {
             if let declared = info.sha256, declared != h {
                 throw TributaryError(.checksumMismatch, "object has sha256 \(h), metadata declares \(declared)")
             }
-            guard let stream = info.stream, let name = info.name else {
-                throw TributaryError(.invalidMetadata, "upload \(info.id) is an object without a stream and name")
-            }
             let entry = ManifestEntry(stream: stream, name: name, size: size, sha256: h, capturedAt: info.capturedAt)
             return Extracted(entries: [entry], files: [0: path])
+        }
+    }
+}
+
+extension Committer {
+    /// Copies `source` to a new file at `dest` (no fsync: placement makes scratch files durable).
+    static func copy(_ source: String, to dest: String) throws {
+        let from = try FileIO.open(source, O_RDONLY)
+        defer { close(from) }
+        var out = ScratchFile(fd: try FileIO.open(dest, O_WRONLY | O_CREAT | O_TRUNC), name: dest)
+        defer { close(out.fd) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(from, $0.baseAddress, $0.count) }
+            if n < 0 { if errno == EINTR { continue }; throw FileIO.error("read", source) }
+            if n == 0 { return }
+            try buffer.withUnsafeBytes { try out.write(UnsafeRawBufferPointer(rebasing: $0.prefix(n))) }
         }
     }
 }
