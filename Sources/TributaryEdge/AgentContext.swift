@@ -10,7 +10,8 @@ public struct AgentContext: Sendable {
     /// "Files may be waiting in the inbox", "objects were accepted", "a batch is built".
     public let intakeWake = Wakeup()
     public let batcherWake = Wakeup()
-    public let uploaderWake = Wakeup()
+    /// One per upload lane: "a batch is built" wakes both (`wakeUploaders`).
+    public let laneWakes: [UploadLane: Wakeup] = [.fresh: Wakeup(), .bulk: Wakeup()]
     /// "Something was delivered": report the new backlog now.
     public let reportWake = Wakeup()
 
@@ -20,6 +21,8 @@ public struct AgentContext: Sendable {
         self.runtime = runtime
         self.logger = logger
     }
+
+    public func wakeUploaders() { for w in laneWakes.values { w.signal() } }
 
     var builder: BatchBuilder { BatchBuilder(spoolDirectory: spool.directory, zstdLevel: configuration.zstdLevel) }
 }

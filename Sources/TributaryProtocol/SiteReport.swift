@@ -22,6 +22,43 @@ public struct SiteReport: Codable, Sendable, Equatable {
         }
     }
 
+    /// An object the edge set aside (quarantined) with the reason: a batch the core keeps refusing
+    /// or failing to commit, or a spool file that no longer matches its sha256.
+    public struct Quarantined: Codable, Sendable, Equatable {
+        public var stream: String
+        public var name: String
+        public var size: UInt64
+        public var reason: String
+        public var at: String
+
+        public init(stream: String, name: String, size: UInt64, reason: String, at: String) {
+            self.stream = stream
+            self.name = name
+            self.size = size
+            self.reason = reason
+            self.at = at
+        }
+    }
+
+    /// Useful bytes the core kept ÷ request-body bytes the edge put on the wire.
+    public struct Goodput: Codable, Sendable, Equatable {
+        public var wireBytes: UInt64
+        public var goodBytes: UInt64
+        public var ratio: Double?
+
+        public init(wireBytes: UInt64, goodBytes: UInt64, ratio: Double?) {
+            self.wireBytes = wireBytes
+            self.goodBytes = goodBytes
+            self.ratio = ratio
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case ratio
+            case wireBytes = "wire_bytes"
+            case goodBytes = "good_bytes"
+        }
+    }
+
     public var agentVersion: String
     public var reportedAt: String
     public var streams: [Stream]
@@ -40,6 +77,17 @@ public struct SiteReport: Codable, Sendable, Equatable {
     public var linkState: String
     public var lastError: String?
     public var lastSuccessAt: String?
+    // Optional (newer agents): absent from an older agent's report.
+    /// The most recently quarantined objects (at most `maxQuarantinedListed`).
+    public var quarantined: [Quarantined]?
+    /// Goodput since the spool was created, and in the agent's current link session (since it started).
+    public var goodput: Goodput?
+    public var sessionGoodput: Goodput?
+    /// The PATCH size of each upload lane now ("fresh", "bulk").
+    public var chunkBytes: [String: UInt64]?
+
+    /// Most quarantined objects one report lists.
+    public static let maxQuarantinedListed = 20
 
     public init(
         agentVersion: String, reportedAt: String, streams: [Stream], pendingObjects: Int, pendingBytes: UInt64,
@@ -82,5 +130,8 @@ public struct SiteReport: Codable, Sendable, Equatable {
         case linkState = "link_state"
         case lastError = "last_error"
         case lastSuccessAt = "last_success_at"
+        case quarantined, goodput
+        case sessionGoodput = "session_goodput"
+        case chunkBytes = "chunk_bytes"
     }
 }

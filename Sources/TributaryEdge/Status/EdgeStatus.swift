@@ -10,7 +10,7 @@ import TributaryFiles
 
 /// What `tributary-edge status` shows: the journal's figures (exact, read in one transaction)
 /// plus the running agent's live view (link, upload in flight) when it runs.
-public struct EdgeStatus: Codable, Sendable, Equatable {
+public struct EdgeStatus: Encodable, Sendable, Equatable {
     public struct Stream: Codable, Sendable, Equatable {
         public var stream: String
         public var priority: Int
@@ -70,9 +70,31 @@ public struct EdgeStatus: Codable, Sendable, Equatable {
     public var counters: [String: Int64]
     /// The running agent's view; nil when no agent runs on this spool.
     public var agent: AgentRuntimeStatus?
+    /// Goodput since the spool was created (the journal's `good_bytes` ÷ `wire_bytes`); the
+    /// agent's link session has its own in `agent.goodput`.
+    public var goodput: AgentRuntimeStatus.Goodput {
+        AgentRuntimeStatus.Goodput(wireBytes: UInt64(max(0, counters["wire_bytes"] ?? 0)), goodBytes: UInt64(max(0, counters["good_bytes"] ?? 0)))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(site, forKey: .site)
+        try c.encode(agentRunning, forKey: .agentRunning)
+        try c.encode(pendingObjects, forKey: .pendingObjects)
+        try c.encode(pendingBytes, forKey: .pendingBytes)
+        try c.encodeIfPresent(oldestCapturedAt, forKey: .oldestCapturedAt)
+        try c.encode(streams, forKey: .streams)
+        try c.encode(spool, forKey: .spool)
+        try c.encode(droppedObjects, forKey: .droppedObjects)
+        try c.encode(droppedBytes, forKey: .droppedBytes)
+        try c.encode(quarantined, forKey: .quarantined)
+        try c.encode(counters, forKey: .counters)
+        try c.encodeIfPresent(agent, forKey: .agent)
+        try c.encode(goodput, forKey: .goodput)
+    }
 
     enum CodingKeys: String, CodingKey {
-        case site, streams, spool, quarantined, counters, agent
+        case site, streams, spool, quarantined, counters, agent, goodput
         case agentRunning = "agent_running"
         case pendingObjects = "pending_objects"
         case pendingBytes = "pending_bytes"
@@ -152,9 +174,17 @@ extension EdgeStatus {
         out += "\nspool: \(spool.usedBytes) of \(spool.maxBytes) bytes (\(String(format: "%.1f", pct)) %), \(spool.usedObjects) of \(spool.maxObjects) objects, policy \(spool.fullPolicy), \(spool.batches) batch(es) built\n"
         out += "dropped: \(droppedObjects) objects, \(droppedBytes) bytes   quarantined: \(counters["quarantined_objects"] ?? 0)\n"
         out += "delivered: \(counters["acked_objects"] ?? 0) objects (\(counters["acked_duplicates"] ?? 0) duplicates), \(counters["acked_bytes"] ?? 0) bytes\n"
-        if let f = agent?.inFlight {
-            let pct = f.bytes > 0 ? Double(f.sent) * 100 / Double(f.bytes) : 100
-            out += "in flight: batch \(f.batchID) (\(f.kind), \(f.objects) objects) \(f.sent) of \(f.bytes) bytes (\(String(format: "%.1f", pct)) %)\n"
+        func ratio(_ g: AgentRuntimeStatus.Goodput) -> String { g.ratio.map { String(format: "%.3f", $0) } ?? "-" }
+        out += "goodput: \(ratio(goodput)) total (\(goodput.goodBytes) useful of \(goodput.wireBytes) bytes sent)"
+        if let g = agent?.goodput { out += ", \(ratio(g)) this session (\(g.goodBytes) of \(g.wireBytes))" }
+        out += "\n"
+        for l in agent?.lanes ?? [] {
+            out += "lane \(l.lane.rawValue): chunk \(l.chunkBytes) bytes"
+            if let f = l.inFlight {
+                let pct = f.bytes > 0 ? Double(f.sent) * 100 / Double(f.bytes) : 100
+                out += ", in flight: batch \(f.batchID) (\(f.kind), \(f.objects) objects) \(f.sent) of \(f.bytes) bytes (\(String(format: "%.1f", pct)) %)"
+            }
+            out += "\n"
         }
         for q in quarantined.prefix(10) { out += "quarantined: \(q.stream)/\(q.name) (\(q.size) bytes): \(q.reason)\n" }
         return out
