@@ -27,8 +27,8 @@ import Testing
     }
 
     @Test func dropOldestEvictsInOrderJustEnough() {
-        // 600 used; 500 needed: evicting 100 then 50 is not enough, then 200 is.
-        #expect(drop.admit(bytes: 500, count: 1, use: use(600, 3)) { [100, 50, 200, 250] } == .admit(evict: 3))
+        // 700 used; 500 needed: evicting 100 then 50 is not enough, then 200 is.
+        #expect(drop.admit(bytes: 500, count: 1, use: use(700, 3)) { [100, 50, 200, 250] } == .admit(evict: 3))
         // By count: 10 objects in use, 2 needed → 2 evicted whatever their size.
         #expect(drop.admit(bytes: 2, count: 2, use: use(20, 10)) { [1, 1, 1] } == .admit(evict: 2))
     }
