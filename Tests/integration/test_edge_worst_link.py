@@ -112,9 +112,11 @@ def test_a_batch_that_can_never_go_is_set_aside_and_the_rest_flows(core_factory,
     view = wait_until(lambda: (v := site_view(core, "poison")).get("quarantined") and v, 20, what="quarantine in the fleet view")
     assert [q["name"] for q in view["quarantined"]] == ["too-big.mp4"] and view["quarantined_objects"] == 1
     assert view["goodput"]["good_bytes"] > 0
-    metrics = wait_until(lambda: (agent.dir / "edge.prom").exists() and (agent.dir / "edge.prom").read_text(), 20, what="metrics textfile")
+    prom = agent.dir / "edge.prom"
+    # Written after each delivery and every 15 s: wait for the one written after the quarantine.
+    metrics = wait_until(lambda: prom.exists() and 'tributary_edge_quarantined_objects_total{site="poison"} 1' in (t := prom.read_text()) and t,
+                         20, what="the quarantine in the metrics textfile")
     assert 'tributary_edge_goodput_ratio{site="poison",scope="total"}' in metrics
-    assert 'tributary_edge_quarantined_objects_total{site="poison"} 1' in metrics
     # retry-quarantined puts it back; the core still refuses it, so it is set aside again.
     out = agent.cli("retry-quarantined").stdout
     assert "1 quarantined object(s) back to pending" in out
