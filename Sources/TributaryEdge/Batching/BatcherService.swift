@@ -83,7 +83,14 @@ public final class BatcherService: Service, @unchecked Sendable {
             logger.warning("cannot reach the core for the have-check; objects stay pending", metadata: ["error": "\(e)", "retry_in_s": "\(Int(delay.rounded()))"])
             return max(50, Int(delay * 1000))
         }
-        guard let plan = planner.plan(candidates, held: held, lanes: lanes) else { return 1000 }
+        var next = planner.plan(candidates, held: held, lanes: lanes)
+        if next == nil, room.contains(.fresh) {
+            // A large object the core already holds goes as a reference in a segment (no bytes):
+            // only the have-check can tell, so it was counted for the bulk lane. Send the references now.
+            let refs = candidates.filter { held.contains($0.sha256) }
+            if !refs.isEmpty { next = planner.plan(refs, held: held, lanes: [.fresh]) }
+        }
+        guard let plan = next else { return 1000 }
         let builder = self.builder
         let now = Timestamp.format(Date())
         do {

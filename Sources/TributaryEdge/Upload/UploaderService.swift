@@ -275,6 +275,11 @@ public final class UploaderService: Service, @unchecked Sendable {
                 return SessionOutcome(end: .retry(e, blame), chunk: session.chunk)
             }
             if let event {
+                if case .headed(let r) = event, case .resuming = session.state {
+                    logger.info("resuming an upload", metadata: [
+                        "batch": "\(batch.id)", "offset": "\(r.offset)", "length": "\(r.length)", "state": "\(r.state.rawValue)",
+                    ])
+                }
                 if case .headed = event { runtime.linkSucceeded() }
                 if case .created = event { runtime.linkSucceeded() }
                 queue.append(contentsOf: session.next(event))
