@@ -4,7 +4,7 @@ import Logging
 /// and the nudges they give each other.
 public struct AgentContext: Sendable {
     public let configuration: EdgeConfiguration
-    public let spool: Spool
+    public let spool: SpoolIntake
     public let runtime: AgentRuntime
     public let logger: Logger
     /// "Files may be waiting in the inbox", "objects were accepted", "a batch is built".
@@ -15,7 +15,7 @@ public struct AgentContext: Sendable {
     /// "Something was delivered": report the new backlog now.
     public let reportWake = Wakeup()
 
-    public init(configuration: EdgeConfiguration, spool: Spool, runtime: AgentRuntime, logger: Logger) {
+    public init(configuration: EdgeConfiguration, spool: SpoolIntake, runtime: AgentRuntime, logger: Logger) {
         self.configuration = configuration
         self.spool = spool
         self.runtime = runtime

@@ -13,13 +13,13 @@ import TributaryProtocol
 /// `run` in the CLI adds signal handling; tests may build the same services.
 public struct EdgeAgent {
     public let services: [any Service]
-    public let spool: Spool
+    public let spool: SpoolIntake
     public let runtime: AgentRuntime
     let lock: SpoolLock
 
     public init(configuration c: EdgeConfiguration, logger: Logger) throws {
         try c.validateForRun()
-        spool = try Spool(directory: c.spoolDirectory, logger: logger)
+        spool = try SpoolIntake(directory: c.spoolDirectory, logger: logger)
         lock = try SpoolLock(spool: c.spoolDirectory)
         try spool.removeLeftovers()
         runtime = AgentRuntime(configuration: c)
@@ -62,7 +62,7 @@ public enum EdgePut {
             }
         }
         do { try Names.validateStream(stream) } catch { throw ConfigurationError("--stream: \(error)") }
-        let spool = try Spool(directory: c.spoolDirectory, logger: logger)
+        let spool = try SpoolIntake(directory: c.spoolDirectory, logger: logger)
         let items = files.map { path in
             IntakeItem(sourcePath: path, stream: stream, name: String(path.split(separator: "/").last ?? Substring(path)), capturedAt: captured)
         }

@@ -21,7 +21,7 @@ public final class BatcherService: Service, @unchecked Sendable {
     let planner: BatchPlanner
     let builder: BatchBuilder
     var configuration: EdgeConfiguration { context.configuration }
-    var spool: Spool { context.spool }
+    var spool: SpoolIntake { context.spool }
     var runtime: AgentRuntime { context.runtime }
     var logger: Logger { context.logger }
     var wake: Wakeup { context.batcherWake }

@@ -23,7 +23,7 @@ public final class IntakeService: Service, @unchecked Sendable {
     let context: AgentContext
     let clock: @Sendable () -> Double
     var configuration: EdgeConfiguration { context.configuration }
-    var spool: Spool { context.spool }
+    var spool: SpoolIntake { context.spool }
     var logger: Logger { context.logger }
     var wake: Wakeup { context.intakeWake }
     var batcherWake: Wakeup { context.batcherWake }

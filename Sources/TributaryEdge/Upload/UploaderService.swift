@@ -27,7 +27,7 @@ public final class UploaderService: Service, @unchecked Sendable {
     let clients: [UploadLane: TusClient]
     let builder: BatchBuilder
     var configuration: EdgeConfiguration { context.configuration }
-    var spool: Spool { context.spool }
+    var spool: SpoolIntake { context.spool }
     var runtime: AgentRuntime { context.runtime }
     var logger: Logger { context.logger }
 

@@ -48,7 +48,7 @@ public struct IntakeResult: Sendable {
 
 /// Takes files into the spool: copy + sha256 in one pass, one `syncfs` for the whole group, one
 /// journal transaction (the group commit), then — only then — the caller may remove the sources.
-public final class Spool: @unchecked Sendable {
+public final class SpoolIntake: @unchecked Sendable {
     public let directory: String
     public let journal: Journal
     let logger: Logger
