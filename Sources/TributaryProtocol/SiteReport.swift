@@ -40,20 +40,25 @@ public struct SiteReport: Codable, Sendable, Equatable {
         }
     }
 
-    /// Useful bytes the core kept ÷ request-body bytes the edge put on the wire.
+    /// Useful bytes the core kept ÷ request-body bytes the edge put on the wire (1 on a clean
+    /// link; a link that cuts chunks wastes the part of each cut chunk that was sent).
     public struct Goodput: Codable, Sendable, Equatable {
         public var wireBytes: UInt64
         public var goodBytes: UInt64
+        /// good ÷ wire, to 4 decimals; nil before any byte was sent.
         public var ratio: Double?
+        /// Start of the period counted (absent: since the spool was created).
+        public var since: String?
 
-        public init(wireBytes: UInt64, goodBytes: UInt64, ratio: Double?) {
+        public init(wireBytes: UInt64, goodBytes: UInt64, since: String? = nil) {
             self.wireBytes = wireBytes
             self.goodBytes = goodBytes
-            self.ratio = ratio
+            ratio = wireBytes > 0 ? (Double(goodBytes) / Double(wireBytes) * 10_000).rounded() / 10_000 : nil
+            self.since = since
         }
 
         enum CodingKeys: String, CodingKey {
-            case ratio
+            case ratio, since
             case wireBytes = "wire_bytes"
             case goodBytes = "good_bytes"
         }

@@ -39,6 +39,8 @@ extension SiteReport {
             }
         }
         guard (chunkBytes?.count ?? 0) <= 8 else { throw bad("chunk_bytes names more than 8 lanes") }
+        try timestamp("goodput.since", goodput?.since)
+        try timestamp("session_goodput.since", sessionGoodput?.since)
         var out = self
         if let e = lastError, e.count > Self.maxErrorCharacters { out.lastError = String(e.prefix(Self.maxErrorCharacters)) + "…" }
         return out

@@ -67,28 +67,8 @@ public struct AgentRuntimeStatus: Codable, Sendable, Equatable {
         }
     }
 
-    /// Useful bytes the core kept ÷ request-body bytes put on the wire (1 on a clean link; a link
-    /// that cuts chunks wastes the part of each cut chunk that was sent).
-    public struct Goodput: Codable, Sendable, Equatable {
-        public var wireBytes: UInt64
-        public var goodBytes: UInt64
-        /// good ÷ wire; nil before any byte was sent.
-        public var ratio: Double?
-        public var since: String?
-
-        public init(wireBytes: UInt64, goodBytes: UInt64, since: String? = nil) {
-            self.wireBytes = wireBytes
-            self.goodBytes = goodBytes
-            ratio = wireBytes > 0 ? (Double(goodBytes) / Double(wireBytes) * 10_000).rounded() / 10_000 : nil
-            self.since = since
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case ratio, since
-            case wireBytes = "wire_bytes"
-            case goodBytes = "good_bytes"
-        }
-    }
+    /// Useful bytes the core kept ÷ request-body bytes put on the wire (the heartbeat's record).
+    public typealias Goodput = SiteReport.Goodput
 
     public var pid: Int32
     public var version: String

@@ -12,10 +12,12 @@ extension EdgeStatus {
             quarantinedObjects: counters["quarantined_objects"] ?? 0, linkState: agent?.link.state.rawValue ?? "connecting",
             lastError: agent?.link.lastError, lastSuccessAt: agent?.link.lastSuccessAt)
         r.quarantined = quarantined.prefix(SiteReport.maxQuarantinedListed).map {
-            .init(stream: $0.stream, name: $0.name, size: $0.size, reason: String($0.reason.prefix(1000)), at: $0.at)
+            var q = $0
+            q.reason = String(q.reason.prefix(1000))
+            return q
         }
-        r.goodput = .init(wireBytes: goodput.wireBytes, goodBytes: goodput.goodBytes, ratio: goodput.ratio)
-        if let g = agent?.goodput { r.sessionGoodput = .init(wireBytes: g.wireBytes, goodBytes: g.goodBytes, ratio: g.ratio) }
+        r.goodput = goodput
+        r.sessionGoodput = agent?.goodput
         if let lanes = agent?.lanes, !lanes.isEmpty {
             r.chunkBytes = Dictionary(uniqueKeysWithValues: lanes.map { ($0.lane.rawValue, $0.chunkBytes) })
         }

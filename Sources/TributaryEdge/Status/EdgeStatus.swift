@@ -7,6 +7,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import TributaryFiles
+import TributaryProtocol
 
 /// What `tributary-edge status` shows: the journal's figures (exact, read in one transaction)
 /// plus the running agent's live view (link, upload in flight) when it runs.
@@ -48,13 +49,8 @@ public struct EdgeStatus: Encodable, Sendable, Equatable {
         }
     }
 
-    public struct Quarantined: Codable, Sendable, Equatable {
-        public var stream: String
-        public var name: String
-        public var size: UInt64
-        public var reason: String
-        public var at: String
-    }
+    /// The same record the heartbeat carries (one definition, in the contract module).
+    public typealias Quarantined = SiteReport.Quarantined
 
     public var site: String
     public var agentRunning: Bool
@@ -72,8 +68,8 @@ public struct EdgeStatus: Encodable, Sendable, Equatable {
     public var agent: AgentRuntimeStatus?
     /// Goodput since the spool was created (the journal's `good_bytes` ÷ `wire_bytes`); the
     /// agent's link session has its own in `agent.goodput`.
-    public var goodput: AgentRuntimeStatus.Goodput {
-        AgentRuntimeStatus.Goodput(wireBytes: UInt64(max(0, counters["wire_bytes"] ?? 0)), goodBytes: UInt64(max(0, counters["good_bytes"] ?? 0)))
+    public var goodput: SiteReport.Goodput {
+        SiteReport.Goodput(wireBytes: UInt64(max(0, counters["wire_bytes"] ?? 0)), goodBytes: UInt64(max(0, counters["good_bytes"] ?? 0)))
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -174,7 +170,7 @@ extension EdgeStatus {
         out += "\nspool: \(spool.usedBytes) of \(spool.maxBytes) bytes (\(String(format: "%.1f", pct)) %), \(spool.usedObjects) of \(spool.maxObjects) objects, policy \(spool.fullPolicy), \(spool.batches) batch(es) built\n"
         out += "dropped: \(droppedObjects) objects, \(droppedBytes) bytes   quarantined: \(counters["quarantined_objects"] ?? 0)\n"
         out += "delivered: \(counters["acked_objects"] ?? 0) objects (\(counters["acked_duplicates"] ?? 0) duplicates), \(counters["acked_bytes"] ?? 0) bytes\n"
-        func ratio(_ g: AgentRuntimeStatus.Goodput) -> String { g.ratio.map { String(format: "%.3f", $0) } ?? "-" }
+        func ratio(_ g: SiteReport.Goodput) -> String { g.ratio.map { String(format: "%.3f", $0) } ?? "-" }
         out += "goodput: \(ratio(goodput)) total (\(goodput.goodBytes) useful of \(goodput.wireBytes) bytes sent)"
         if let g = agent?.goodput { out += ", \(ratio(g)) this session (\(g.goodBytes) of \(g.wireBytes))" }
         out += "\n"

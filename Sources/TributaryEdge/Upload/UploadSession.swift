@@ -214,12 +214,15 @@ public struct UploadSession: Sendable {
         // 400/413/415: our metadata passed the same checks at intake; the request may have been
         // damaged on the way. Believe it only when it persists.
         creationRefusals += 1
-        if creationRefusals >= limits.maxCreationRefusals {
-            state = .finished
-            return [.recordCreationRefusal, .release(.quarantine, reason: "refused by the core at creation \(creationRefusals) times: \(e)")]
-        }
+        return strike(.recordCreationRefusal, count: creationRefusals, limit: limits.maxCreationRefusals, e,
+                      reason: "refused by the core at creation \(creationRefusals) times: \(e)")
+    }
+
+    /// One more durable strike against the batch: at `limit` it is set aside, else it waits
+    /// (only it: the core answered, the link is fine).
+    private mutating func strike(_ record: Action, count: Int, limit: Int, _ e: UploadError, reason: String) -> [Action] {
         state = .finished
-        return [.recordCreationRefusal, .retryLater(e, blame: .batch)]
+        return [record, count >= limit ? .release(.quarantine, reason: reason) : .retryLater(e, blame: .batch)]
     }
 
     private mutating func patchFailed(_ e: UploadError, url u: String, completes: Bool) -> [Action] {
@@ -239,12 +242,8 @@ public struct UploadSession: Sendable {
             return end(e, blame: .link)
         case .transient where completes && (e.status ?? 0) >= 500:
             commitFailures += 1
-            if commitFailures >= limits.maxCommitFailures {
-                state = .finished
-                return [.recordCommitFailure, .release(.quarantine, reason: "the core failed to commit it \(commitFailures) times in a row: \(e)")]
-            }
-            state = .finished
-            return [.recordCommitFailure, .retryLater(e, blame: .batch)]
+            return strike(.recordCommitFailure, count: commitFailures, limit: limits.maxCommitFailures, e,
+                          reason: "the core failed to commit it \(commitFailures) times in a row: \(e)")
         default:
             return end(e, blame: .link)
         }
