@@ -124,3 +124,26 @@ def test_a_batch_that_can_never_go_is_set_aside_and_the_rest_flows(core_factory,
     s = agent.status()
     assert s["counters"]["quarantine_retried"] == 1 and [q["name"] for q in s["quarantined"]] == ["too-big.mp4"]
     assert s["pending_objects"] == 0
+
+
+def test_small_fresh_data_is_not_held_behind_a_big_object(live_core, edge_factory, proxy_factory):
+    site = live_core.new_site("lanes")
+    # 1 MB/s per connection: the 8 MiB clip takes ≈8 s on its own lane.
+    proxy = proxy_factory(live_core.port, "--throttle", str(1 << 20))
+    agent = edge_factory(proxy.url, site.site, site.token, large_object_bytes=1 << 20)
+    clip = random.Random(7).randbytes(8 << 20)
+    agent.drop("cams/big.mp4", clip)
+    agent.start()
+    wait_until(lambda: any((l.get("in_flight") or {}).get("sent", 0) > 0 for l in agent.status()["agent"]["lanes"]), 20,
+               what="the clip on the wire")
+    small = {("telemetry", f"t{i}.csv"): f"{i},1\n".encode() for i in range(20)}
+    for (stream, name), data in small.items():
+        agent.drop(f"{stream}/{name}", data)
+    wait_until(lambda: agent.status()["counters"].get("acked_objects", 0) >= 20, 30, what="the small files")
+    s = agent.status()
+    bulk = next(l for l in s["agent"]["lanes"] if l["lane"] == "bulk")
+    # The small files landed while the clip was still going on the other lane.
+    assert bulk.get("in_flight") and bulk["in_flight"]["sent"] < len(clip), s["agent"]
+    agent.wait_drained(60, acked=21)
+    small[("cams", "big.mp4")] = clip
+    assert_exactly_once(live_core, site.site, small)
