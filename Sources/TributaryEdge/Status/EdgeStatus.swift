@@ -11,7 +11,7 @@ import TributaryProtocol
 
 /// What `tributary-edge status` shows: the journal's figures (exact, read in one transaction)
 /// plus the running agent's live view (link, upload in flight) when it runs.
-public struct EdgeStatus: Encodable, Sendable, Equatable {
+public struct EdgeStatus: Codable, Sendable, Equatable {
     public struct Stream: Codable, Sendable, Equatable {
         public var stream: String
         public var priority: Int
@@ -68,26 +68,7 @@ public struct EdgeStatus: Encodable, Sendable, Equatable {
     public var agent: AgentRuntimeStatus?
     /// Goodput since the spool was created (the journal's `good_bytes` ÷ `wire_bytes`); the
     /// agent's link session has its own in `agent.goodput`.
-    public var goodput: SiteReport.Goodput {
-        SiteReport.Goodput(wireBytes: UInt64(max(0, counters["wire_bytes"] ?? 0)), goodBytes: UInt64(max(0, counters["good_bytes"] ?? 0)))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(site, forKey: .site)
-        try c.encode(agentRunning, forKey: .agentRunning)
-        try c.encode(pendingObjects, forKey: .pendingObjects)
-        try c.encode(pendingBytes, forKey: .pendingBytes)
-        try c.encodeIfPresent(oldestCapturedAt, forKey: .oldestCapturedAt)
-        try c.encode(streams, forKey: .streams)
-        try c.encode(spool, forKey: .spool)
-        try c.encode(droppedObjects, forKey: .droppedObjects)
-        try c.encode(droppedBytes, forKey: .droppedBytes)
-        try c.encode(quarantined, forKey: .quarantined)
-        try c.encode(counters, forKey: .counters)
-        try c.encodeIfPresent(agent, forKey: .agent)
-        try c.encode(goodput, forKey: .goodput)
-    }
+    public var goodput: SiteReport.Goodput
 
     enum CodingKeys: String, CodingKey {
         case site, streams, spool, quarantined, counters, agent, goodput
@@ -127,7 +108,9 @@ extension Journal {
                         directory: spoolDirectory, usedBytes: pendingBytes, maxBytes: c.maxSpoolBytes, usedObjects: pendingObjects,
                         maxObjects: c.maxSpoolObjects, fullPolicy: c.fullPolicy.rawValue, batches: Int(b[0].int!), batchBytes: UInt64(b[1].int!)),
                     droppedObjects: counters["dropped_objects"] ?? 0, droppedBytes: counters["dropped_bytes"] ?? 0,
-                    quarantined: quarantined, counters: counters, agent: nil)
+                    quarantined: quarantined, counters: counters, agent: nil,
+                    goodput: SiteReport.Goodput(
+                        wireBytes: UInt64(max(0, counters["wire_bytes"] ?? 0)), goodBytes: UInt64(max(0, counters["good_bytes"] ?? 0))))
             }
         }
     }
