@@ -192,7 +192,13 @@ public final class UploaderService: Service, @unchecked Sendable {
         runtime.setInFlight(inFlight, lane: lane)
 
         let path = spool.directory + "/" + batch.file
-        let fd = try FileIO.open(path, O_RDONLY)
+        let fd: Int32
+        do { fd = try FileIO.open(path, O_RDONLY) } catch {
+            // The batch file is gone or unreadable: never retried as is; its objects are checked
+            // (intact ones are batched again, a missing or damaged one is quarantined).
+            try release(batch, objects: objects, how: .reverify, reason: "batch file unreadable: \(error)")
+            return SessionOutcome(end: .released, chunk: chunk)
+        }
         defer { close(fd) }
         var session = UploadSession(
             size: batch.size, uploadURL: batch.uploadURL, creationRefusals: batch.attempts, commitFailures: batch.commitFailures,
