@@ -51,6 +51,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--files", type=int, default=2000)
     ap.add_argument("--size", type=int, default=2048, help="approximate bytes per file")
+    ap.add_argument("--clips", type=int, default=0, help="also this many incompressible 4 MiB objects (sent alone, bulk lane)")
     args = ap.parse_args()
     bindir = Path(os.environ.get("TRIBUTARY_BIN_DIR") or subprocess.run(
         ["swift", "build", "--show-bin-path"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip())
@@ -77,7 +78,9 @@ def main() -> None:
                 rows.append(r)
                 body += len(r)
             files.append((f"r{i:05d}.csv", ("ts,sensor,value\n" + "".join(rows)).encode()))
+        clips = [(f"clip{i}.bin", rng.randbytes(4 << 20)) for i in range(args.clips)]
         raw = sum(len(d) for _, d in files)
+        clip_raw = sum(len(d) for _, d in clips)
 
         def add_site(name):
             out = subprocess.run([bindir / "tributary-core", "sites", "add", name, "--data-dir", work / "core"],
@@ -90,7 +93,7 @@ def main() -> None:
         (inbox / "sensors").mkdir(parents=True)
         stage = work / "stage"
         stage.mkdir()
-        for name, data in files:
+        for name, data in files + clips:
             (stage / name).write_bytes(data)
         before = proxy_stats()
         env = dict(os.environ, TRIBUTARY_SEGMENT_MAX_AGE_MS="200")
@@ -101,7 +104,7 @@ def main() -> None:
         wait(lambda: (spool / "agent-status.json").exists(), 30, "edge agent")
         peak = 0
         t0 = time.monotonic()
-        for name, _ in files:
+        for name, _ in clips + files:
             os.rename(stage / name, inbox / "sensors" / name)
         def delivered():
             nonlocal peak
@@ -110,7 +113,8 @@ def main() -> None:
                     peak = max(peak, int(line.split()[1]))
             s = json.loads(subprocess.run([bindir / "tributary-edge", "status", "--json", "--spool", spool],
                                           capture_output=True, text=True, check=True).stdout)
-            return s["counters"].get("acked_objects", 0) >= len(files)
+            delivered.goodput = s.get("goodput")
+            return s["counters"].get("acked_objects", 0) >= len(files) + len(clips)
         wait(delivered, 600, "edge delivery")
         edge_s = time.monotonic() - t0
         after = proxy_stats()
@@ -143,9 +147,13 @@ def main() -> None:
         curl_up = after["bytes_up"] - before["bytes_up"]
         curl_conns = after["connections"] - before["connections"]
 
-        print(f"{len(files)} CSV files, {raw} bytes in all (debug build unless TRIBUTARY_BIN_DIR says otherwise)")
+        print(f"{len(files)} CSV files, {raw} bytes in all" + (f", and {len(clips)} incompressible clips of 4 MiB ({clip_raw} bytes; "
+              "the curl reference sends the CSV files only)" if clips else "") + " (debug build unless TRIBUTARY_BIN_DIR says otherwise)")
+        if getattr(delivered, "goodput", None):
+            g = delivered.goodput
+            print(f"agent goodput (bytes the core kept ÷ PATCH bytes sent): {g.get('ratio')} ({g.get('good_bytes')} of {g.get('wire_bytes')})")
         print(f"{'':28}{'objects/s':>12}{'bytes on the wire':>20}{'wire/raw':>10}{'connections':>13}")
-        print(f"{'tributary-edge (segments)':28}{len(files) / edge_s:12.0f}{edge_up:20d}{edge_up / raw:10.2f}{edge_conns:13d}"
+        print(f"{'tributary-edge (segments)':28}{(len(files) + len(clips)) / edge_s:12.0f}{edge_up:20d}{edge_up / (raw + clip_raw):10.2f}{edge_conns:13d}"
               f"   peak RSS {peak / 1024:.1f} MB")
         print(f"{'curl, one tus upload each':28}{len(files) / curl_s:12.0f}{curl_up:20d}{curl_up / raw:10.2f}{curl_conns:13d}")
     finally:

@@ -22,8 +22,14 @@ public struct TransferProgress: Sendable {
 /// between transfers of the same session.
 public final class CurlSession: @unchecked Sendable {
     private let handle: UnsafeMutableRawPointer
-    /// Set from any thread to abort the transfer in flight at its next progress callback.
+    /// Set from any thread (`cancel()`) to abort the transfer in flight at its next progress
+    /// callback. Sticky: a cancel that lands between two transfers aborts the next one too, until
+    /// `resetCancellation()`.
     public let cancelled = Atomic<Bool>(false)
+
+    public func cancel() { cancelled.store(true, ordering: .relaxed) }
+
+    public func resetCancellation() { cancelled.store(false, ordering: .relaxed) }
 
     public init() {
         _ = curlGlobalInit
@@ -42,7 +48,9 @@ public final class CurlSession: @unchecked Sendable {
         sink: ((UnsafeRawBufferPointer) -> Bool)? = nil,
         progress: ((TransferProgress) -> Void)? = nil
     ) throws(TransferError) -> HTTPResponse {
-        cancelled.store(false, ordering: .relaxed)
+        if cancelled.load(ordering: .relaxed) {
+            throw TransferError(code: Int(CURLE_ABORTED_BY_CALLBACK.rawValue), message: "cancelled", bytesSent: 0, aborted: true)
+        }
         curl_easy_reset(handle)
         let ctx = TransferContext(request: request, options: options, sink: sink, progress: progress, session: self)
         let unmanaged = Unmanaged.passRetained(ctx)

@@ -4,22 +4,25 @@ import Logging
 /// and the nudges they give each other.
 public struct AgentContext: Sendable {
     public let configuration: EdgeConfiguration
-    public let spool: Spool
+    public let spool: SpoolIntake
     public let runtime: AgentRuntime
     public let logger: Logger
     /// "Files may be waiting in the inbox", "objects were accepted", "a batch is built".
     public let intakeWake = Wakeup()
     public let batcherWake = Wakeup()
-    public let uploaderWake = Wakeup()
+    /// One per upload lane: "a batch is built" wakes both (`wakeUploaders`).
+    public let laneWakes: [UploadLane: Wakeup] = [.fresh: Wakeup(), .bulk: Wakeup()]
     /// "Something was delivered": report the new backlog now.
     public let reportWake = Wakeup()
 
-    public init(configuration: EdgeConfiguration, spool: Spool, runtime: AgentRuntime, logger: Logger) {
+    public init(configuration: EdgeConfiguration, spool: SpoolIntake, runtime: AgentRuntime, logger: Logger) {
         self.configuration = configuration
         self.spool = spool
         self.runtime = runtime
         self.logger = logger
     }
+
+    public func wakeUploaders() { for w in laneWakes.values { w.signal() } }
 
     var builder: BatchBuilder { BatchBuilder(spoolDirectory: spool.directory, zstdLevel: configuration.zstdLevel) }
 }

@@ -6,19 +6,20 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import TributaryCurl
+import TributaryFiles
 import TributaryProtocol
 
 /// The running agent: intake, batcher, uploader, reports and status writer as services of one group.
 /// `run` in the CLI adds signal handling; tests may build the same services.
 public struct EdgeAgent {
     public let services: [any Service]
-    public let spool: Spool
+    public let spool: SpoolIntake
     public let runtime: AgentRuntime
     let lock: SpoolLock
 
     public init(configuration c: EdgeConfiguration, logger: Logger) throws {
         try c.validateForRun()
-        spool = try Spool(directory: c.spoolDirectory, logger: logger)
+        spool = try SpoolIntake(directory: c.spoolDirectory, logger: logger)
         lock = try SpoolLock(spool: c.spoolDirectory)
         try spool.removeLeftovers()
         runtime = AgentRuntime(configuration: c)
@@ -28,15 +29,16 @@ public struct EdgeAgent {
         options.lowSpeedTime = c.stallSeconds
         options.caFile = c.caFile
         options.maxResponseBytes = 16 << 20
-        // One client (connection) per service, so the have-check never waits behind a PATCH.
-        let uploadClient = TusClient(baseURL: c.coreURL, token: c.token, options: options)
+        // One client (connection) per service and upload lane, so the have-check never waits behind a PATCH.
         let haveClient = TusClient(baseURL: c.coreURL, token: c.token, options: options)
         let reportClient = TusClient(baseURL: c.coreURL, token: c.token, options: options)
         let context = AgentContext(configuration: c, spool: spool, runtime: runtime, logger: logger)
         services = [
             IntakeService(context: context),
             BatcherService(context: context, client: haveClient),
-            UploaderService(context: context, client: uploadClient),
+            UploaderService(context: context, clients: Dictionary(uniqueKeysWithValues: UploadLane.allCases.map {
+                ($0, TusClient(baseURL: c.coreURL, token: c.token, options: options))
+            })),
             ReportService(context: context, client: reportClient),
             StatusWriterService(runtime: runtime, spool: c.spoolDirectory, logger: logger),
         ]
@@ -60,10 +62,22 @@ public enum EdgePut {
             }
         }
         do { try Names.validateStream(stream) } catch { throw ConfigurationError("--stream: \(error)") }
-        let spool = try Spool(directory: c.spoolDirectory, logger: logger)
+        let spool = try SpoolIntake(directory: c.spoolDirectory, logger: logger)
         let items = files.map { path in
             IntakeItem(sourcePath: path, stream: stream, name: String(path.split(separator: "/").last ?? Substring(path)), capturedAt: captured)
         }
         return try spool.ingest(items, configuration: c)
+    }
+}
+
+/// `tributary-edge retry-quarantined`: puts set-aside objects back to pending (the running agent,
+/// if any, batches them on its next pass; the journal's locking orders the two processes).
+public enum EdgeRetry {
+    public static func retryQuarantined(configuration c: EdgeConfiguration, includingCorrupt: Bool) throws -> Int {
+        guard FileIO.exists(c.spoolDirectory + "/journal.sqlite") else {
+            throw ConfigurationError("no spool at \(c.spoolDirectory) (no journal.sqlite): pass --spool or --config of the agent")
+        }
+        let journal = try Journal(spoolDirectory: c.spoolDirectory)
+        return try journal.retryQuarantined(acceptedAt: Timestamp.format(Date()), includingCorrupt: includingCorrupt)
     }
 }

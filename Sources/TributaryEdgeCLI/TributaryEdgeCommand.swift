@@ -16,7 +16,7 @@ struct TributaryEdgeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tributary-edge",
         abstract: "Takes local objects into a durable spool and ships them to a Tributary core over flaky links.",
-        subcommands: [Run.self, Put.self, Status.self])
+        subcommands: [Run.self, Put.self, Status.self, RetryQuarantined.self])
 }
 
 /// Options every subcommand shares: the configuration and the spool.
@@ -127,6 +127,26 @@ struct Status: AsyncParsableCommand {
         } else {
             print(s.rendered(), terminator: "")
         }
+    }
+}
+
+struct RetryQuarantined: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retry-quarantined",
+        abstract: "Put quarantined objects back to pending, to be sent again (works while the agent runs).")
+
+    @OptionGroup var common: CommonOptions
+    @Flag(help: "Also objects set aside because their spool file failed its sha256 (checked again before sending).")
+    var includingCorrupt = false
+
+    func run() async throws {
+        let c: EdgeConfiguration
+        do { c = try common.load() } catch let e as ConfigurationError { throw ValidationError(e.message) }
+        let n: Int
+        do { n = try EdgeRetry.retryQuarantined(configuration: c, includingCorrupt: includingCorrupt) } catch let e as ConfigurationError {
+            throw ValidationError(e.message)
+        }
+        print("\(n) quarantined object(s) back to pending")
     }
 }
 

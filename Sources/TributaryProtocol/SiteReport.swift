@@ -22,6 +22,48 @@ public struct SiteReport: Codable, Sendable, Equatable {
         }
     }
 
+    /// An object the edge set aside (quarantined) with the reason: a batch the core keeps refusing
+    /// or failing to commit, or a spool file that no longer matches its sha256.
+    public struct Quarantined: Codable, Sendable, Equatable {
+        public var stream: String
+        public var name: String
+        public var size: UInt64
+        public var reason: String
+        public var at: String
+
+        public init(stream: String, name: String, size: UInt64, reason: String, at: String) {
+            self.stream = stream
+            self.name = name
+            self.size = size
+            self.reason = reason
+            self.at = at
+        }
+    }
+
+    /// Useful bytes the core kept ÷ request-body bytes the edge put on the wire (1 on a clean
+    /// link; a link that cuts chunks wastes the part of each cut chunk that was sent).
+    public struct Goodput: Codable, Sendable, Equatable {
+        public var wireBytes: UInt64
+        public var goodBytes: UInt64
+        /// good ÷ wire, to 4 decimals; nil before any byte was sent.
+        public var ratio: Double?
+        /// Start of the period counted (absent: since the spool was created).
+        public var since: String?
+
+        public init(wireBytes: UInt64, goodBytes: UInt64, since: String? = nil) {
+            self.wireBytes = wireBytes
+            self.goodBytes = goodBytes
+            ratio = wireBytes > 0 ? (Double(goodBytes) / Double(wireBytes) * 10_000).rounded() / 10_000 : nil
+            self.since = since
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case ratio, since
+            case wireBytes = "wire_bytes"
+            case goodBytes = "good_bytes"
+        }
+    }
+
     public var agentVersion: String
     public var reportedAt: String
     public var streams: [Stream]
@@ -40,6 +82,17 @@ public struct SiteReport: Codable, Sendable, Equatable {
     public var linkState: String
     public var lastError: String?
     public var lastSuccessAt: String?
+    // Optional (newer agents): absent from an older agent's report.
+    /// The most recently quarantined objects (at most `maxQuarantinedListed`).
+    public var quarantined: [Quarantined]?
+    /// Goodput since the spool was created, and in the agent's current link session (since it started).
+    public var goodput: Goodput?
+    public var sessionGoodput: Goodput?
+    /// The PATCH size of each upload lane now ("fresh", "bulk").
+    public var chunkBytes: [String: UInt64]?
+
+    /// Most quarantined objects one report lists.
+    public static let maxQuarantinedListed = 20
 
     public init(
         agentVersion: String, reportedAt: String, streams: [Stream], pendingObjects: Int, pendingBytes: UInt64,
@@ -82,5 +135,8 @@ public struct SiteReport: Codable, Sendable, Equatable {
         case linkState = "link_state"
         case lastError = "last_error"
         case lastSuccessAt = "last_success_at"
+        case quarantined, goodput
+        case sessionGoodput = "session_goodput"
+        case chunkBytes = "chunk_bytes"
     }
 }

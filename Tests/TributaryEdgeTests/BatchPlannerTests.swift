@@ -55,4 +55,21 @@ import TributaryProtocol
         #expect(p.due([obj(1, 900)], now: now).due)
         #expect(!p.due([], now: now).due)
     }
+
+    @Test func aFullLaneNeverStopsTheOther() throws {
+        let p = BatchPlanner(configuration: config)
+        let now = try Timestamp.parse("2026-11-21T10:00:02Z")
+        let candidates = [obj(1, 900), obj(2, 10), obj(3, 10)]
+        // Bulk lane full: the small objects behind the big one are packed (when due).
+        guard case .segment(let e) = p.plan(candidates, held: [], lanes: [.fresh]) else { Issue.record("no segment"); return }
+        #expect(e.map(\.object.id) == [2, 3])
+        // Fresh lane full: the big one goes, even behind small ones.
+        #expect(p.plan([obj(2, 10), obj(1, 900)], held: [], lanes: [.bulk]) == .single(obj(1, 900), compress: true))
+        #expect(p.plan([obj(2, 10)], held: [], lanes: [.bulk]) == nil)
+        // Due: the bulk lane at once, the fresh one by the segment's own age rule.
+        #expect(p.dueLanes(candidates, now: now, lanes: [.fresh, .bulk]).lanes == [.bulk])
+        #expect(p.dueLanes(candidates, now: now.addingTimeInterval(3), lanes: [.fresh, .bulk]).lanes == [.fresh, .bulk])
+        #expect(p.dueLanes(candidates, now: now.addingTimeInterval(3), lanes: [.fresh]).lanes == [.fresh])
+        #expect(p.dueLanes([obj(2, 10)], now: now, lanes: [.bulk]).lanes.isEmpty)
+    }
 }

@@ -74,7 +74,7 @@ import TributaryTestKit
         symlink(f, inbox + "/link.csv")
         var c = EdgeConfiguration()
         c.spoolDirectory = dir.path("spool")
-        let spool = try Spool(directory: c.spoolDirectory, logger: Logger(label: "test"))
+        let spool = try SpoolIntake(directory: c.spoolDirectory, logger: Logger(label: "test"))
         let r = try spool.ingest([
             IntakeItem(sourcePath: f, stream: "s", name: "a.csv"),
             IntakeItem(sourcePath: inbox + "/link.csv", stream: "s", name: "link.csv"),

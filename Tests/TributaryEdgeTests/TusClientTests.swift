@@ -29,3 +29,25 @@ import TributaryCurl
         #expect(TusClient.readFailure(answer(401)).kind == .unauthorized)
     }
 }
+
+@Suite struct CurlCancelTests {
+    /// A cancel that lands between two transfers is not lost: the next one is aborted before it
+    /// starts (no connection attempt), until the flag is reset.
+    @Test func aCancelBetweenTransfersAbortsTheNextOne() throws {
+        let session = CurlSession()
+        session.cancel()
+        let request = HTTPRequest(method: "GET", url: "http://127.0.0.1:9/never")
+        do {
+            _ = try session.perform(request)
+            Issue.record("a cancelled session performed a transfer")
+        } catch {
+            #expect(error.aborted && error.message == "cancelled")
+        }
+        session.resetCancellation()
+        do {
+            _ = try session.perform(request, options: { var o = TransferOptions(); o.connectTimeout = 2; return o }())
+        } catch {
+            #expect(!error.aborted)  // it tried: port 9 refuses
+        }
+    }
+}

@@ -61,7 +61,7 @@ def test_captured_at_is_the_files_mtime(live_core, edge_factory):
     p = agent.drop("vibration/old.csv", b"t,v\n1,2\n")
     os.utime(p, (1_600_000_000.25, 1_600_000_000.25))
     agent.start()
-    agent.wait_drained(30)
+    agent.wait_drained(30, acked=1)
     [a] = arrivals(live_core, site.site)
     assert a["captured_at"] == "2020-09-13T12:26:40.250Z"
     assert "date=2020-09-13" in a["key"]

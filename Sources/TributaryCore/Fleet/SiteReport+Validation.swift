@@ -32,6 +32,15 @@ extension SiteReport {
         }
         guard agentVersion.count <= 128 else { throw bad("agent_version is longer than 128 characters") }
         guard linkState.count <= 32 else { throw bad("link_state is longer than 32 characters") }
+        if let q = quarantined {
+            guard q.count <= Self.maxQuarantinedListed else { throw bad("at most \(Self.maxQuarantinedListed) quarantined objects per report, got \(q.count)") }
+            guard q.allSatisfy({ $0.stream.count <= 256 && $0.name.count <= 1024 && $0.reason.count <= Self.maxErrorCharacters && $0.at.count <= 64 }) else {
+                throw bad("quarantined: a field is too long")
+            }
+        }
+        guard (chunkBytes?.count ?? 0) <= 8 else { throw bad("chunk_bytes names more than 8 lanes") }
+        try timestamp("goodput.since", goodput?.since)
+        try timestamp("session_goodput.since", sessionGoodput?.since)
         var out = self
         if let e = lastError, e.count > Self.maxErrorCharacters { out.lastError = String(e.prefix(Self.maxErrorCharacters)) + "…" }
         return out

@@ -37,6 +37,9 @@ public struct SiteView: Sendable, Encodable, Equatable {
     public var droppedObjects: Int64?
     public var droppedBytes: Int64?
     public var quarantinedObjects: Int64?
+    /// The objects the edge set aside, as its last report listed them.
+    public var quarantined: [SiteReport.Quarantined]?
+    public var goodput: SiteReport.Goodput?
     public var dropsChangedAt: String?
     // What the core received.
     public var lastCommitAt: String?
@@ -107,6 +110,8 @@ public struct SiteView: Sendable, Encodable, Equatable {
         droppedObjects = r?.droppedObjects
         droppedBytes = r?.droppedBytes
         quarantinedObjects = r?.quarantinedObjects
+        quarantined = r?.quarantined
+        goodput = r?.goodput
         dropsChangedAt = s.dropsChangedAt
         lastCommitAt = s.lastCommitAt
         objectsReceived = s.counters.objectsReceived
@@ -161,6 +166,7 @@ public struct SiteView: Sendable, Encodable, Equatable {
         case droppedObjects = "dropped_objects"
         case droppedBytes = "dropped_bytes"
         case quarantinedObjects = "quarantined_objects"
+        case quarantined, goodput
         case dropsChangedAt = "drops_changed_at"
         case lastCommitAt = "last_commit_at"
         case objectsReceived = "objects_received"

@@ -40,11 +40,28 @@ public struct BatchPlanner: Sendable {
         o.size >= configuration.largeObjectBytes || (!o.compressible && o.size >= configuration.incompressibleAloneBytes)
     }
 
-    /// Whether a batch should be built now, before asking the core anything. Returns the seconds
-    /// to wait otherwise.
-    public func due(_ candidates: [SpoolObject], now: Date) -> (due: Bool, waitSeconds: Double) {
-        guard let first = candidates.first else { return (false, 1) }
-        if goesAlone(first) { return (true, 0) }
+    /// Whether a batch should be built now, before asking the core anything, for the lanes that
+    /// have room (`lanes`: singles go to `.bulk`, segments to `.fresh`). Returns the seconds to
+    /// wait otherwise.
+    public func due(_ candidates: [SpoolObject], now: Date, lanes: Set<UploadLane> = Set(UploadLane.allCases)) -> (due: Bool, waitSeconds: Double) {
+        let d = dueLanes(candidates, now: now, lanes: lanes)
+        return (!d.lanes.isEmpty, d.waitSeconds)
+    }
+
+    /// The lanes (among `lanes`, those with room) for which a batch is due now: `.bulk` when an
+    /// object goes alone, `.fresh` when a segment is due (full, or its oldest object old enough).
+    public func dueLanes(_ candidates: [SpoolObject], now: Date, lanes: Set<UploadLane>) -> (lanes: Set<UploadLane>, waitSeconds: Double) {
+        var out = Set<UploadLane>()
+        if lanes.contains(.bulk), candidates.contains(where: goesAlone) { out.insert(.bulk) }
+        guard lanes.contains(.fresh) else { return (out, 1) }
+        let small = candidates.filter { !goesAlone($0) }
+        guard !small.isEmpty else { return (out, 1) }
+        let segment = segmentDue(small, now: now)
+        if segment.due { out.insert(.fresh) }
+        return (out, segment.waitSeconds)
+    }
+
+    private func segmentDue(_ candidates: [SpoolObject], now: Date) -> (due: Bool, waitSeconds: Double) {
         let bytes = candidates.reduce(UInt64(0)) { $0 + $1.size }
         if bytes >= configuration.segmentMaxBytes || candidates.count >= configuration.segmentMaxObjects { return (true, 0) }
         let oldest = candidates.compactMap { try? Timestamp.parse($0.acceptedAt) }.min() ?? now
@@ -53,17 +70,20 @@ public struct BatchPlanner: Sendable {
         return age >= maxAge ? (true, 0) : (false, maxAge - age)
     }
 
-    /// The next batch from `candidates` (in sending order), given the hashes the core holds.
-    public func plan(_ candidates: [SpoolObject], held: Set<String>) -> BatchPlan? {
+    /// The next batch from `candidates` (in sending order), given the hashes the core holds and
+    /// the lanes with room. Priorities hold within a lane: the first candidate that fits a lane
+    /// with room decides the batch.
+    public func plan(_ candidates: [SpoolObject], held: Set<String>, lanes: Set<UploadLane> = Set(UploadLane.allCases)) -> BatchPlan? {
         var entries: [(object: SpoolObject, ref: Bool)] = []
         var bytes: UInt64 = 0
         var names = Set<String>()
         for o in candidates {
             let ref = held.contains(o.sha256)
             if !ref && goesAlone(o) {
-                if entries.isEmpty { return .single(o, compress: o.compressible) }
+                if entries.isEmpty && lanes.contains(.bulk) { return .single(o, compress: o.compressible) }
                 continue
             }
+            guard lanes.contains(.fresh) else { continue }
             let key = o.stream + "/" + o.name
             if names.contains(key) { continue }
             if !ref && !entries.isEmpty && bytes + o.size > configuration.segmentMaxBytes { break }

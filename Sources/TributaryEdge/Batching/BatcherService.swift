@@ -21,11 +21,10 @@ public final class BatcherService: Service, @unchecked Sendable {
     let planner: BatchPlanner
     let builder: BatchBuilder
     var configuration: EdgeConfiguration { context.configuration }
-    var spool: Spool { context.spool }
+    var spool: SpoolIntake { context.spool }
     var runtime: AgentRuntime { context.runtime }
     var logger: Logger { context.logger }
     var wake: Wakeup { context.batcherWake }
-    var uploaderWake: Wakeup { context.uploaderWake }
 
     public init(context: AgentContext, client: TusClient) {
         self.context = context
@@ -45,7 +44,7 @@ public final class BatcherService: Service, @unchecked Sendable {
                 if let next = try await step() {
                     waitMs = next
                 } else {
-                    uploaderWake.signal()
+                    context.wakeUploaders()
                     continue
                 }
             } catch {
@@ -59,11 +58,16 @@ public final class BatcherService: Service, @unchecked Sendable {
     /// Builds at most one batch. Returns nil when it built one, else how long to wait (ms).
     func step() async throws -> Int? {
         let journal = spool.journal
-        guard try journal.batchCount() < configuration.batchesAhead else { return 1000 }
-        let candidates = try journal.pendingObjects(limit: max(2 * configuration.segmentMaxObjects, 1000))
+        // Each lane has its own `batches_ahead`: a full bulk lane never stops segments being built.
+        // Journal reads block: on their own thread, not the cooperative pool.
+        let (room, candidates) = try await BlockingThread.run { [configuration] in
+            let room = try UploadLane.allCases.filter { try journal.batchCount(lane: $0) < configuration.batchesAhead }
+            return (room, room.isEmpty ? [] : try journal.pendingObjects(limit: max(2 * configuration.segmentMaxObjects, 1000)))
+        }
+        guard !room.isEmpty else { return 1000 }
         guard !candidates.isEmpty else { return 1000 }
-        let (due, waitSeconds) = planner.due(candidates, now: Date())
-        guard due else { return max(20, min(1000, Int(waitSeconds * 1000) + 5)) }
+        let (lanes, waitSeconds) = planner.dueLanes(candidates, now: Date(), lanes: Set(room))
+        guard !lanes.isEmpty else { return max(20, min(1000, Int(waitSeconds * 1000) + 5)) }
         // The link decides when the core may be asked; the uploader and this share its backoff.
         let backoff = runtime.secondsUntilAttempt()
         guard backoff <= 0 else { return max(50, min(1000, Int(backoff * 1000))) }
@@ -79,23 +83,36 @@ public final class BatcherService: Service, @unchecked Sendable {
             logger.warning("cannot reach the core for the have-check; objects stay pending", metadata: ["error": "\(e)", "retry_in_s": "\(Int(delay.rounded()))"])
             return max(50, Int(delay * 1000))
         }
-        guard let plan = planner.plan(candidates, held: held) else { return 1000 }
+        var next = planner.plan(candidates, held: held, lanes: lanes)
+        if next == nil, room.contains(.fresh) {
+            // A large object the core already holds goes as a reference in a segment (no bytes):
+            // only the have-check can tell, so it was counted for the bulk lane. Send the references now.
+            let refs = candidates.filter { held.contains($0.sha256) }
+            if !refs.isEmpty { next = planner.plan(refs, held: held, lanes: [.fresh]) }
+        }
+        guard let plan = next else { return 1000 }
         let builder = self.builder
         let now = Timestamp.format(Date())
         do {
             switch plan {
             case .single(let o, let compress):
                 let built: BuiltBatch? = compress ? try await BlockingThread.run { try builder.buildCompressed(o) } : nil
-                let id = try journal.addBatch(
-                    kind: .object, encoding: built == nil ? .identity : .zstd, file: built?.file ?? o.file,
-                    size: built?.size ?? o.size, sha256: o.sha256, priority: o.priority, createdAt: now, objectIDs: [o.id])
+                let id = try await BlockingThread.run {
+                    try journal.addBatch(
+                        kind: .object, encoding: built == nil ? .identity : .zstd, file: built?.file ?? o.file,
+                        size: built?.size ?? o.size, sha256: o.sha256, priority: o.priority, createdAt: now, objectIDs: [o.id])
+                }
                 if id == nil, let f = built?.file { unlink(spool.directory + "/" + f) }
                 logger.debug("batched a large object", metadata: ["batch": "\(id.map(String.init) ?? "void")", "stream": "\(o.stream)", "name": "\(Names.printable(o.name))", "encoding": "\(built == nil ? "identity" : "zstd")"])
             case .segment(let entries):
                 let built = try await BlockingThread.run { try builder.buildSegment(entries) }
-                let id = try journal.addBatch(
-                    kind: .segment, encoding: .zstd, file: built.file, size: built.size, sha256: built.sha256,
-                    priority: entries.map(\.object.priority).max() ?? 0, createdAt: now, objectIDs: entries.map(\.object.id))
+                let ids = entries.map(\.object.id)
+                let priority = entries.map(\.object.priority).max() ?? 0
+                let id = try await BlockingThread.run {
+                    try journal.addBatch(
+                        kind: .segment, encoding: .zstd, file: built.file, size: built.size, sha256: built.sha256,
+                        priority: priority, createdAt: now, objectIDs: ids)
+                }
                 if id == nil { unlink(spool.directory + "/" + built.file) }
                 let raw = entries.filter { !$0.ref }.reduce(UInt64(0)) { $0 + $1.object.size }
                 logger.debug("built a segment", metadata: [
@@ -105,7 +122,7 @@ public final class BatcherService: Service, @unchecked Sendable {
             }
         } catch let c as CorruptSpoolObject {
             logger.error("a spool object no longer matches its journaled sha256; quarantined, not sent", metadata: ["object": "\(c.objectID)", "reason": "\(c.reason)"])
-            try journal.quarantinePending(c.objectID, reason: c.reason, at: now)
+            try await BlockingThread.run { try journal.quarantinePending(c.objectID, reason: c.reason, at: now) }
         }
         return nil
     }

@@ -59,8 +59,13 @@ public struct EdgeConfiguration: Sendable, Equatable {
     public var batchesAhead: Int = 2
 
     // Upload.
-    /// PATCH size: a dropped link costs at most this much re-sent.
+    /// The largest PATCH: the chunk size starts here and grows back to it (`ChunkSizer`).
     public var chunkBytes: UInt64 = 2 << 20
+    /// The smallest PATCH the chunk size shrinks to after cuts and stalls.
+    public var chunkFloorBytes: UInt64 = 32 << 10
+    /// Commits the core fails (5xx) in a row for one batch, and creations it refuses (400/413/415),
+    /// before the batch is set aside (quarantined; `retry-quarantined` puts it back).
+    public var poisonAfterFailures: Int = 5
     public var connectTimeoutSeconds: Double = 10
     /// A transfer that moves under 1 KiB/s for this long is abandoned and resumed.
     public var stallSeconds: Int = 15

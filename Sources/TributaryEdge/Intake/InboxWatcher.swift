@@ -9,8 +9,8 @@ import TributaryFiles
 /// Layout: `inbox/<stream>/<name…>` — the first directory level names the stream, deeper levels are
 /// part of the object's name. Files directly in the inbox go to the default stream. Names starting
 /// with `.` (at any level) are ignored: write to `.x.tmp`, then rename to `x` for an instant take.
-struct InboxWatcher {
-    struct Entry {
+struct InboxWatcher: Sendable {
+    struct Entry: Sendable {
         var path: String
         var stream: String
         var name: String
@@ -18,7 +18,7 @@ struct InboxWatcher {
         var observation: SettleTracker.Observation?
     }
 
-    enum Kind { case file, symlink, other }
+    enum Kind: Sendable { case file, symlink, other }
 
     let inbox: String
     let defaultStream: String

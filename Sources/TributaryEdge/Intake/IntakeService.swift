@@ -23,7 +23,7 @@ public final class IntakeService: Service, @unchecked Sendable {
     let context: AgentContext
     let clock: @Sendable () -> Double
     var configuration: EdgeConfiguration { context.configuration }
-    var spool: Spool { context.spool }
+    var spool: SpoolIntake { context.spool }
     var logger: Logger { context.logger }
     var wake: Wakeup { context.intakeWake }
     var batcherWake: Wakeup { context.batcherWake }
@@ -53,36 +53,21 @@ public final class IntakeService: Service, @unchecked Sendable {
         var spoolFullLogged = false
         var lastTakenGC = 0.0
         while !Task.isCancelled {
-            let entries = watcher.scan()
-            let now = clock()
-            let present = Set(entries.map(\.path))
-            tracker.retain(present)
-            warned = warned.filter { present.contains($0.key) }
-            var ready: [IntakeItem] = []
-            var readyBytes: UInt64 = 0
-            // A full spool under `block` takes nothing: skip the per-file work until it has room.
-            let blocked = configuration.fullPolicy == .block
-                && ((try? spool.journal.usage()).map { $0.bytes >= configuration.maxSpoolBytes || $0.objects >= configuration.maxSpoolObjects } ?? false)
-            for e in entries where !blocked || e.kind != .file {
-                switch e.kind {
-                case .symlink:
-                    warnOnce(&warned, e.path, "refused: symbolic links in the inbox are not followed; move the file itself in")
-                    continue
-                case .other:
-                    warnOnce(&warned, e.path, "refused: not a regular file")
-                    continue
-                case .file: break
-                }
-                guard let o = e.observation, tracker.observe(e.path, o, now: now) else { continue }
-                let taken = TakenFile(path: e.path, size: o.size, mtimeNanoseconds: o.mtimeNanoseconds, inode: o.inode)
-                if (try? spool.journal.wasTaken(taken)) == true {
-                    if configuration.inboxPolicy == .delete { removeSource(e.path) }
-                    continue
-                }
-                ready.append(IntakeItem(sourcePath: e.path, stream: e.stream, name: e.name, rememberSource: true))
-                readyBytes += o.size
-                if ready.count >= Self.groupObjects || readyBytes >= Self.groupBytes { break }
+            // The inbox walk and the journal look-ups block: they run on their own thread, not on
+            // the cooperative pool.
+            let scanned = try await BlockingThread.run { [self, watcher, tracker, warned] in
+                var watcher = watcher
+                var tracker = tracker
+                var warned = warned
+                let r = self.collect(&watcher, &tracker, &warned)
+                return (watcher, tracker, warned, r.ready, r.blocked, r.now)
             }
+            watcher = scanned.0
+            tracker = scanned.1
+            warned = scanned.2
+            let ready = scanned.3
+            let blocked = scanned.4
+            let now = scanned.5
             if blocked && !spoolFullLogged {
                 logger.warning("spool full (full_policy = block): files wait in the inbox until uploads free space")
                 spoolFullLogged = true
@@ -101,7 +86,8 @@ public final class IntakeService: Service, @unchecked Sendable {
             }
             if now - lastTakenGC > 60 {
                 lastTakenGC = now
-                try? spool.journal.forgetTaken { path in !FileIO.exists(path) }
+                let journal = spool.journal
+                _ = try? await BlockingThread.run { try journal.forgetTaken { path in !FileIO.exists(path) } }
             }
             // Wait for the next scan: inotify events cut it short.
             let deadline = clock() + Double(configuration.pollMilliseconds) / 1000
@@ -112,6 +98,45 @@ public final class IntakeService: Service, @unchecked Sendable {
                 try? await Task.sleep(for: .milliseconds(50))
             }
         }
+    }
+
+    /// One pass over the inbox: the files ready to take (settled, not taken before), up to one
+    /// group. Blocking (directory walk, stat, journal look-ups).
+    private func collect(_ watcher: inout InboxWatcher, _ tracker: inout SettleTracker, _ warned: inout [String: String])
+        -> (ready: [IntakeItem], blocked: Bool, now: Double)
+    {
+        let entries = watcher.scan()
+        let now = clock()
+        let present = Set(entries.map(\.path))
+        tracker.retain(present)
+        warned = warned.filter { present.contains($0.key) }
+        var ready: [IntakeItem] = []
+        var readyBytes: UInt64 = 0
+        // A full spool under `block` takes nothing: skip the per-file work until it has room.
+        let policy = SpoolPolicy(configuration: configuration)
+        let blocked = policy.full == .block
+            && ((try? spool.journal.usage()).map { policy.takesNothing(.init(bytes: $0.bytes, objects: $0.objects)) } ?? false)
+        for e in entries where !blocked || e.kind != .file {
+            switch e.kind {
+            case .symlink:
+                warnOnce(&warned, e.path, "refused: symbolic links in the inbox are not followed; move the file itself in")
+                continue
+            case .other:
+                warnOnce(&warned, e.path, "refused: not a regular file")
+                continue
+            case .file: break
+            }
+            guard let o = e.observation, tracker.observe(e.path, o, now: now) else { continue }
+            let taken = TakenFile(path: e.path, size: o.size, mtimeNanoseconds: o.mtimeNanoseconds, inode: o.inode)
+            if (try? spool.journal.wasTaken(taken)) == true {
+                if configuration.inboxPolicy == .delete { removeSource(e.path) }
+                continue
+            }
+            ready.append(IntakeItem(sourcePath: e.path, stream: e.stream, name: e.name, rememberSource: true))
+            readyBytes += o.size
+            if ready.count >= Self.groupObjects || readyBytes >= Self.groupBytes { break }
+        }
+        return (ready, blocked, now)
     }
 
     private func take(_ items: [IntakeItem], tracker: inout SettleTracker, warned: inout [String: String]) async -> (accepted: Int, full: Bool, message: String) {
@@ -150,7 +175,7 @@ public final class IntakeService: Service, @unchecked Sendable {
         } catch let full as SpoolFullError {
             // The group does not fit but the spool is not at its limit: take what fits, one by one,
             // so one file larger than the whole spool does not hold back the rest of its group.
-            if items.count > 1 && full.needBytes > 0 {
+            if items.count > 1 && full.reason != .atLimit {
                 var total = 0
                 for item in items {
                     let r = await take([item], tracker: &tracker, warned: &warned)
@@ -158,7 +183,7 @@ public final class IntakeService: Service, @unchecked Sendable {
                 }
                 return (total, total == 0, "\(full)")
             }
-            if full.needBytes > configuration.maxSpoolBytes, let item = items.first {
+            if full.reason == .largerThanSpool, let item = items.first {
                 warnOnce(&warned, item.sourcePath, "refused: larger (\(full.needBytes) bytes) than the whole spool (max_spool_bytes = \(configuration.maxSpoolBytes)); it stays in the inbox")
             }
             return (0, true, "\(full)")

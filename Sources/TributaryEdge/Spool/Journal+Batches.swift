@@ -34,6 +34,13 @@ extension Journal {
         try locked { Int(try db.query("SELECT COUNT(*) FROM batches")[0][0].int ?? 0) }
     }
 
+    /// Built batches waiting in `lane`.
+    public func batchCount(lane: UploadLane) throws -> Int {
+        try locked { Int(try db.query("SELECT COUNT(*) FROM batches WHERE kind = ?", [.text(Self.kind(of: lane))])[0][0].int ?? 0) }
+    }
+
+    static func kind(of lane: UploadLane) -> String { lane == .fresh ? UploadKind.segment.rawValue : UploadKind.object.rawValue }
+
     /// Records a built batch (its file already durable) and assigns its objects, in one transaction.
     /// Objects evicted meanwhile (drop-oldest) make the whole batch void: returns nil and the caller
     /// removes the file.
@@ -65,6 +72,18 @@ extension Journal {
         }
     }
 
+    /// The batch `lane` sends next: highest priority, then oldest — except that batches in
+    /// `waiting` (each failed its last session and waits out its own backoff) come after every
+    /// other, so one stuck batch never blocks the lane. Nil when the lane is empty.
+    public func nextBatch(lane: UploadLane, waiting: Set<Int64> = []) throws -> SpoolBatch? {
+        try locked {
+            let rows = try db.query(
+                "SELECT \(SpoolBatch.columns) FROM batches WHERE kind = ? ORDER BY priority DESC, id", [.text(Self.kind(of: lane))])
+            let all = rows.map(SpoolBatch.init(row:))
+            return all.first { !waiting.contains($0.id) } ?? all.first
+        }
+    }
+
     public func batches() throws -> [SpoolBatch] {
         try locked { try db.query("SELECT \(SpoolBatch.columns) FROM batches ORDER BY priority DESC, id").map(SpoolBatch.init(row:)) }
     }
@@ -93,8 +112,36 @@ extension Journal {
 
     /// Records the core's durable offset (a hint for `status`; HEAD is the truth on resume).
     public func setOffset(batch id: Int64, offset: UInt64) throws {
+        try recordChunk(batch: id, offset: offset, wireBytes: 0, goodBytes: 0)
+    }
+
+    /// Records a chunk the core took: its offset, and in the same transaction the goodput
+    /// counters (`wire_bytes`: request bodies put on the wire; `good_bytes`: bytes the core kept).
+    /// A chunk taken also ends a run of commit failures.
+    public func recordChunk(batch id: Int64, offset: UInt64, wireBytes: UInt64, goodBytes: UInt64) throws {
         _ = try locked {
-            try db.transaction { try db.query("UPDATE batches SET upload_offset = ? WHERE id = ?", [.integer(Int64(offset)), .integer(id)]) }
+            try db.transaction {
+                try db.query("UPDATE batches SET upload_offset = ? WHERE id = ?", [.integer(Int64(offset)), .integer(id)])
+                try bump("wire_bytes", Int64(wireBytes))
+                try bump("good_bytes", Int64(goodBytes))
+            }
+        }
+    }
+
+    /// Counts request-body bytes that went on the wire and were lost (a cut chunk, a refused one).
+    public func countWasted(wireBytes: UInt64) throws {
+        try count("wire_bytes", Int64(wireBytes))
+    }
+
+    /// Counts a commit the core failed (5xx) for this batch; returns how many in a row so far.
+    @discardableResult
+    public func countCommitFailure(batch id: Int64) throws -> Int {
+        try locked {
+            try db.transaction {
+                try db.query("UPDATE batches SET commit_failures = commit_failures + 1 WHERE id = ?", [.integer(id)])
+                try bump("commit_failures", 1)
+                return Int(try db.query("SELECT commit_failures FROM batches WHERE id = ?", [.integer(id)]).first?[0].int ?? 0)
+            }
         }
     }
 
@@ -153,8 +200,8 @@ extension Journal {
                 }
                 for oid in toQuarantine {
                     try db.query(
-                        "INSERT INTO quarantine(stream, name, size, sha256, captured_at, file, reason, at) SELECT stream, name, size, sha256, captured_at, file, ?, ? FROM objects WHERE id = ?",
-                        [.text(reason), .text(at), .integer(oid)])
+                        "INSERT INTO quarantine(stream, name, size, sha256, captured_at, file, reason, at, priority, compressible, retryable) SELECT stream, name, size, sha256, captured_at, file, ?, ?, priority, compressible, ? FROM objects WHERE id = ?",
+                        [.text(reason), .text(at), .integer(quarantined.contains(oid) && countRejection ? 0 : 1), .integer(oid)])
                     try db.query("DELETE FROM objects WHERE id = ?", [.integer(oid)])
                 }
                 try bump("quarantined_objects", Int64(toQuarantine.count))
@@ -174,10 +221,32 @@ extension Journal {
         _ = try locked {
             try db.transaction {
                 try db.query(
-                    "INSERT INTO quarantine(stream, name, size, sha256, captured_at, file, reason, at) SELECT stream, name, size, sha256, captured_at, file, ?, ? FROM objects WHERE id = ? AND batch_id IS NULL",
+                    "INSERT INTO quarantine(stream, name, size, sha256, captured_at, file, reason, at, priority, compressible, retryable) SELECT stream, name, size, sha256, captured_at, file, ?, ?, priority, compressible, 0 FROM objects WHERE id = ? AND batch_id IS NULL",
                     [.text(reason), .text(at), .integer(id)])
                 try db.query("DELETE FROM objects WHERE id = ? AND batch_id IS NULL", [.integer(id)])
                 try bump("quarantined_objects", 1)
+            }
+        }
+    }
+}
+
+extension Journal {
+    /// `retry-quarantined`: puts quarantined objects back to pending, to be batched and sent again
+    /// (their refusal counts start over). Objects set aside because their spool file no longer
+    /// matches its sha256 stay, unless `includingCorrupt` (the batcher checks each file again and
+    /// sets a corrupt one aside anew). Returns how many went back. One transaction.
+    public func retryQuarantined(acceptedAt: String, includingCorrupt: Bool = false) throws -> Int {
+        try locked {
+            try db.transaction {
+                let filter = includingCorrupt ? "" : " WHERE retryable = 1"
+                let n = Int(try db.query("SELECT COUNT(*) FROM quarantine" + filter)[0][0].int ?? 0)
+                try db.query(
+                    "INSERT INTO objects(stream, name, size, sha256, captured_at, accepted_at, priority, file, compressible) SELECT stream, name, size, sha256, captured_at, ?, priority, file, compressible FROM quarantine"
+                        + filter + " ORDER BY id",
+                    [.text(acceptedAt)])
+                try db.query("DELETE FROM quarantine" + filter)
+                try bump("quarantine_retried", Int64(n))
+                return n
             }
         }
     }

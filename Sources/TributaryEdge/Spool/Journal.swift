@@ -16,11 +16,13 @@ import TributarySQLite
 //   objects(id, stream, name, size, sha256, captured_at, accepted_at, priority, file, compressible,
 //           batch_id NULL | batches.id, rejections) -- a row per accepted, not yet acknowledged object
 //   batches(id, kind 'segment'|'object', encoding 'zstd'|'identity', file, size, sha256, priority,
-//           created_at, upload_url NULL | URL, upload_offset, attempts)
+//           created_at, upload_url NULL | URL, upload_offset, attempts, commit_failures)
+//           -- attempts: creations refused (400/413/415); commit_failures: 5xx to its commit in a row
 //   taken(path, size, mtime_ns, inode, sha256, taken_at)   -- inbox files already accepted
 //   counters(name, value)                                   -- drops, acks, rejections…
 //   drops(id, stream, name, size, sha256, captured_at, dropped_at, reason)  -- last 1000 drops
-//   quarantine(id, stream, name, size, sha256, captured_at, file, reason, at)
+//   quarantine(id, stream, name, size, sha256, captured_at, file, reason, at, priority, compressible,
+//              retryable)  -- set aside: corrupt in the spool (retryable 0) or refused by the core
 //
 // Invariants:
 // - An object is accepted iff its `objects` row is committed; its file was written and made
@@ -106,6 +108,19 @@ public struct SpoolBatch: Sendable, Equatable {
     public var uploadURL: String?
     public var uploadOffset: UInt64
     public var attempts: Int
+    public var commitFailures: Int = 0
+    /// The upload lane: segments (small, fresh data) and single objects (bulk) never wait for each other.
+    public var lane: UploadLane { kind == .segment ? .fresh : .bulk }
+}
+
+/// The uploader's lanes (edge/README.md, "Delivery"): each has its own connection, its own batches
+/// built ahead and its own chunk size, so a big object or a stuck batch never holds back small,
+/// fresh data.
+public enum UploadLane: String, Sendable, CaseIterable, Codable {
+    /// Segments: small objects packed together.
+    case fresh
+    /// Objects sent alone (large or incompressible).
+    case bulk
 }
 
 /// An object evicted by `drop-oldest`.
@@ -119,13 +134,18 @@ public struct DroppedObject: Sendable, Equatable {
 }
 
 public struct SpoolFullError: Error, CustomStringConvertible, Sendable {
+    public var reason: SpoolPolicy.Refusal
     public var needBytes: UInt64
     public var usedBytes: UInt64
     public var maxBytes: UInt64
     public var usedObjects: Int
     public var maxObjects: Int
     public var description: String {
-        "spool is full: \(usedBytes) of \(maxBytes) bytes and \(usedObjects) of \(maxObjects) objects in use, \(needBytes) more bytes needed (full_policy = block)"
+        switch reason {
+        case .largerThanSpool: "\(needBytes) bytes do not fit in the whole spool (max_spool_bytes = \(maxBytes), max_spool_objects = \(maxObjects))"
+        case .atLimit, .noRoom: "spool is full: \(usedBytes) of \(maxBytes) bytes and \(usedObjects) of \(maxObjects) objects in use, \(needBytes) more bytes needed (full_policy = block)"
+        case .nothingToEvict: "spool is full: \(usedBytes) of \(maxBytes) bytes and \(usedObjects) of \(maxObjects) objects in use, all in batches being sent; \(needBytes) more bytes needed"
+        }
     }
 }
 
@@ -160,6 +180,14 @@ public final class Journal: @unchecked Sendable {
         // How often the core refused a batch holding the object with its bytes verified intact;
         // at `maxRejections` it is quarantined rather than sent again.
         "ALTER TABLE objects ADD COLUMN rejections INTEGER NOT NULL DEFAULT 0",
+        // Poison batches: commits the core failed (5xx) in a row for a batch; and what a
+        // quarantined object needs to go back to pending (`retry-quarantined`).
+        """
+        ALTER TABLE batches ADD COLUMN commit_failures INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE quarantine ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE quarantine ADD COLUMN compressible INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE quarantine ADD COLUMN retryable INTEGER NOT NULL DEFAULT 1;
+        """,
     ]
 
     /// Refusals of an intact object before it is quarantined.
@@ -207,47 +235,40 @@ public final class Journal: @unchecked Sendable {
         }
     }
 
-    /// Accepts `items` in one transaction (the group commit point), enforcing the spool limits.
-    /// With `drop-oldest`, evicts the oldest pending objects (lowest priority first) to make room
-    /// and returns them; their files are the caller's to unlink after this returns. With `block`,
-    /// throws `SpoolFullError` and accepts nothing.
-    public func accept(
-        _ items: [NewObject], acceptedAt: String, maxBytes: UInt64, maxObjects: Int,
-        policy: EdgeConfiguration.FullPolicy
-    ) throws -> [DroppedObject] {
+    /// Accepts `items` in one transaction (the group commit point), admitted by `policy`
+    /// (`SpoolPolicy`). Under `drop-oldest`, evicts what the policy says and returns it; their files
+    /// are the caller's to unlink after this returns. When refused, throws `SpoolFullError` and
+    /// accepts nothing.
+    public func accept(_ items: [NewObject], acceptedAt: String, policy: SpoolPolicy) throws -> [DroppedObject] {
         try locked {
             try db.transaction {
                 let r = try db.query("SELECT COALESCE(SUM(size), 0), COUNT(*) FROM objects")[0]
-                var usedBytes = UInt64(r[0].int ?? 0)
-                var usedObjects = Int(r[1].int ?? 0)
+                let use = SpoolPolicy.Use(bytes: UInt64(r[0].int ?? 0), objects: Int(r[1].int ?? 0))
                 let needBytes = items.reduce(UInt64(0)) { $0 + $1.size }
-                var dropped: [DroppedObject] = []
-                if needBytes > maxBytes || items.count > maxObjects {
-                    throw SpoolFullError(needBytes: needBytes, usedBytes: usedBytes, maxBytes: maxBytes, usedObjects: usedObjects, maxObjects: maxObjects)
-                }
-                if usedBytes + needBytes > maxBytes || usedObjects + items.count > maxObjects {
-                    guard policy == .dropOldest else {
-                        throw SpoolFullError(needBytes: needBytes, usedBytes: usedBytes, maxBytes: maxBytes, usedObjects: usedObjects, maxObjects: maxObjects)
-                    }
-                    let victims = try db.query(
+                var victims: [[SQLValue]] = []
+                let admission = try policy.admit(bytes: needBytes, count: items.count, use: use) {
+                    victims = try db.query(
                         "SELECT id, stream, name, size, sha256, captured_at, file FROM objects WHERE batch_id IS NULL ORDER BY priority, captured_at, id")
-                    for v in victims {
-                        guard usedBytes + needBytes > maxBytes || usedObjects + items.count > maxObjects else { break }
-                        let d = DroppedObject(
-                            stream: v[1].string!, name: v[2].string!, size: UInt64(v[3].int!), sha256: v[4].string!,
-                            capturedAt: v[5].string!, file: v[6].string!)
-                        try db.query("DELETE FROM objects WHERE id = ?", [v[0]])
-                        try db.query(
-                            "INSERT INTO drops(stream, name, size, sha256, captured_at, dropped_at, reason) VALUES (?, ?, ?, ?, ?, ?, 'spool full (drop-oldest)')",
-                            [.text(d.stream), .text(d.name), .integer(Int64(d.size)), .text(d.sha256), .text(d.capturedAt), .text(acceptedAt)])
-                        usedBytes -= d.size
-                        usedObjects -= 1
-                        dropped.append(d)
-                    }
-                    guard usedBytes + needBytes <= maxBytes && usedObjects + items.count <= maxObjects else {
-                        // Everything evictable is in batches being sent: nothing more can go.
-                        throw SpoolFullError(needBytes: needBytes, usedBytes: usedBytes, maxBytes: maxBytes, usedObjects: usedObjects, maxObjects: maxObjects)
-                    }
+                    return victims.map { UInt64($0[3].int ?? 0) }
+                }
+                let evict: Int
+                switch admission {
+                case .refuse(let why):
+                    throw SpoolFullError(reason: why, needBytes: needBytes, usedBytes: use.bytes, maxBytes: policy.maxBytes, usedObjects: use.objects, maxObjects: policy.maxObjects)
+                case .admit(let n): evict = n
+                }
+                var dropped: [DroppedObject] = []
+                for v in victims.prefix(evict) {
+                    let d = DroppedObject(
+                        stream: v[1].string!, name: v[2].string!, size: UInt64(v[3].int!), sha256: v[4].string!,
+                        capturedAt: v[5].string!, file: v[6].string!)
+                    try db.query("DELETE FROM objects WHERE id = ?", [v[0]])
+                    try db.query(
+                        "INSERT INTO drops(stream, name, size, sha256, captured_at, dropped_at, reason) VALUES (?, ?, ?, ?, ?, ?, 'spool full (drop-oldest)')",
+                        [.text(d.stream), .text(d.name), .integer(Int64(d.size)), .text(d.sha256), .text(d.capturedAt), .text(acceptedAt)])
+                    dropped.append(d)
+                }
+                if !dropped.isEmpty {
                     try bump("dropped_objects", Int64(dropped.count))
                     try bump("dropped_bytes", Int64(dropped.reduce(0) { $0 + $1.size }))
                     try db.query("DELETE FROM drops WHERE id <= (SELECT MAX(id) FROM drops) - 1000")
@@ -269,6 +290,12 @@ public final class Journal: @unchecked Sendable {
                 return dropped
             }
         }
+    }
+
+    public func accept(
+        _ items: [NewObject], acceptedAt: String, maxBytes: UInt64, maxObjects: Int, policy: EdgeConfiguration.FullPolicy
+    ) throws -> [DroppedObject] {
+        try accept(items, acceptedAt: acceptedAt, policy: SpoolPolicy(maxBytes: maxBytes, maxObjects: maxObjects, full: policy))
     }
 
     /// Adds to a counter inside the caller's transaction.
@@ -316,12 +343,12 @@ extension SpoolObject {
 }
 
 extension SpoolBatch {
-    static let columns = "id, kind, encoding, file, size, sha256, priority, created_at, upload_url, upload_offset, attempts"
+    static let columns = "id, kind, encoding, file, size, sha256, priority, created_at, upload_url, upload_offset, attempts, commit_failures"
 
     init(row r: [SQLValue]) {
         self.init(
             id: r[0].int!, kind: UploadKind(rawValue: r[1].string!) ?? .segment, encoding: UploadEncoding(rawValue: r[2].string!) ?? .zstd,
             file: r[3].string!, size: UInt64(r[4].int!), sha256: r[5].string!, priority: Int(r[6].int!), createdAt: r[7].string!,
-            uploadURL: r[8].string, uploadOffset: UInt64(r[9].int!), attempts: Int(r[10].int!))
+            uploadURL: r[8].string, uploadOffset: UInt64(r[9].int!), attempts: Int(r[10].int!), commitFailures: Int(r[11].int!))
     }
 }

@@ -53,6 +53,23 @@ public struct AgentRuntimeStatus: Codable, Sendable, Equatable {
         }
     }
 
+    /// One upload lane (edge/README.md, "Delivery").
+    public struct Lane: Codable, Sendable, Equatable {
+        public var lane: UploadLane
+        /// The PATCH size now (`ChunkSizer`: halves after a cut, doubles back after successes).
+        public var chunkBytes: UInt64
+        public var inFlight: InFlight?
+
+        enum CodingKeys: String, CodingKey {
+            case lane
+            case chunkBytes = "chunk_bytes"
+            case inFlight = "in_flight"
+        }
+    }
+
+    /// Useful bytes the core kept ÷ request-body bytes put on the wire (the heartbeat's record).
+    public typealias Goodput = SiteReport.Goodput
+
     public var pid: Int32
     public var version: String
     public var site: String
@@ -62,9 +79,12 @@ public struct AgentRuntimeStatus: Codable, Sendable, Equatable {
     public var inFlight: InFlight?
     public var lastAckAt: String?
     public var bandwidthBytesPerSecond: Int64
+    public var lanes: [Lane] = []
+    /// Goodput of this link session (since the agent started); the total is in the journal.
+    public var goodput: Goodput? = nil
 
     enum CodingKeys: String, CodingKey {
-        case pid, version, site, link
+        case pid, version, site, link, lanes, goodput
         case startedAt = "started_at"
         case updatedAt = "updated_at"
         case inFlight = "in_flight"
@@ -77,7 +97,10 @@ public struct AgentRuntimeStatus: Codable, Sendable, Equatable {
 public final class AgentRuntime: Sendable {
     private struct State {
         var link: LinkState
-        var inFlight: AgentRuntimeStatus.InFlight?
+        var inFlight: [UploadLane: AgentRuntimeStatus.InFlight] = [:]
+        var chunk: [UploadLane: UInt64] = [:]
+        var wireBytes: UInt64 = 0
+        var goodBytes: UInt64 = 0
         var lastAckAt: Double?
         var bandwidth: Int64 = 0
         var generation: UInt64 = 0
@@ -128,21 +151,50 @@ public final class AgentRuntime: Sendable {
 
     public var link: LinkState { state.withLock { $0.link } }
 
-    public func setInFlight(_ f: AgentRuntimeStatus.InFlight?) {
+    public func setInFlight(_ f: AgentRuntimeStatus.InFlight?, lane: UploadLane) {
         state.withLock {
-            $0.inFlight = f
+            $0.inFlight[lane] = f
             $0.generation &+= 1
         }
     }
 
-    public func progress(sent: UInt64) {
+    /// Clears every lane's upload in flight (the agent is stopping).
+    public func clearInFlight() {
         state.withLock {
-            if $0.inFlight != nil, $0.inFlight!.sent != sent {
-                $0.inFlight!.sent = sent
+            $0.inFlight = [:]
+            $0.generation &+= 1
+        }
+    }
+
+    public func progress(sent: UInt64, lane: UploadLane) {
+        state.withLock {
+            if $0.inFlight[lane] != nil, $0.inFlight[lane]!.sent != sent {
+                $0.inFlight[lane]!.sent = sent
                 $0.generation &+= 1
             }
         }
     }
+
+    public func setChunk(_ bytes: UInt64, lane: UploadLane) {
+        state.withLock {
+            if $0.chunk[lane] != bytes {
+                $0.chunk[lane] = bytes
+                $0.generation &+= 1
+            }
+        }
+    }
+
+    /// Counts request-body bytes put on the wire and, of them, bytes the core kept.
+    public func transferred(wire: UInt64, good: UInt64) {
+        state.withLock {
+            $0.wireBytes += wire
+            $0.goodBytes += good
+            $0.generation &+= 1
+        }
+    }
+
+    /// Lanes with an upload in flight now (the bandwidth cap is shared between them).
+    public var activeLanes: Int { state.withLock { $0.inFlight.count } }
 
     public func acknowledged() {
         let now = clock()
@@ -174,7 +226,11 @@ public final class AgentRuntime: Sendable {
                     state: s.link.state, since: ts(s.link.since)!, consecutiveFailures: s.link.consecutiveFailures,
                     lastSuccessAt: ts(s.link.lastSuccessAt), lastError: s.link.lastError, lastErrorAt: ts(s.link.lastErrorAt),
                     nextAttemptAt: ts(s.link.nextAttemptAt)),
-                inFlight: s.inFlight, lastAckAt: ts(s.lastAckAt), bandwidthBytesPerSecond: s.bandwidth)
+                inFlight: s.inFlight.values.max { $0.bytes < $1.bytes }, lastAckAt: ts(s.lastAckAt), bandwidthBytesPerSecond: s.bandwidth,
+                lanes: UploadLane.allCases.compactMap { l in
+                    s.chunk[l].map { AgentRuntimeStatus.Lane(lane: l, chunkBytes: $0, inFlight: s.inFlight[l]) }
+                },
+                goodput: .init(wireBytes: s.wireBytes, goodBytes: s.goodBytes, since: ts(startedAt)))
         }
     }
 

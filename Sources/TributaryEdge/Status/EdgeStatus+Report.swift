@@ -3,7 +3,7 @@ import TributaryProtocol
 extension EdgeStatus {
     /// The heartbeat body: the same figures `status` shows.
     public func report(reportedAt: String) -> SiteReport {
-        SiteReport(
+        var r = SiteReport(
             agentVersion: tributaryEdgeVersion, reportedAt: reportedAt,
             streams: streams.map { .init(stream: $0.stream, pendingObjects: $0.pendingObjects, pendingBytes: $0.pendingBytes, oldestCapturedAt: $0.oldestCapturedAt) },
             pendingObjects: pendingObjects, pendingBytes: pendingBytes, oldestCapturedAt: oldestCapturedAt,
@@ -11,6 +11,17 @@ extension EdgeStatus {
             spoolMaxObjects: spool.maxObjects, droppedObjects: droppedObjects, droppedBytes: droppedBytes,
             quarantinedObjects: counters["quarantined_objects"] ?? 0, linkState: agent?.link.state.rawValue ?? "connecting",
             lastError: agent?.link.lastError, lastSuccessAt: agent?.link.lastSuccessAt)
+        r.quarantined = quarantined.prefix(SiteReport.maxQuarantinedListed).map {
+            var q = $0
+            q.reason = String(q.reason.prefix(1000))
+            return q
+        }
+        r.goodput = goodput
+        r.sessionGoodput = agent?.goodput
+        if let lanes = agent?.lanes, !lanes.isEmpty {
+            r.chunkBytes = Dictionary(uniqueKeysWithValues: lanes.map { ($0.lane.rawValue, $0.chunkBytes) })
+        }
+        return r
     }
 
     /// Prometheus text exposition (for node_exporter's textfile collector).
@@ -53,6 +64,17 @@ extension EdgeStatus {
                [(site, String(counters["acked_objects"] ?? 0))])
         metric("tributary_edge_delivered_bytes_total", "counter", "Bytes of the acknowledged objects.",
                [(site, String(counters["acked_bytes"] ?? 0))])
+        metric("tributary_edge_wire_bytes_total", "counter", "Request-body bytes put on the wire (PATCH), kept or lost.",
+               [(site, String(goodput.wireBytes))])
+        metric("tributary_edge_good_bytes_total", "counter", "Bytes of those the core kept (chunks it took).",
+               [(site, String(goodput.goodBytes))])
+        metric("tributary_edge_goodput_ratio", "gauge", "good ÷ wire bytes, since the spool was created (scope=total) and this agent started (scope=session).",
+               [("\(site),scope=\"total\"", String(goodput.ratio ?? 1))]
+               + (agent?.goodput.map { [("\(site),scope=\"session\"", String($0.ratio ?? 1))] } ?? []))
+        if let lanes = agent?.lanes, !lanes.isEmpty {
+            metric("tributary_edge_chunk_bytes", "gauge", "PATCH size of each upload lane now (adapts to the link).",
+                   lanes.map { ("\(site),lane=\"\($0.lane.rawValue)\"", String($0.chunkBytes)) })
+        }
         let state = agent?.link.state.rawValue ?? "stopped"
         metric("tributary_edge_link_state", "gauge", "1 for the link's current state.",
                ["connecting", "up", "backing-off", "down", "stopped"].map { ("\(site),state=\"\($0)\"", $0 == state ? "1" : "0") })

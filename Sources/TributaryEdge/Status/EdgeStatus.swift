@@ -7,6 +7,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import TributaryFiles
+import TributaryProtocol
 
 /// What `tributary-edge status` shows: the journal's figures (exact, read in one transaction)
 /// plus the running agent's live view (link, upload in flight) when it runs.
@@ -48,13 +49,8 @@ public struct EdgeStatus: Codable, Sendable, Equatable {
         }
     }
 
-    public struct Quarantined: Codable, Sendable, Equatable {
-        public var stream: String
-        public var name: String
-        public var size: UInt64
-        public var reason: String
-        public var at: String
-    }
+    /// The same record the heartbeat carries (one definition, in the contract module).
+    public typealias Quarantined = SiteReport.Quarantined
 
     public var site: String
     public var agentRunning: Bool
@@ -70,9 +66,12 @@ public struct EdgeStatus: Codable, Sendable, Equatable {
     public var counters: [String: Int64]
     /// The running agent's view; nil when no agent runs on this spool.
     public var agent: AgentRuntimeStatus?
+    /// Goodput since the spool was created (the journal's `good_bytes` ÷ `wire_bytes`); the
+    /// agent's link session has its own in `agent.goodput`.
+    public var goodput: SiteReport.Goodput
 
     enum CodingKeys: String, CodingKey {
-        case site, streams, spool, quarantined, counters, agent
+        case site, streams, spool, quarantined, counters, agent, goodput
         case agentRunning = "agent_running"
         case pendingObjects = "pending_objects"
         case pendingBytes = "pending_bytes"
@@ -109,7 +108,9 @@ extension Journal {
                         directory: spoolDirectory, usedBytes: pendingBytes, maxBytes: c.maxSpoolBytes, usedObjects: pendingObjects,
                         maxObjects: c.maxSpoolObjects, fullPolicy: c.fullPolicy.rawValue, batches: Int(b[0].int!), batchBytes: UInt64(b[1].int!)),
                     droppedObjects: counters["dropped_objects"] ?? 0, droppedBytes: counters["dropped_bytes"] ?? 0,
-                    quarantined: quarantined, counters: counters, agent: nil)
+                    quarantined: quarantined, counters: counters, agent: nil,
+                    goodput: SiteReport.Goodput(
+                        wireBytes: UInt64(max(0, counters["wire_bytes"] ?? 0)), goodBytes: UInt64(max(0, counters["good_bytes"] ?? 0))))
             }
         }
     }
@@ -152,45 +153,21 @@ extension EdgeStatus {
         out += "\nspool: \(spool.usedBytes) of \(spool.maxBytes) bytes (\(String(format: "%.1f", pct)) %), \(spool.usedObjects) of \(spool.maxObjects) objects, policy \(spool.fullPolicy), \(spool.batches) batch(es) built\n"
         out += "dropped: \(droppedObjects) objects, \(droppedBytes) bytes   quarantined: \(counters["quarantined_objects"] ?? 0)\n"
         out += "delivered: \(counters["acked_objects"] ?? 0) objects (\(counters["acked_duplicates"] ?? 0) duplicates), \(counters["acked_bytes"] ?? 0) bytes\n"
-        if let f = agent?.inFlight {
-            let pct = f.bytes > 0 ? Double(f.sent) * 100 / Double(f.bytes) : 100
-            out += "in flight: batch \(f.batchID) (\(f.kind), \(f.objects) objects) \(f.sent) of \(f.bytes) bytes (\(String(format: "%.1f", pct)) %)\n"
+        func ratio(_ g: SiteReport.Goodput) -> String { g.ratio.map { String(format: "%.3f", $0) } ?? "-" }
+        out += "goodput: \(ratio(goodput)) total (\(goodput.goodBytes) useful of \(goodput.wireBytes) bytes sent)"
+        if let g = agent?.goodput { out += ", \(ratio(g)) this session (\(g.goodBytes) of \(g.wireBytes))" }
+        out += "\n"
+        for l in agent?.lanes ?? [] {
+            out += "lane \(l.lane.rawValue): chunk \(l.chunkBytes) bytes"
+            if let f = l.inFlight {
+                let pct = f.bytes > 0 ? Double(f.sent) * 100 / Double(f.bytes) : 100
+                out += ", in flight: batch \(f.batchID) (\(f.kind), \(f.objects) objects) \(f.sent) of \(f.bytes) bytes (\(String(format: "%.1f", pct)) %)"
+            }
+            out += "\n"
         }
         for q in quarantined.prefix(10) { out += "quarantined: \(q.stream)/\(q.name) (\(q.size) bytes): \(q.reason)\n" }
         return out
     }
 
     private func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
-}
-
-/// The spool's lock file: one agent per spool. `flock` is released by the kernel when the agent
-/// dies, so a stale file never blocks a restart.
-public final class SpoolLock: @unchecked Sendable {
-    let fd: Int32
-
-    public init(spool: String) throws {
-        let path = spool + "/agent.lock"
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw FileIO.error("open", path) }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            close(fd)
-            throw ConfigurationError("another tributary-edge agent is running on the spool \(spool)")
-        }
-        let pid = Array("\(getpid())\n".utf8)
-        _ = ftruncate(fd, 0)
-        _ = pid.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
-    }
-
-    deinit { close(fd) }
-
-    public static func isHeld(spool: String) -> Bool {
-        let fd = open(spool + "/agent.lock", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        if flock(fd, LOCK_SH | LOCK_NB) == 0 {
-            flock(fd, LOCK_UN)
-            return false
-        }
-        return true
-    }
 }

@@ -39,7 +39,7 @@ final class ReportService: Service, @unchecked Sendable {
             let delivered = context.reportWake.consume()
             let status: EdgeStatus
             do {
-                status = try current()
+                status = try await BlockingThread.run { try self.current() }
             } catch {
                 context.logger.warning("cannot read the journal for a report", metadata: ["error": "\(error)"])
                 await context.reportWake.wait(milliseconds: 5000)

@@ -26,7 +26,7 @@ final class StatusWriterService: Service, @unchecked Sendable {
             ticks += 1
             try? await Task.sleep(for: .milliseconds(250))
         }
-        runtime.setInFlight(nil)
+        runtime.clearInFlight()
         try? runtime.write(spool: spool)
     }
 }

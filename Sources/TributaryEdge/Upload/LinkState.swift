@@ -51,15 +51,22 @@ public struct LinkState: Sendable, Equatable {
         let newState: State = consecutiveFailures >= downAfter ? .down : .backingOff
         if newState != state { since = now }
         state = newState
-        let exponent = Double(min(consecutiveFailures - 1, 60))
-        let ceiling = min(capSeconds, baseSeconds * pow2(exponent))
-        var delay = unit * ceiling
-        if let retryAfter { delay = max(delay, min(retryAfter, capSeconds)) }
+        let delay = Self.backoff(failures: consecutiveFailures, baseSeconds: baseSeconds, capSeconds: capSeconds, retryAfter: retryAfter, unit: unit)
         nextAttemptAt = now + delay
         return delay
     }
 
-    private func pow2(_ e: Double) -> Double {
+    /// The delay after the n-th consecutive failure (the formula above); also used for a single
+    /// batch that waits while its lane goes on.
+    public static func backoff(failures n: Int, baseSeconds: Double, capSeconds: Double, retryAfter: Double?, unit: Double) -> Double {
+        let exponent = Double(min(max(n, 1) - 1, 60))
+        let ceiling = min(capSeconds, baseSeconds * pow2(exponent))
+        var delay = unit * ceiling
+        if let retryAfter { delay = max(delay, min(retryAfter, capSeconds)) }
+        return delay
+    }
+
+    private static func pow2(_ e: Double) -> Double {
         var r = 1.0
         var i = 0.0
         while i < e && r < 1e12 {

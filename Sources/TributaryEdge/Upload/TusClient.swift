@@ -59,8 +59,8 @@ public final class TusClient: @unchecked Sendable {
         self.options = options
     }
 
-    /// Aborts the transfer in flight (from any thread).
-    public func cancel() { session.cancelled.store(true, ordering: .relaxed) }
+    /// Aborts the transfer in flight (from any thread), and every later one: the client is done.
+    public func cancel() { session.cancel() }
 
     private func headers(_ extra: [(name: String, value: String)] = []) -> [(name: String, value: String)] {
         [("Authorization", "Bearer \(token)"), ("Tus-Resumable", WireProtocol.tusVersion)] + extra

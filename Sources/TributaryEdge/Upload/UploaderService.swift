@@ -12,98 +12,146 @@ import TributaryCurl
 import TributaryFiles
 import TributaryProtocol
 
-/// Sends built batches, one at a time, highest priority first, as tus uploads:
+/// Sends built batches as tus uploads, in two lanes (`UploadLane`) that run side by side, each
+/// with its own connection, its own `ChunkSizer` and highest priority first within the lane:
+/// `fresh` sends segments (small objects packed together), `bulk` sends objects that go alone. A
+/// multi-MB clip crawling over a bad link never holds back the telemetry behind it.
 ///
-///   no upload URL → POST (creation) → URL journaled before any byte is sent
-///   URL known (resume after a failure or a restart) → HEAD → the core's durable offset
-///   PATCH chunk by chunk (`chunk_bytes`, each with `Upload-Checksum: sha256`), rate-capped
-///   the last PATCH commits → GET receipt → acknowledge: one journal transaction removes every
-///   object the receipt names stored or duplicate, then their files are unlinked.
-///
-/// A cut link costs at most the chunk in flight. A chunk damaged on the way (460) is re-sent at
-/// once. A refused batch (422/413/400) is never re-sent as is: objects whose spool file fails its
-/// sha256 are quarantined, the others go back to pending; a batch refused three times has its
-/// objects quarantined (kept on disk, counted, listed by `status`), so nothing loops forever and
-/// nothing is lost silently.
+/// Every protocol decision is `UploadSession`'s (a pure state machine); this shell only executes
+/// its actions — curl calls, journal writes — and feeds the answers back. A session that ends
+/// with `retryLater` blames either the link (the shared `LinkState` backs off, both lanes wait) or
+/// the batch (the core answered but did not take it: only that batch waits, with its own
+/// backoff, and the lane sends its other batches meanwhile).
 public final class UploaderService: Service, @unchecked Sendable {
     let context: AgentContext
-    let client: TusClient
+    let clients: [UploadLane: TusClient]
     let builder: BatchBuilder
     var configuration: EdgeConfiguration { context.configuration }
-    var spool: Spool { context.spool }
+    var spool: SpoolIntake { context.spool }
     var runtime: AgentRuntime { context.runtime }
     var logger: Logger { context.logger }
-    var wake: Wakeup { context.uploaderWake }
-    var batcherWake: Wakeup { context.batcherWake }
-    /// Creations answered 400/413 before the batch is believed refused.
-    static let maxRejections = 3
 
-    public init(context: AgentContext, client: TusClient) {
+    /// One client (connection) per lane.
+    public init(context: AgentContext, clients: [UploadLane: TusClient]) {
+        precondition(Set(clients.keys) == Set(UploadLane.allCases), "a client per lane")
         self.context = context
-        self.client = client
+        self.clients = clients
         builder = context.builder
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown { try await self.loop() }
+        try await cancelWhenGracefulShutdown {
+            try await withThrowingDiscardingTaskGroup { group in
+                for lane in UploadLane.allCases {
+                    group.addTask { try await self.loop(lane: lane) }
+                }
+            }
+        }
     }
 
-    private func loop() async throws {
+    var limits: UploadSession.Limits {
+        var l = UploadSession.Limits()
+        l.maxCommitFailures = configuration.poisonAfterFailures
+        return l
+    }
+
+    private func loop(lane: UploadLane) async throws {
+        let client = clients[lane]!
+        let wake = context.laneWakes[lane]!
+        var chunk = ChunkSizer(maximum: configuration.chunkBytes, floor: configuration.chunkFloorBytes)
+        runtime.setChunk(chunk.current, lane: lane)
+        // Batches the core answered but did not take: when each may be tried again (lane-local backoff).
+        var waiting: [Int64: (until: Double, failures: Int)] = [:]
         while !Task.isCancelled {
             let backoff = runtime.secondsUntilAttempt()
             if backoff > 0 {
-                try? await Task.sleep(for: .milliseconds(Int(min(backoff, 1) * 1000) + 1))
+                await wake.wait(milliseconds: Int(min(backoff, 1) * 1000) + 1)
+                _ = wake.consume()
                 continue
             }
+            let now = runtime.clock()
+            let held = Set(waiting.filter { $0.value.until > now }.keys)
+            let journal = spool.journal
             let batch: SpoolBatch?
             do {
-                batch = try spool.journal.nextBatch()
+                batch = try await BlockingThread.run { try journal.nextBatch(lane: lane, waiting: held) }
             } catch {
                 logger.error("cannot read the journal", metadata: ["error": "\(error)"])
                 await wake.wait(milliseconds: 1000)
                 continue
             }
             guard let batch else {
+                waiting = [:]
                 await wake.wait(milliseconds: 1000)
                 continue
             }
-            let client = self.client
+            if let w = waiting[batch.id], w.until > now {
+                // Every batch of the lane waits out its own backoff.
+                await wake.wait(milliseconds: max(1, min(1000, Int((w.until - now) * 1000))))
+                continue
+            }
+            let outcome: SessionOutcome
             do {
-                try await withTaskCancellationHandler {
-                    try await BlockingThread.run { try self.send(batch) }
+                let limits = self.limits
+                let start = chunk
+                outcome = try await withTaskCancellationHandler {
+                    try await BlockingThread.run { try self.deliver(batch, lane: lane, client: client, chunk: start, limits: limits) }
                 } onCancel: {
                     client.cancel()
                 }
-                runtime.linkSucceeded()
-                runtime.acknowledged()
-                batcherWake.signal()
-                context.reportWake.signal()
-            } catch let e as UploadError {
-                if Task.isCancelled { break }
-                handle(e, batch: batch)
             } catch {
                 if Task.isCancelled { break }
                 let delay = runtime.linkFailed("\(error)")
                 logger.error("upload failed", metadata: ["batch": "\(batch.id)", "error": "\(error)", "retry_in_s": "\(Int(delay.rounded()))"])
+                runtime.setInFlight(nil, lane: lane)
+                continue
             }
-            runtime.setInFlight(nil)
+            runtime.setInFlight(nil, lane: lane)
+            chunk = outcome.chunk
+            runtime.setChunk(chunk.current, lane: lane)
+            if Task.isCancelled { break }
+            switch outcome.end {
+            case .delivered, .released:
+                waiting[batch.id] = nil
+                runtime.linkSucceeded()
+                if case .delivered = outcome.end { runtime.acknowledged() }
+                context.batcherWake.signal()
+                context.reportWake.signal()
+            case .retry(let e, .batch):
+                runtime.linkSucceeded()
+                let failures = (waiting[batch.id]?.failures ?? 0) + 1
+                let delay = LinkState.backoff(
+                    failures: failures, baseSeconds: Double(configuration.retryBaseMilliseconds) / 1000,
+                    capSeconds: Double(configuration.retryCapMilliseconds) / 1000, retryAfter: e.retryAfter, unit: runtime.random())
+                waiting[batch.id] = (runtime.clock() + delay, failures)
+                logger.warning("the core did not take a batch; it waits, the lane goes on", metadata: [
+                    "batch": "\(batch.id)", "lane": "\(lane.rawValue)", "error": "\(e)", "retry_in_s": "\(String(format: "%.1f", delay))",
+                ])
+                context.reportWake.signal()
+            case .retry(let e, .link):
+                if e.kind == .unauthorized {
+                    let delay = runtime.linkFailed("the core refused the site token: \(e)", retryAfter: e.retryAfter)
+                    logger.error("the core refused this site's token; check site and token", metadata: ["error": "\(e)", "retry_in_s": "\(Int(delay.rounded()))"])
+                } else {
+                    let delay = runtime.linkFailed("\(e)", retryAfter: e.retryAfter)
+                    logger.warning("upload interrupted; will resume", metadata: [
+                        "batch": "\(batch.id)", "lane": "\(lane.rawValue)", "error": "\(e)", "chunk_bytes": "\(chunk.current)",
+                        "retry_in_s": "\(String(format: "%.1f", delay))",
+                    ])
+                }
+            }
         }
     }
 
-    private func handle(_ e: UploadError, batch: SpoolBatch) {
-        switch e.kind {
-        case .rejected:
-            runtime.linkSucceeded()
-            reject(batch, e)
-        case .unauthorized:
-            let delay = runtime.linkFailed("the core refused the site token: \(e)", retryAfter: e.retryAfter)
-            logger.error("the core refused this site's token; check site and token", metadata: ["error": "\(e)", "retry_in_s": "\(Int(delay.rounded()))"])
-        default:
-            let delay = runtime.linkFailed("\(e)", retryAfter: e.retryAfter)
-            logger.warning("upload interrupted; will resume", metadata: [
-                "batch": "\(batch.id)", "error": "\(e)", "retry_in_s": "\(String(format: "%.1f", delay))",
-            ])
+    /// How a session ended, and the lane's chunk size after it.
+    struct SessionOutcome: Sendable {
+        enum End: Sendable {
+            case delivered
+            case released
+            case retry(UploadError, UploadSession.Blame)
         }
+        var end: End
+        var chunk: ChunkSizer
     }
 
     /// tus metadata of a batch.
@@ -120,170 +168,176 @@ public final class UploaderService: Service, @unchecked Sendable {
         }
     }
 
-    /// The upload rate cap now.
+    /// The upload rate cap now, shared between the lanes sending at once.
     func currentRate() -> Int64 {
         var t = time(nil)
         var tmv = tm()
         localtime_r(&t, &tmv)
-        return configuration.bandwidthSchedule.rate(atMinute: Int(tmv.tm_hour) * 60 + Int(tmv.tm_min), otherwise: configuration.bandwidthBytesPerSecond)
+        let rate = configuration.bandwidthSchedule.rate(atMinute: Int(tmv.tm_hour) * 60 + Int(tmv.tm_min), otherwise: configuration.bandwidthBytesPerSecond)
+        return rate > 0 ? max(1, rate / Int64(max(1, runtime.activeLanes))) : rate
     }
 
-    /// Sends one batch to its commit and acknowledges it. Blocking.
-    func send(_ batch: SpoolBatch) throws {
+    /// Runs one `UploadSession` for `batch` to its end, executing its actions. Blocking.
+    func deliver(_ batch: SpoolBatch, lane: UploadLane, client: TusClient, chunk: ChunkSizer, limits: UploadSession.Limits) throws -> SessionOutcome {
         let journal = spool.journal
         let objects = try journal.objects(inBatch: batch.id)
         guard !objects.isEmpty else {
             // Its objects were all acknowledged by an earlier receipt: nothing left to send.
             _ = try journal.releaseBatch(batch.id, quarantine: [], reason: "", at: Timestamp.format(Date()))
-            return
+            return SessionOutcome(end: .released, chunk: chunk)
         }
         var inFlight = AgentRuntimeStatus.InFlight(
             batchID: batch.id, kind: batch.kind.rawValue, objects: objects.count, bytes: batch.size, sent: batch.uploadOffset,
             uploadURL: batch.uploadURL, startedAt: Timestamp.format(Date()))
-        runtime.setInFlight(inFlight)
+        runtime.setInFlight(inFlight, lane: lane)
 
-        var url = batch.uploadURL
-        var remote = RemoteUpload(offset: 0, length: batch.size, state: .receiving)
-        if let u = url {
-            switch Result(catching: { () throws(UploadError) -> RemoteUpload in try client.head(u) }) {
-            case .success(let r):
-                remote = r
-                runtime.linkSucceeded()
-                logger.info("resuming an upload", metadata: ["batch": "\(batch.id)", "offset": "\(remote.offset)", "length": "\(remote.length)", "state": "\(remote.state.rawValue)"])
-            case .failure(let e):
-                guard e.kind == .gone else { throw e }
-                logger.info("the core no longer has this upload (expired, or its node is gone); starting it again", metadata: ["batch": "\(batch.id)", "url": "\(u)"])
-                try journal.setUpload(batch: batch.id, url: nil)
-                url = nil
-            }
+        let path = spool.directory + "/" + batch.file
+        let fd: Int32
+        do { fd = try FileIO.open(path, O_RDONLY) } catch {
+            // The batch file is gone or unreadable: never retried as is; its objects are checked
+            // (intact ones are batched again, a missing or damaged one is quarantined).
+            try release(batch, objects: objects, how: .reverify, reason: "batch file unreadable: \(error)")
+            return SessionOutcome(end: .released, chunk: chunk)
         }
-        if url == nil {
-            let created: (url: String, committed: Bool)
-            switch Result(catching: { () throws(UploadError) -> (url: String, committed: Bool) in
-                try client.create(length: batch.size, metadata: Self.metadata(batch, objects))
-            }) {
-            case .success(let c): created = c
-            case .failure(var e):
-                // The metadata passed the same checks here at intake: a 400/413 may be a request
-                // damaged on the way. Retry (with backoff) before believing it.
-                if e.kind == .rejected, try journal.countAttempt(batch: batch.id) < Self.maxRejections { e.kind = .transient }
-                throw e
-            }
-            CrashPoints.hit("upload.after-create")
-            try journal.setUpload(batch: batch.id, url: created.url)
-            runtime.linkSucceeded()
-            url = created.url
-            remote = RemoteUpload(offset: created.committed ? batch.size : 0, length: batch.size, state: created.committed ? .committed : .receiving)
-            inFlight.uploadURL = created.url
-            runtime.setInFlight(inFlight)
-        }
-        guard let url else { return }
-        guard remote.length == batch.size else {
-            throw UploadError(kind: .rejected, status: nil, code: "length_mismatch", message: "the core's upload has length \(remote.length), the batch \(batch.size)")
-        }
-
-        if remote.state != .committed {
-            let path = spool.directory + "/" + batch.file
-            let fd = try FileIO.open(path, O_RDONLY)
-            defer { close(fd) }
-            var offset = remote.offset
-            var committed = false
-            var resends = 0
-            var buffer = [UInt8](repeating: 0, count: 256 * 1024)
-            while !committed {
-                let length = min(configuration.chunkBytes, batch.size - offset)
-                // The chunk's sha256 (read from the page cache; sent from the same file below).
-                let digest = StreamingDigest(.sha256)
-                var done: UInt64 = 0
-                while done < length {
-                    let want = Int(min(UInt64(buffer.count), length - done))
-                    let n = try buffer.withUnsafeMutableBytes { try FileIO.pread(fd, UnsafeMutableRawBufferPointer(rebasing: $0[0..<want]), offset: offset + done, path) }
-                    guard n > 0 else { throw UploadError(kind: .rejected, status: nil, code: "batch_file_short", message: "\(path) is shorter than journaled") }
-                    buffer.withUnsafeBytes { digest.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-                    done += UInt64(n)
+        defer { close(fd) }
+        var session = UploadSession(
+            size: batch.size, uploadURL: batch.uploadURL, creationRefusals: batch.attempts, commitFailures: batch.commitFailures,
+            chunk: chunk, limits: limits)
+        var queue = session.start()[...]
+        while let action = queue.popFirst() {
+            let event: UploadSession.Event?
+            switch action {
+            case .create:
+                event = Self.event { () throws(UploadError) in
+                    let c = try client.create(length: batch.size, metadata: Self.metadata(batch, objects))
+                    CrashPoints.hit("upload.after-create")
+                    return .created(url: c.url, committed: c.committed)
+                }
+            case .head(let url):
+                event = Self.event { () throws(UploadError) in .headed(try client.head(url)) }
+            case .patch(let url, let offset, let length):
+                let sha: [UInt8]
+                do { sha = try chunkDigest(fd: fd, path: path, offset: offset, length: length) } catch let e as UploadError {
+                    // The batch file is shorter than journaled: never send it; check the objects.
+                    try release(batch, objects: objects, how: .reverify, reason: e.description)
+                    return SessionOutcome(end: .released, chunk: session.chunk)
                 }
                 let rate = currentRate()
                 runtime.setBandwidth(rate)
-                let base = offset
-                let sha = digest.finalize()
-                let attempt = Result(catching: { () throws(UploadError) -> (offset: UInt64, committed: Bool) in
-                    try client.patch(url, fd: fd, offset: base, length: length, sha256: sha, maxSendSpeed: rate) { [runtime] p in
-                        runtime.progress(sent: base + p.uploaded)
+                event = Self.event { () throws(UploadError) in
+                    let r = try client.patch(url, fd: fd, offset: offset, length: length, sha256: sha, maxSendSpeed: rate) { [runtime] p in
+                        runtime.progress(sent: offset + p.uploaded, lane: lane)
                     }
-                })
-                switch attempt {
-                case .success(let r):
-                    offset = r.offset
-                    committed = r.committed
-                    try journal.setOffset(batch: batch.id, offset: offset)
-                    CrashPoints.hit("upload.mid-upload")
-                    runtime.progress(sent: offset)
-                    if offset == batch.size && !committed {
-                        // All bytes are there but the commit did not happen (e.g. 503 earlier): ask again.
-                        remote = try client.head(url)
-                        committed = remote.state == .committed
-                    }
-                case .failure(let e):
-                    // 400/415 on a PATCH: its headers were damaged on the way (ours are well-formed).
-                    let damaged = e.kind == .corrupted || (e.kind == .rejected && (e.status == 400 || e.status == 415))
-                    guard (damaged || e.kind == .offsetMismatch) && resends < 8 else {
-                        if e.kind == .rejected && e.status != 422 && e.status != 413 { throw UploadError(kind: .transient, status: e.status, code: e.code, message: e.message) }
-                        throw e
-                    }
-                    resends += 1
-                    logger.warning(
-                        damaged ? "a chunk was damaged on the way (checksum mismatch at the core); re-sending it" : "offset differs from the core's; asking it",
-                        metadata: ["batch": "\(batch.id)", "offset": "\(offset)"])
-                    try journal.count(damaged ? "chunks_resent_corrupt" : "offset_resyncs")
-                    remote = try client.head(url)
-                    offset = remote.offset
-                    committed = remote.state == .committed
+                    return .patched(offset: r.offset, committed: r.committed)
                 }
+                if case .failed(let e) = event, e.bytesSent > 0 {
+                    // Bytes put on the wire and lost (a cut chunk, a damaged or refused one).
+                    let wasted = min(e.bytesSent, length)
+                    runtime.transferred(wire: wasted, good: 0)
+                    try journal.countWasted(wireBytes: wasted)
+                }
+            case .fetchReceipt(let url):
+                event = Self.event { () throws(UploadError) in .receipt(try client.receipt(url)) }
+            case .recordUpload(let url):
+                try journal.setUpload(batch: batch.id, url: url)
+                inFlight.uploadURL = url
+                runtime.setInFlight(inFlight, lane: lane)
+                event = nil
+            case .recordProgress(let offset, let length):
+                try journal.recordChunk(batch: batch.id, offset: offset, wireBytes: length, goodBytes: length)
+                runtime.transferred(wire: length, good: length)
+                CrashPoints.hit("upload.mid-upload")
+                runtime.progress(sent: offset, lane: lane)
+                runtime.linkSucceeded()
+                event = nil
+            case .recordCreationRefusal:
+                _ = try journal.countAttempt(batch: batch.id)
+                event = nil
+            case .recordCommitFailure:
+                try journal.countCommitFailure(batch: batch.id)
+                event = nil
+            case .count(let name):
+                try journal.count(name)
+                logger.warning(
+                    name == "chunks_resent_corrupt" ? "a chunk was damaged on the way (checksum mismatch at the core); re-sending it" : "offset differs from the core's; asking it",
+                    metadata: ["batch": "\(batch.id)"])
+                event = nil
+            case .acknowledge(let receipt):
+                CrashPoints.hit("upload.after-commit")
+                let ack = try journal.acknowledge(batch: batch.id, receipt: receipt)
+                for f in ack.filesToRemove { unlink(spool.directory + "/" + f) }
+                logger.info("delivered", metadata: [
+                    "batch": "\(batch.id)", "kind": "\(batch.kind.rawValue)", "stored": "\(ack.stored)", "duplicates": "\(ack.duplicates)",
+                    "bytes": "\(ack.bytes)", "upload_bytes": "\(batch.size)", "upload": "\(receipt.uploadID)",
+                ])
+                if ack.unnamed > 0 {
+                    logger.error("the receipt did not name \(ack.unnamed) object(s) of the batch; they stay pending and will be sent again", metadata: ["batch": "\(batch.id)"])
+                }
+                return SessionOutcome(end: .delivered, chunk: session.chunk)
+            case .release(let how, let reason):
+                try release(batch, objects: objects, how: how, reason: reason)
+                return SessionOutcome(end: .released, chunk: session.chunk)
+            case .retryLater(let e, let blame):
+                return SessionOutcome(end: .retry(e, blame), chunk: session.chunk)
+            }
+            if let event {
+                if case .headed(let r) = event, case .resuming = session.state {
+                    logger.info("resuming an upload", metadata: [
+                        "batch": "\(batch.id)", "offset": "\(r.offset)", "length": "\(r.length)", "state": "\(r.state.rawValue)",
+                    ])
+                }
+                if case .headed = event { runtime.linkSucceeded() }
+                if case .created = event { runtime.linkSucceeded() }
+                queue.append(contentsOf: session.next(event))
             }
         }
-
-        let receipt = try client.receipt(url)
-        CrashPoints.hit("upload.after-commit")
-        let ack = try journal.acknowledge(batch: batch.id, receipt: receipt)
-        for f in ack.filesToRemove { unlink(spool.directory + "/" + f) }
-        logger.info("delivered", metadata: [
-            "batch": "\(batch.id)", "kind": "\(batch.kind.rawValue)", "stored": "\(ack.stored)", "duplicates": "\(ack.duplicates)",
-            "bytes": "\(ack.bytes)", "upload_bytes": "\(batch.size)", "upload": "\(receipt.uploadID)",
-        ])
-        if ack.unnamed > 0 {
-            logger.error("the receipt did not name \(ack.unnamed) object(s) of the batch; they stay pending and will be sent again", metadata: ["batch": "\(batch.id)"])
-        }
+        preconditionFailure("an UploadSession ends with acknowledge, release or retryLater")
     }
 
-    /// The core refused the batch's content: never re-send it as is. Objects whose spool file no
-    /// longer matches its sha256 are quarantined; intact ones go back to pending (a 422 can follow
-    /// bytes damaged on the way), and one refused `Journal.maxRejections` times is quarantined.
-    /// A 400/413 that persisted through the creation retries quarantines the whole batch.
-    private func reject(_ batch: SpoolBatch, _ e: UploadError) {
+    /// Runs one request and turns its answer into an event.
+    private static func event(_ body: () throws(UploadError) -> UploadSession.Event) -> UploadSession.Event {
+        do { return try body() } catch { return .failed(error) }
+    }
+
+    /// The sha256 of a chunk (read from the page cache; sent from the same file).
+    private func chunkDigest(fd: Int32, path: String, offset: UInt64, length: UInt64) throws -> [UInt8] {
+        let digest = StreamingDigest(.sha256)
+        var buffer = [UInt8](repeating: 0, count: Int(min(length, 256 * 1024)) + 1)
+        var done: UInt64 = 0
+        while done < length {
+            let want = Int(min(UInt64(buffer.count), length - done))
+            let n = try buffer.withUnsafeMutableBytes { try FileIO.pread(fd, UnsafeMutableRawBufferPointer(rebasing: $0[0..<want]), offset: offset + done, path) }
+            guard n > 0 else { throw UploadError(kind: .rejected, status: nil, code: "batch_file_short", message: "\(path) is shorter than journaled") }
+            buffer.withUnsafeBytes { digest.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            done += UInt64(n)
+        }
+        return digest.finalize()
+    }
+
+    /// The session gave up on the batch for good: never re-send it as is.
+    /// - `requeue`: its objects go back to pending (re-batched with their bytes);
+    /// - `reverify`: objects whose spool file no longer matches its sha256 are quarantined, the
+    ///   others go back to pending, each counting a rejection (`Journal.maxRejections` → quarantine);
+    /// - `quarantine`: the whole batch is set aside with the reason (`retry-quarantined` puts it back).
+    private func release(_ batch: SpoolBatch, objects: [SpoolObject], how: UploadSession.Release, reason: String) throws {
         let journal = spool.journal
         let now = Timestamp.format(Date())
-        do {
-            try journal.count("batches_rejected")
-            let objects = try journal.objects(inBatch: batch.id)
-            let released: (file: String?, quarantined: Int)
-            let reason = "refused by the core: \(e)"
-            if e.code == "unknown_reference" {
-                // The core no longer holds what the have-check said: rebuild with the bytes.
-                released = try journal.releaseBatch(batch.id, quarantine: [], reason: reason, at: now)
-            } else if e.status == 422 {
-                let corrupt = objects.filter { !builder.verify($0) }.map(\.id)
-                released = try journal.releaseBatch(batch.id, quarantine: corrupt, countRejection: true, reason: reason, at: now)
-            } else {
-                released = try journal.releaseBatch(batch.id, quarantine: objects.map(\.id), reason: reason, at: now)
-            }
-            if let f = released.file { unlink(spool.directory + "/" + f) }
-            logger.error("the core refused a batch", metadata: [
-                "batch": "\(batch.id)", "error": "\(e)", "objects": "\(objects.count)", "quarantined": "\(released.quarantined)",
-                "requeued": "\(objects.count - released.quarantined)",
-            ])
-        } catch {
-            logger.error("cannot record a refused batch", metadata: ["batch": "\(batch.id)", "error": "\(error)"])
+        try journal.count("batches_rejected")
+        let released: (file: String?, quarantined: Int)
+        switch how {
+        case .requeue:
+            released = try journal.releaseBatch(batch.id, quarantine: [], reason: reason, at: now)
+        case .reverify:
+            let corrupt = objects.filter { !builder.verify($0) }.map(\.id)
+            released = try journal.releaseBatch(batch.id, quarantine: corrupt, countRejection: true, reason: reason, at: now)
+        case .quarantine:
+            try journal.count("batches_quarantined")
+            released = try journal.releaseBatch(batch.id, quarantine: objects.map(\.id), reason: reason, at: now)
         }
-        batcherWake.signal()
+        if let f = released.file { unlink(spool.directory + "/" + f) }
+        logger.error(how == .quarantine ? "a batch the core will not take was set aside (quarantined); the rest flows" : "the core refused a batch", metadata: [
+            "batch": "\(batch.id)", "reason": "\(reason)", "objects": "\(objects.count)", "quarantined": "\(released.quarantined)",
+            "requeued": "\(objects.count - released.quarantined)",
+        ])
     }
 }

@@ -48,7 +48,7 @@ public struct IntakeResult: Sendable {
 
 /// Takes files into the spool: copy + sha256 in one pass, one `syncfs` for the whole group, one
 /// journal transaction (the group commit), then — only then — the caller may remove the sources.
-public final class Spool: @unchecked Sendable {
+public final class SpoolIntake: @unchecked Sendable {
     public let directory: String
     public let journal: Journal
     let logger: Logger
@@ -84,10 +84,11 @@ public final class Spool: @unchecked Sendable {
             if result.accepted.isEmpty { for c in copies { unlink(directory + "/" + c.object.file) } }
         }
         // Check the limits first so a full spool (block) does not cost a copy.
-        if c.fullPolicy == .block {
+        let policy = SpoolPolicy(configuration: c)
+        if policy.full == .block {
             let use = try journal.usage()
-            if use.bytes >= c.maxSpoolBytes || use.objects >= c.maxSpoolObjects {
-                throw SpoolFullError(needBytes: 0, usedBytes: use.bytes, maxBytes: c.maxSpoolBytes, usedObjects: use.objects, maxObjects: c.maxSpoolObjects)
+            if policy.takesNothing(.init(bytes: use.bytes, objects: use.objects)) {
+                throw SpoolFullError(reason: .atLimit, needBytes: 0, usedBytes: use.bytes, maxBytes: c.maxSpoolBytes, usedObjects: use.objects, maxObjects: c.maxSpoolObjects)
             }
         }
         for item in items {
@@ -106,9 +107,7 @@ public final class Spool: @unchecked Sendable {
         guard !copies.isEmpty else { return result }
         try FileIO.syncFilesystem(directory + "/objects")
         CrashPoints.hit("intake.after-copy")
-        let dropped = try journal.accept(
-            copies.map(\.object), acceptedAt: Timestamp.format(now), maxBytes: c.maxSpoolBytes, maxObjects: c.maxSpoolObjects,
-            policy: c.fullPolicy)
+        let dropped = try journal.accept(copies.map(\.object), acceptedAt: Timestamp.format(now), policy: policy)
         result.accepted = copies.map(\.object)
         CrashPoints.hit("intake.after-journal")
         for d in dropped {
