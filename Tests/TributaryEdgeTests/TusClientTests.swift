@@ -21,6 +21,14 @@ import TributaryCurl
         #expect(busy.kind == .transient && busy.retryAfter == 7 && busy.code == "unavailable")
     }
 
+    @Test func aHEADAnswerCarriesItsErrorCodeInAHeader() {
+        let quarantined = HTTPResponse(status: 422, headers: [("tributary-error", "quarantined")], body: [])
+        let e = TusClient.readFailure(quarantined)
+        #expect(e.code == UploadError.quarantinedCode)
+        #expect(e.kind == .rejected, "the core's word that the upload is set aside stands")
+        #expect(TusClient.readFailure(HTTPResponse(status: 422, headers: [], body: [])).kind == .transient)
+    }
+
     @Test func aRefusalOfAReadIsADamagedRequestNotARefusedBatch() {
         // A HEAD or GET answered 400 carries no verdict on the content: retry, never quarantine.
         #expect(TusClient.readFailure(answer(400)).kind == .transient)

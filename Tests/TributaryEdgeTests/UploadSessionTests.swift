@@ -205,6 +205,24 @@ import TributaryProtocol
         guard case .release(.requeue, _) = fail(err(.rejected, 422, code: "unknown_reference")).first else { Issue.record("unknown_reference"); return }
     }
 
+    @Test func anUploadTheCoreQuarantinedIsSetAsideWhereverItIsSaid() {
+        let q = err(.rejected, 422, code: UploadError.quarantinedCode)
+        // To the PATCH that completes it.
+        var p = session(size: 40)
+        _ = p.start()
+        _ = p.next(.created(url: Self.url, committed: false))
+        guard case .release(.quarantine, _) = p.next(.failed(q)).first else { Issue.record("PATCH"); return }
+        // To the HEAD of a resumed upload (the code comes in Tributary-Error there).
+        var h = session(url: Self.url)
+        #expect(h.start() == [.head(url: Self.url)])
+        guard case .release(.quarantine, _) = h.next(.failed(q)).first else { Issue.record("HEAD"); return }
+        // Any other 422 to a HEAD is still a damaged request: the link is retried.
+        var d = session(url: Self.url)
+        _ = d.start()
+        let other = err(.transient, 422)
+        #expect(d.next(.failed(other)) == [.retryLater(other, blame: .link)])
+    }
+
     @Test func a5xxToTheCommitIsCountedAndTheNthSetsTheBatchAside() {
         let e = err(.transient, 503)
         var s = session(size: 40)

@@ -8,6 +8,10 @@ import TributaryProtocol
 
 /// The core's answer that was not a success, or a transfer that failed below HTTP.
 public struct UploadError: Error, Sendable, CustomStringConvertible {
+    /// The core's code for an upload it set aside for good (its commit crashed the core or kept
+    /// failing): the batch must not be sent again as it is.
+    public static let quarantinedCode = "quarantined"
+
     public enum Kind: Sendable, Equatable {
         /// Network, timeout, 5xx, busy: try again later (after backoff).
         case transient
@@ -82,7 +86,8 @@ public final class TusClient: @unchecked Sendable {
     /// 4xx other than auth/gone means the request was damaged on the way — try again.
     static func readFailure(_ r: HTTPResponse) -> UploadError {
         var e = failure(r)
-        if e.kind == .rejected { e.kind = .transient }
+        // The core's word that it set the upload aside for good stands (docs/PROTOCOL.md).
+        if e.kind == .rejected && e.code != UploadError.quarantinedCode { e.kind = .transient }
         return e
     }
 
@@ -100,7 +105,9 @@ public final class TusClient: @unchecked Sendable {
         case 400, 413, 415, 422: kind = .rejected
         default: kind = .transient  // 409 upload_busy, 412, 429, 5xx, anything unexpected
         }
-        return UploadError(kind: kind, status: r.status, code: body?.error, message: message, retryAfter: retryAfter)
+        // A HEAD answer has no body: its error code comes in `Tributary-Error`.
+        let code = body?.error ?? r.header("tributary-error")
+        return UploadError(kind: kind, status: r.status, code: code, message: message, retryAfter: retryAfter)
     }
 
     /// Creates an upload; returns its URL (absolute) and whether the core committed it already

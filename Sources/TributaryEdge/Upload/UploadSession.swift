@@ -23,6 +23,9 @@ import TributaryProtocol
 ///   quarantined, the others re-batched (each counts a rejection; see `Journal.maxRejections`).
 ///   413 after the bytes (decoded too large) is final → quarantine.
 /// - `unknown_reference` (the core no longer holds what the have-check said) → re-batch with bytes.
+/// - `quarantined` (the core set the upload aside: its commit crashed the core or kept failing),
+///   to a PATCH, a HEAD (code in `Tributary-Error`) or a receipt GET → the batch is set aside here
+///   too: sending the same bytes again could only do the same.
 /// - A 5xx to the chunk that completes the upload (the commit) is a commit failure, counted
 ///   durably per batch; the `maxCommitFailures`-th in a row sets the batch aside (quarantine), so
 ///   one batch the core cannot take does not block the site.
@@ -164,6 +167,7 @@ public struct UploadSession: Sendable {
             }
             return send(url: u, from: r.offset)
         case (.resuming(let u), .failed(let e)), (.verifying(let u), .failed(let e)):
+            if e.code == UploadError.quarantinedCode { return finish(.quarantine, e) }
             if e.kind == .gone { return recreate(forgetting: u, error: e) }
             return end(e, blame: .link)
 
@@ -191,6 +195,7 @@ public struct UploadSession: Sendable {
             state = .finished
             return [.acknowledge(r)]
         case (.fetchingReceipt(let u), .failed(let e)):
+            if e.code == UploadError.quarantinedCode { return finish(.quarantine, e) }
             if e.kind == .gone { return recreate(forgetting: u, error: e) }
             return end(e, blame: .link)
 
@@ -235,6 +240,7 @@ public struct UploadSession: Sendable {
             return recreate(forgetting: u, error: e)
         case .rejected:
             if e.code == "unknown_reference" { return finish(.requeue, e) }
+            if e.code == UploadError.quarantinedCode { return finish(.quarantine, e) }
             if e.status == 422 { return finish(.reverify, e) }
             return finish(.quarantine, e)  // 413 after the bytes: decoded too large, final
         case .transient where e.status == nil:
