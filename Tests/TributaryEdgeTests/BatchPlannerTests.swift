@@ -56,6 +56,25 @@ import TributaryProtocol
         #expect(!p.due([], now: now).due)
     }
 
+    @Test func anIdleFreshLaneClosesTheSegmentOnceTheBurstEnds() throws {
+        var c = config
+        c.segmentIdleLingerMilliseconds = 100
+        let p = BatchPlanner(configuration: c)
+        let burst = [obj(1, 10, accepted: "2026-11-21T10:00:00.000Z"), obj(2, 10, accepted: "2026-11-21T10:00:00.050Z")]
+        // 40 ms after the newest object: still arriving, wait the rest of the linger.
+        let early = try Timestamp.parse("2026-11-21T10:00:00.090Z")
+        let d = p.due(burst, now: early, freshIdle: true)
+        #expect(!d.due && abs(d.waitSeconds - 0.06) < 0.005)
+        // The burst ended 100 ms ago: due now, long before the 5 s age.
+        #expect(p.due(burst, now: try Timestamp.parse("2026-11-21T10:00:00.150Z"), freshIdle: true).due)
+        // A busy lane keeps batching by size and age (Nagle).
+        let busy = p.due(burst, now: try Timestamp.parse("2026-11-21T10:00:00.150Z"), freshIdle: false)
+        #expect(!busy.due && busy.waitSeconds > 4.8)
+        // 0 turns the rule off.
+        c.segmentIdleLingerMilliseconds = 0
+        #expect(!BatchPlanner(configuration: c).due(burst, now: try Timestamp.parse("2026-11-21T10:00:01Z"), freshIdle: true).due)
+    }
+
     @Test func aFullLaneNeverStopsTheOther() throws {
         let p = BatchPlanner(configuration: config)
         let now = try Timestamp.parse("2026-11-21T10:00:02Z")

@@ -30,7 +30,9 @@ public enum BatchPlan: Sendable, Equatable {
 ///   `segmentMaxBytes` or it holds `segmentMaxObjects`. Two objects with the same (stream, name)
 ///   never share a segment (the format forbids it); the later one waits for the next.
 /// - A segment is due when its candidates fill it, or when the oldest of them was accepted
-///   `segmentMaxAge` ago.
+///   `segmentMaxAge` ago, or — when the fresh lane is idle (nothing queued or in flight) — when
+///   the newest of them was accepted `segmentIdleLinger` ago (the burst has ended; waiting would
+///   only add latency on a link with nothing to do).
 public struct BatchPlanner: Sendable {
     public var configuration: EdgeConfiguration
 
@@ -43,31 +45,44 @@ public struct BatchPlanner: Sendable {
     /// Whether a batch should be built now, before asking the core anything, for the lanes that
     /// have room (`lanes`: singles go to `.bulk`, segments to `.fresh`). Returns the seconds to
     /// wait otherwise.
-    public func due(_ candidates: [SpoolObject], now: Date, lanes: Set<UploadLane> = Set(UploadLane.allCases)) -> (due: Bool, waitSeconds: Double) {
-        let d = dueLanes(candidates, now: now, lanes: lanes)
+    public func due(
+        _ candidates: [SpoolObject], now: Date, lanes: Set<UploadLane> = Set(UploadLane.allCases), freshIdle: Bool = false
+    ) -> (due: Bool, waitSeconds: Double) {
+        let d = dueLanes(candidates, now: now, lanes: lanes, freshIdle: freshIdle)
         return (!d.lanes.isEmpty, d.waitSeconds)
     }
 
     /// The lanes (among `lanes`, those with room) for which a batch is due now: `.bulk` when an
     /// object goes alone, `.fresh` when a segment is due (full, or its oldest object old enough).
-    public func dueLanes(_ candidates: [SpoolObject], now: Date, lanes: Set<UploadLane>) -> (lanes: Set<UploadLane>, waitSeconds: Double) {
+    public func dueLanes(
+        _ candidates: [SpoolObject], now: Date, lanes: Set<UploadLane>, freshIdle: Bool = false
+    ) -> (lanes: Set<UploadLane>, waitSeconds: Double) {
         var out = Set<UploadLane>()
         if lanes.contains(.bulk), candidates.contains(where: goesAlone) { out.insert(.bulk) }
         guard lanes.contains(.fresh) else { return (out, 1) }
         let small = candidates.filter { !goesAlone($0) }
         guard !small.isEmpty else { return (out, 1) }
-        let segment = segmentDue(small, now: now)
+        let segment = segmentDue(small, now: now, freshIdle: freshIdle)
         if segment.due { out.insert(.fresh) }
         return (out, segment.waitSeconds)
     }
 
-    private func segmentDue(_ candidates: [SpoolObject], now: Date) -> (due: Bool, waitSeconds: Double) {
-        let bytes = candidates.reduce(UInt64(0)) { $0 + $1.size }
+    private func segmentDue(_ candidates: [SpoolObject], now: Date, freshIdle: Bool) -> (due: Bool, waitSeconds: Double) {
+        var bytes: UInt64 = 0
+        for c in candidates { bytes = bytes.addingReportingOverflow(c.size).partialValue }
         if bytes >= configuration.segmentMaxBytes || candidates.count >= configuration.segmentMaxObjects { return (true, 0) }
-        let oldest = candidates.compactMap { try? Timestamp.parse($0.acceptedAt) }.min() ?? now
-        let age = now.timeIntervalSince(oldest)
+        let accepted = candidates.compactMap { try? Timestamp.parse($0.acceptedAt) }
+        let age = now.timeIntervalSince(accepted.min() ?? now)
         let maxAge = Double(configuration.segmentMaxAgeMilliseconds) / 1000
-        return age >= maxAge ? (true, 0) : (false, maxAge - age)
+        if age >= maxAge { return (true, 0) }
+        var wait = maxAge - age
+        if freshIdle && configuration.segmentIdleLingerMilliseconds > 0 {
+            let quiet = now.timeIntervalSince(accepted.max() ?? now)
+            let linger = Double(configuration.segmentIdleLingerMilliseconds) / 1000
+            if quiet >= linger { return (true, 0) }
+            wait = min(wait, linger - quiet)
+        }
+        return (false, wait)
     }
 
     /// The next batch from `candidates` (in sending order), given the hashes the core holds and

@@ -60,13 +60,17 @@ public final class BatcherService: Service, @unchecked Sendable {
         let journal = spool.journal
         // Each lane has its own `batches_ahead`: a full bulk lane never stops segments being built.
         // Journal reads block: on their own thread, not the cooperative pool.
-        let (room, candidates) = try await BlockingThread.run { [configuration] in
-            let room = try UploadLane.allCases.filter { try journal.batchCount(lane: $0) < configuration.batchesAhead }
-            return (room, room.isEmpty ? [] : try journal.pendingObjects(limit: max(2 * configuration.segmentMaxObjects, 1000)))
+        let (room, freshQueued, candidates) = try await BlockingThread.run { [configuration] in
+            let counts = try Dictionary(uniqueKeysWithValues: UploadLane.allCases.map { ($0, try journal.batchCount(lane: $0)) })
+            let room = UploadLane.allCases.filter { (counts[$0] ?? 0) < configuration.batchesAhead }
+            return (room, counts[.fresh] ?? 0, room.isEmpty ? [] : try journal.pendingObjects(limit: max(2 * configuration.segmentMaxObjects, 1000)))
         }
         guard !room.isEmpty else { return 1000 }
         guard !candidates.isEmpty else { return 1000 }
-        let (lanes, waitSeconds) = planner.dueLanes(candidates, now: Date(), lanes: Set(room))
+        // Nagle style: with nothing queued on the fresh lane and the link usable, a finished burst
+        // goes at once instead of waiting out the segment age.
+        let freshIdle = freshQueued == 0 && runtime.secondsUntilAttempt() <= 0
+        let (lanes, waitSeconds) = planner.dueLanes(candidates, now: Date(), lanes: Set(room), freshIdle: freshIdle)
         guard !lanes.isEmpty else { return max(20, min(1000, Int(waitSeconds * 1000) + 5)) }
         // The link decides when the core may be asked; the uploader and this share its backoff.
         let backoff = runtime.secondsUntilAttempt()

@@ -9,7 +9,7 @@ extension EdgeConfiguration {
     public static let keys: [String] = [
         "site", "token", "core_url", "ca_file", "inbox", "spool_dir", "inbox_policy", "default_stream",
         "settle_ms", "poll_ms", "inotify", "max_spool_bytes", "max_spool_objects", "full_policy",
-        "segment_max_bytes", "segment_max_objects", "segment_max_age_ms", "zstd_level", "large_object_bytes",
+        "segment_max_bytes", "segment_max_objects", "segment_max_age_ms", "segment_idle_linger_ms", "zstd_level", "large_object_bytes",
         "incompressible_alone_bytes", "batches_ahead", "chunk_bytes", "chunk_floor_bytes", "poison_after_failures", "connect_timeout_seconds", "stall_seconds",
         "bandwidth_bytes_per_second", "bandwidth_schedule", "retry_base_ms", "retry_cap_ms", "down_after_failures",
         "priorities", "heartbeat_seconds", "metrics_textfile", "log_level",
@@ -92,6 +92,7 @@ extension EdgeConfiguration {
         if let v = try int("segment_max_bytes", min: 1) { segmentMaxBytes = UInt64(v) }
         if let v = try int("segment_max_objects", min: 1) { segmentMaxObjects = v }
         if let v = try int("segment_max_age_ms") { segmentMaxAgeMilliseconds = v }
+        if let v = try int("segment_idle_linger_ms") { segmentIdleLingerMilliseconds = v }
         if let v = try int("zstd_level", min: 1) {
             guard v <= 19 else { throw ConfigurationError("zstd_level must be 1…19, got \(v)") }
             zstdLevel = Int32(v)

@@ -50,6 +50,11 @@ public struct EdgeConfiguration: Sendable, Equatable {
     public var segmentMaxObjects: Int = 1000
     /// A segment is closed once its oldest object waited this long, however small it is.
     public var segmentMaxAgeMilliseconds: Int = 5000
+    /// While the fresh lane has nothing queued or in flight (the uploader is idle), a segment is
+    /// closed once no new object arrived for this long instead of waiting out `segmentMaxAge`
+    /// (Nagle style: a burst goes as soon as it ends; under load, segments fill by size and age).
+    /// 0 turns it off. Default 100 ms.
+    public var segmentIdleLingerMilliseconds: Int = 100
     public var zstdLevel: Int32 = 3
     /// Objects of at least this size go as their own upload instead of into a segment.
     public var largeObjectBytes: UInt64 = 8 << 20
