@@ -27,19 +27,24 @@ public struct EdgeAgent {
         options.lowSpeedLimit = 1024
         options.lowSpeedTime = c.stallSeconds
         options.caFile = c.caFile
+        options.clientCertificate = c.clientCert
+        options.clientKey = c.clientKey
         options.maxResponseBytes = 16 << 20
         // One client (connection) per service, so the have-check never waits behind a PATCH.
-        let uploadClient = TusClient(baseURL: c.coreURL, token: c.token, options: options)
-        let haveClient = TusClient(baseURL: c.coreURL, token: c.token, options: options)
-        let reportClient = TusClient(baseURL: c.coreURL, token: c.token, options: options)
+        let token = SiteToken(c.token)
+        let uploadClient = TusClient(baseURL: c.coreURL, token: token, options: options)
+        let haveClient = TusClient(baseURL: c.coreURL, token: token, options: options)
+        let reportClient = TusClient(baseURL: c.coreURL, token: token, options: options)
         let context = AgentContext(configuration: c, spool: spool, runtime: runtime, logger: logger)
-        services = [
+        var services: [any Service] = [
             IntakeService(context: context),
             BatcherService(context: context, client: haveClient),
             UploaderService(context: context, client: uploadClient),
             ReportService(context: context, client: reportClient),
             StatusWriterService(runtime: runtime, spool: c.spoolDirectory, logger: logger),
         ]
+        if let file = c.tokenFile { services.append(SiteTokenReloader(token: token, file: file, logger: logger)) }
+        self.services = services
         logger.notice("tributary-edge starting", metadata: [
             "site": "\(c.site)", "core": "\(c.coreURL)", "inbox": "\(c.inboxDirectory)", "spool": "\(c.spoolDirectory)",
             "version": "\(tributaryEdgeVersion)",
