@@ -13,6 +13,7 @@ import Logging
 import ServiceLifecycle
 import TributaryProtocol
 import TributaryFiles
+import TributarySettings
 
 /// The core node: opens the data directory, repairs what a crash left, and serves.
 public struct CoreServer: Sendable {
@@ -145,7 +146,11 @@ public struct CoreServer: Sendable {
                 manifestRepairInterval: .seconds(60), logger: logger),
             refusals,
             ExpirySweeper(registry: registry, interval: .seconds(configuration.sweepIntervalSeconds), logger: logger))
-        if let tls { app.addServices(TLSReloadService(tls: tls, logger: logger)) }
+        if let tls {
+            app.addServices(SIGHUPReloader(
+                reloaded: "TLS certificate reloaded", failed: "TLS reload failed; the previous certificate stays in use",
+                metadata: ["tls.cert": "\(tls.files.certificateChain)"], logger: logger, reload: tls.reload))
+        }
         return app
     }
 }

@@ -7,6 +7,7 @@ import Logging
 import ServiceLifecycle
 import TributaryCurl
 import TributaryProtocol
+import TributarySettings
 
 /// The running agent: intake, batcher, uploader, reports and status writer as services of one group.
 /// `run` in the CLI adds signal handling; tests may build the same services.
@@ -43,7 +44,13 @@ public struct EdgeAgent {
             ReportService(context: context, client: reportClient),
             StatusWriterService(runtime: runtime, spool: c.spoolDirectory, logger: logger),
         ]
-        if let file = c.tokenFile { services.append(SiteTokenReloader(token: token, file: file, logger: logger)) }
+        if let file = c.tokenFile {
+            // After `sites rotate` at the core: the new token from the file, the token itself never logged.
+            services.append(SIGHUPReloader(
+                reloaded: "token re-read from token_file", failed: "token_file could not be re-read; the current token stays",
+                metadata: ["file": "\(file)"], logger: logger
+            ) { token.replace(try TOMLSettings.secret(file: file, key: "token_file")) })
+        }
         self.services = services
         logger.notice("tributary-edge starting", metadata: [
             "site": "\(c.site)", "core": "\(c.coreURL)", "inbox": "\(c.inboxDirectory)", "spool": "\(c.spoolDirectory)",
