@@ -209,3 +209,27 @@ def test_revocation_refuses_an_upload_in_flight_and_keeps_the_history(core_facto
     # A rotation gives the site a working token again.
     token = core.cli("sites", "rotate", site.site).stdout.strip().splitlines()[-1]
     assert core.client(token, site.site).have(["0" * 64]).status_code == 200
+
+
+def test_rotation_and_revocation_hold_on_every_node_at_once(core_factory, pki, real_backends):
+    """Two TLS nodes on one PostgreSQL catalog (and one bucket): a revocation or a rotation made
+    through either holds on the other from the next request (nothing is cached per node)."""
+    from backend_pairs import S3Postgres
+    pg, weed = real_backends
+    pair = S3Postgres(pg, weed).shared()
+    env = {"TRIBUTARY_ADMIN_TOKEN": "adm_" + "5" * 40}
+    nodes = []
+    for _ in range(2):
+        n = core_factory(backend=pair, env=env, args=["--tls-cert", pki.server.cert, "--tls-key", pki.server.key], start=False)
+        n.scheme, n.verify = "https", pki.ca.cert
+        nodes.append(n.start())
+    a, b = nodes
+    site = a.new_site("multi")
+    on_b = b.client(site.token, site.site)
+    assert on_b.have(["0" * 64]).status_code == 200
+    token = a.cli("sites", "rotate", site.site, "--grace", "0").stdout.strip().splitlines()[-1]
+    assert_error(on_b.have(["0" * 64]), 401, "unauthorized")
+    assert b.client(token, site.site).have(["0" * 64]).status_code == 200
+    b.cli("sites", "revoke", site.site)
+    for node in (a, b):
+        assert_error(node.client(token, site.site).have(["0" * 64]), 401, "unauthorized")
