@@ -57,7 +57,12 @@ let package = Package(
         // Reading TOML configuration files (core and edge alike).
         .target(
             name: "TributarySettings",
-            dependencies: ["TributaryFiles", .product(name: "TOMLKit", package: "TOMLKit")],
+            dependencies: [
+                "TributaryFiles", .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         // A blocking HTTP client over libcurl: the edge's tus client and the core's S3 lake.
@@ -75,7 +80,9 @@ let package = Package(
                 "TributarySettings",
                 "TributaryCurl",
                 "CPosix",
+                "CCrypto",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

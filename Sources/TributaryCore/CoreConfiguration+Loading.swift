@@ -29,7 +29,16 @@ extension CoreConfiguration {
         ("min_body_bytes_per_second", "TRIBUTARY_MIN_BODY_BYTES_PER_SECOND"), ("body_rate_grace_seconds", "TRIBUTARY_BODY_RATE_GRACE_SECONDS"),
         ("max_commit_crashes", "TRIBUTARY_MAX_COMMIT_CRASHES"), ("max_commit_failures", "TRIBUTARY_MAX_COMMIT_FAILURES"),
         ("recovery_concurrency", "TRIBUTARY_RECOVERY_CONCURRENCY"),
+        ("tls_cert", "TRIBUTARY_TLS_CERT"), ("tls_key", "TRIBUTARY_TLS_KEY"), ("tls_client_ca", "TRIBUTARY_TLS_CLIENT_CA"),
+        ("token_grace_seconds", "TRIBUTARY_TOKEN_GRACE_SECONDS"),
+        ("admin_token_file", "TRIBUTARY_ADMIN_TOKEN_FILE"), ("metrics_token_file", "TRIBUTARY_METRICS_TOKEN_FILE"),
+        ("catalog_password_file", "TRIBUTARY_CATALOG_PASSWORD_FILE"), ("s3_secret_access_key_file", "TRIBUTARY_S3_SECRET_ACCESS_KEY_FILE"),
     ]
+
+    /// Secrets that may be given as `<key>_file`: the first line of that file (systemd credentials,
+    /// compose secrets), so the value is in neither the environment nor the command line. A value
+    /// given directly wins.
+    static let secretKeys = ["admin_token", "metrics_token", "catalog_password", "s3_secret_access_key"]
 
     /// The usual variables of AWS tools and libpq, used when the setting is not given otherwise.
     static let fallbacks: [(toml: String, env: [String])] = [
@@ -52,6 +61,10 @@ extension CoreConfiguration {
             }
         }
         for (toml, env) in keys { if let v = environment[env], !v.isEmpty { values[toml] = v } }
+        for key in secretKeys {
+            guard let file = values.removeValue(forKey: key + "_file"), values[key] == nil else { continue }
+            values[key] = try TOMLSettings.secret(file: file, key: key + "_file")
+        }
         for (toml, envs) in fallbacks where values[toml] == nil {
             if let v = envs.lazy.compactMap({ environment[$0] }).first(where: { !$0.isEmpty }) { values[toml] = v }
         }
@@ -149,6 +162,11 @@ extension CoreConfiguration {
         if let v = try int("max_commit_crashes") { commitAttempts.maxCrashes = max(1, v) }
         if let v = try int("max_commit_failures") { commitAttempts.maxFailures = max(1, v) }
         if let v = try int("recovery_concurrency") { recoveryConcurrency = max(1, v) }
+        if let v = values["tls_cert"] { tlsCert = v.isEmpty ? nil : v }
+        if let v = values["tls_key"] { tlsKey = v.isEmpty ? nil : v }
+        if let v = values["tls_client_ca"] { tlsClientCA = v.isEmpty ? nil : v }
+        if let v = try int("token_grace_seconds") { tokenGraceSeconds = v }
+        _ = try tlsFiles()
         _ = try hostAndPort()
         _ = try PartitionTemplate(partitionTemplate)
         _ = try lakeLocation()

@@ -61,6 +61,16 @@ public struct CoreConfiguration: Sendable, Equatable {
     public var commitAttempts = CommitAttempts.Policy()
     /// Uploads start-up recovery commits at once, beside live traffic. Default 2.
     public var recoveryConcurrency: Int = 2
+    /// PEM certificate chain of the listener; with `tlsKey`, the core serves HTTPS only (TLS 1.2+).
+    /// Re-read with the key on SIGHUP. Default none: plain HTTP.
+    public var tlsCert: String?
+    /// PEM private key of `tlsCert`.
+    public var tlsKey: String?
+    /// PEM bundle of CAs client certificates must chain to: every client must then present one
+    /// (mutual TLS), and a registered certificate identity names its site. Needs `tlsCert`.
+    public var tlsClientCA: String?
+    /// How long a site's previous token keeps working after `sites rotate`. Default 86400 s (24 h).
+    public var tokenGraceSeconds: Int = 86_400
     /// `TRIBUTARY_FAILPOINTS` (crash tests only).
     public var failPoints: String?
     public var logLevel: String = "info"
@@ -72,6 +82,19 @@ public struct CoreConfiguration: Sendable, Equatable {
     public var stagingPath: String { dataDirectory + "/staging" }
     public var multipartStatePath: String { dataDirectory + "/s3-multipart" }
     public var adminTokenPath: String { dataDirectory + "/admin.token" }
+
+    /// The listener's TLS files, or nil for plain HTTP.
+    public func tlsFiles() throws -> ServerTLS.Files? {
+        switch (tlsCert, tlsKey) {
+        case (nil, nil):
+            if tlsClientCA != nil { throw ConfigurationError("tls_client_ca needs tls_cert and tls_key") }
+            return nil
+        case (let cert?, let key?):
+            return ServerTLS.Files(certificateChain: cert, privateKey: key, clientCA: tlsClientCA)
+        default:
+            throw ConfigurationError("tls_cert and tls_key must be given together")
+        }
+    }
 
     public var fleetRules: FleetRules {
         FleetRules(offlineAfterSeconds: offlineAfterSeconds, laggingAfterSeconds: laggingAfterSeconds, droppingWindowSeconds: droppingWindowSeconds)

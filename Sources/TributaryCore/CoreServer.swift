@@ -7,10 +7,13 @@ import FoundationEssentials
 import Foundation
 #endif
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import ServiceLifecycle
 import TributaryProtocol
 import TributaryFiles
+import TributarySettings
 
 /// The core node: opens the data directory, repairs what a crash left, and serves.
 public struct CoreServer: Sendable {
@@ -122,7 +125,7 @@ public struct CoreServer: Sendable {
         let gate = SiteGate(limits: configuration.limits)
 
         let auth = Authenticator(catalog: catalog, adminToken: adminToken)
-        let router = Router()
+        let router = Router(context: CoreRequestContext.self)
         router.middlewares.add(JSONErrorMiddleware(logger: logger))
         UploadController(
             registry: registry, committer: committer, auth: auth, gate: gate, refusals: refusals, configuration: configuration, logger: logger
@@ -133,11 +136,13 @@ public struct CoreServer: Sendable {
         FleetController(fleet: fleet, auth: auth, gate: gate, refusals: refusals, metrics: metrics, logger: logger).addRoutes(to: router)
         MetricsController(fleet: fleet, metrics: metrics, auth: auth, metricsToken: configuration.metricsToken, logger: logger)
             .addRoutes(to: router)
-        DashboardController().addRoutes(to: router)
+        DashboardController(auth: auth, tls: configuration.tlsCert != nil).addRoutes(to: router)
 
+        let http1 = HTTP1Channel.Configuration(idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))
+        let tls = try configuration.tlsFiles().map { try ServerTLS(files: $0) }
         var app = Application(
             router: router,
-            server: .http1(configuration: .init(idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))),
+            server: tls.map { HTTPServerBuilder.reloadingTLS(http1, $0) } ?? .http1(configuration: http1),
             configuration: .init(address: .hostname(host, port: port), serverName: "tributary-core"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
             logger: logger)
@@ -148,6 +153,11 @@ public struct CoreServer: Sendable {
                 manifestRepairInterval: .seconds(60), logger: logger),
             refusals,
             ExpirySweeper(registry: registry, interval: .seconds(configuration.sweepIntervalSeconds), logger: logger))
+        if let tls {
+            app.addServices(SIGHUPReloader(
+                reloaded: "TLS certificate reloaded", failed: "TLS reload failed; the previous certificate stays in use",
+                metadata: ["tls.cert": "\(tls.files.certificateChain)"], logger: logger, reload: tls.reload))
+        }
         return app
     }
 }

@@ -48,12 +48,17 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds between expiry sweeps (default 60).") var sweepInterval: String?
     @Option(help: "Seconds a silent connection is kept (default 60).") var idleTimeout: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String?
+    @Option(help: "PEM certificate chain: serve HTTPS (TLS 1.2+) instead of HTTP; re-read on SIGHUP (env TRIBUTARY_TLS_CERT).")
+    var tlsCert: String?
+    @Option(help: "PEM private key of --tls-cert (env TRIBUTARY_TLS_KEY).") var tlsKey: String?
+    @Option(help: "PEM CA bundle: require client certificates signed by it (mutual TLS; env TRIBUTARY_TLS_CLIENT_CA).")
+    var tlsClientCa: String?
 
     func run() async throws {
         let c = try common.load([
             "listen": listen, "lake": lake, "partition_template": partitionTemplate, "max_upload_bytes": maxUploadBytes,
             "upload_expiry_seconds": uploadExpiry, "sweep_interval_seconds": sweepInterval, "idle_timeout_seconds": idleTimeout,
-            "log_level": logLevel,
+            "log_level": logLevel, "tls_cert": tlsCert, "tls_key": tlsKey, "tls_client_ca": tlsClientCa,
         ])
         let level = Logger.Level(rawValue: c.logLevel) ?? .info
         LoggingSystem.bootstrap { label in
@@ -88,26 +93,41 @@ struct Serve: AsyncParsableCommand {
 }
 
 struct Sites: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Manage registered sites.", subcommands: [Add.self, List.self])
+    static let configuration = CommandConfiguration(abstract: "Manage registered sites.", subcommands: [Add.self, List.self, Rotate.self, Revoke.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Register a site and print its upload token (last line). Safe while serve runs.")
         @OptionGroup var common: CommonOptions
         @Argument(help: "Site id: 1-64 of [A-Za-z0-9_.-].") var site: String
+        @Option(help: "Also accept a client certificate whose subject is CN=<name> (mutual TLS).") var certSubject: String?
+        @Option(help: "Also accept the client certificate with this SHA-256 fingerprint (mutual TLS).") var certFingerprint: String?
+        @Flag(help: "Give the site no token: it authenticates by its client certificate only.") var noToken = false
+
+        func validate() throws {
+            if noToken && certSubject == nil && certFingerprint == nil {
+                throw ValidationError("--no-token needs --cert-subject or --cert-fingerprint")
+            }
+        }
 
         func run() async throws {
             let c = try common.load()
-            let site = self.site
-            let token: String = try await CoreServer.withCatalog(c, logger: cliLogger()) { catalog in
-                do {
-                    return try await SiteRegistry(catalog: catalog).add(site)
-                } catch let e as CoreError {
-                    throw ValidationError(e.message)
+            let (site, subject, fingerprint, withToken) = (self.site, certSubject, certFingerprint, !noToken)
+            let token: String? = try await withSiteRegistry(c) { registry in
+                let token = try await registry.add(site, withToken: withToken)
+                if subject != nil || fingerprint != nil {
+                    try await registry.addCertificate(site, subject: subject, fingerprint: fingerprint)
                 }
+                return token
             }
-            print("registered site \(site); its token (shown once):")
-            print(token)
+            if let subject { print("site \(site) accepts client certificates with subject \(subject)") }
+            if let fingerprint { print("site \(site) accepts the client certificate with fingerprint \(fingerprint)") }
+            if let token {
+                print("registered site \(site); its token (shown once):")
+                print(token)
+            } else {
+                print("registered site \(site) without a token")
+            }
         }
     }
 
@@ -126,6 +146,53 @@ struct Sites: AsyncParsableCommand {
             } else {
                 print(FleetTable.render(view), terminator: "")
             }
+        }
+    }
+}
+
+extension Sites {
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Give a site a new token and print it (last line). Safe while serve runs.",
+            discussion: "The previous token keeps working for token_grace_seconds (default 86400 s), then stops.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "Site id.") var site: String
+        @Option(help: "Seconds the previous token keeps working (default token_grace_seconds, 86400).") var grace: Int?
+
+        func run() async throws {
+            let c = try common.load()
+            let (site, grace) = (self.site, self.grace ?? c.tokenGraceSeconds)
+            guard grace >= 0 else { throw ValidationError("--grace must be a non-negative number of seconds") }
+            let (token, end) = try await withSiteRegistry(c) { try await $0.rotate(site, graceSeconds: grace) }
+            print("rotated the token of site \(site); the previous token works until \(end). The new token (shown once):")
+            print(token)
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Stop every credential of a site at once (its data and history stay). Safe while serve runs.",
+            discussion: "Uploads in flight are refused with 401 and not committed. `sites rotate` gives the site a token again.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "Site id.") var site: String
+
+        func run() async throws {
+            let c = try common.load()
+            let site = self.site
+            let n = try await withSiteRegistry(c) { try await $0.revoke(site) }
+            print("revoked \(n) credential(s) of site \(site)")
+        }
+    }
+}
+
+/// Runs `body` with the site registry of the configured catalog; a refusal (unknown site, taken
+/// name, bad identity) becomes a usage error with its message.
+func withSiteRegistry<T: Sendable>(_ c: CoreConfiguration, _ body: @Sendable (SiteRegistry) async throws -> T) async throws -> T {
+    try await CoreServer.withCatalog(c, logger: cliLogger()) { catalog in
+        do {
+            return try await body(SiteRegistry(catalog: catalog))
+        } catch let e as CoreError {
+            throw ValidationError(e.message)
         }
     }
 }

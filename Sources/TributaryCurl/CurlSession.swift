@@ -89,6 +89,8 @@ public final class CurlSession: @unchecked Sendable {
                 _ = tributary_curl_setopt_off(h, CURLOPT_MAX_SEND_SPEED_LARGE, curl_off_t(options.maxSendSpeed))
             }
             if let ca = options.caFile { _ = tributary_curl_setopt_string(h, CURLOPT_CAINFO, ca) }
+            if let cert = options.clientCertificate { _ = tributary_curl_setopt_string(h, CURLOPT_SSLCERT, cert) }
+            if let key = options.clientKey { _ = tributary_curl_setopt_string(h, CURLOPT_SSLKEY, key) }
             if let sig = options.awsSigV4 { _ = tributary_curl_setopt_string(h, CURLOPT_AWS_SIGV4, sig) }
             if let up = options.userPassword { _ = tributary_curl_setopt_string(h, CURLOPT_USERPWD, up) }
             _ = tributary_curl_setopt_slist(h, CURLOPT_HTTPHEADER, headerList)

@@ -70,6 +70,9 @@ public struct TransferOptions: Sendable {
     public var maxSendSpeed: Int64 = 0
     /// PEM bundle of trusted CAs instead of the system store.
     public var caFile: String?
+    /// PEM client certificate and its key (mutual TLS).
+    public var clientCertificate: String?
+    public var clientKey: String?
     /// libcurl's AWS SigV4 signing, e.g. "aws:amz:us-east-1:s3", with `userPassword` "KEY:SECRET".
     public var awsSigV4: String?
     public var userPassword: String?

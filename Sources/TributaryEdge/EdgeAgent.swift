@@ -8,6 +8,7 @@ import ServiceLifecycle
 import TributaryCurl
 import TributaryFiles
 import TributaryProtocol
+import TributarySettings
 
 /// The running agent: intake, batcher, uploader, reports and status writer as services of one group.
 /// `run` in the CLI adds signal handling; tests may build the same services.
@@ -28,20 +29,31 @@ public struct EdgeAgent {
         options.lowSpeedLimit = 1024
         options.lowSpeedTime = c.stallSeconds
         options.caFile = c.caFile
+        options.clientCertificate = c.clientCert
+        options.clientKey = c.clientKey
         options.maxResponseBytes = 16 << 20
         // One client (connection) per service and upload lane, so the have-check never waits behind a PATCH.
-        let haveClient = TusClient(baseURL: c.coreURL, token: c.token, options: options)
-        let reportClient = TusClient(baseURL: c.coreURL, token: c.token, options: options)
+        let token = SiteToken(c.token)
+        let haveClient = TusClient(baseURL: c.coreURL, token: token, options: options)
+        let reportClient = TusClient(baseURL: c.coreURL, token: token, options: options)
         let context = AgentContext(configuration: c, spool: spool, runtime: runtime, logger: logger)
-        services = [
+        var services: [any Service] = [
             IntakeService(context: context),
             BatcherService(context: context, client: haveClient),
             UploaderService(context: context, clients: Dictionary(uniqueKeysWithValues: UploadLane.allCases.map {
-                ($0, TusClient(baseURL: c.coreURL, token: c.token, options: options))
+                ($0, TusClient(baseURL: c.coreURL, token: token, options: options))
             })),
             ReportService(context: context, client: reportClient),
             StatusWriterService(runtime: runtime, spool: c.spoolDirectory, logger: logger),
         ]
+        if let file = c.tokenFile {
+            // After `sites rotate` at the core: the new token from the file, the token itself never logged.
+            services.append(SIGHUPReloader(
+                reloaded: "token re-read from token_file", failed: "token_file could not be re-read; the current token stays",
+                metadata: ["file": "\(file)"], logger: logger
+            ) { token.replace(try TOMLSettings.secret(file: file, key: "token_file")) })
+        }
+        self.services = services
         logger.notice("tributary-edge starting", metadata: [
             "site": "\(c.site)", "core": "\(c.coreURL)", "inbox": "\(c.inboxDirectory)", "spool": "\(c.spoolDirectory)",
             "version": "\(tributaryEdgeVersion)",

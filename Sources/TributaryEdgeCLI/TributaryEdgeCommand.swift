@@ -52,7 +52,7 @@ struct Run: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
     @Option(help: "This site's id (as registered at the core).") var site: String?
-    @Option(help: "This site's token (printed by `tributary-core sites add`).") var token: String?
+    @Option(help: "This site's token; visible to every local user in `ps`: prefer token_file or TRIBUTARY_TOKEN.") var token: String?
     @Option(help: "Core base URL (default http://127.0.0.1:8080).") var core: String?
     @Option(help: "Inbox directory to watch (default ./tributary-data/edge/inbox).") var inbox: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String?
@@ -67,6 +67,9 @@ struct Run: AsyncParsableCommand {
         }
         bootstrapLogging(c.logLevel)
         let logger = Logger(label: "tributary-edge")
+        if token != nil {
+            logger.warning("--token on the command line is visible to every local user (ps, /proc); use token_file or TRIBUTARY_TOKEN")
+        }
         let agent = try EdgeAgent(configuration: c, logger: logger)
         var group = ServiceGroupConfiguration(services: agent.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         group.maximumGracefulShutdownDuration = .seconds(10)

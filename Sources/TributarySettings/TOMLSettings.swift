@@ -32,6 +32,22 @@ public enum TOMLSettings {
         return section
     }
 
+    /// A secret kept in a file (`token_file`, `admin_token_file`, …): its first line without the
+    /// line end, which must not be empty. The value never appears in the error.
+    public static func secret(file: String, key: String) throws -> String {
+        let bytes: [UInt8]
+        do {
+            bytes = try FileIO.readAll(file, limit: 64 * 1024)
+        } catch {
+            throw ConfigurationError("\(key): cannot read \(file): \(error)")
+        }
+        let first = String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+        let value = String(first.drop(while: blank).reversed().drop(while: blank).reversed())
+        guard !value.isEmpty else { throw ConfigurationError("\(key): \(file) is empty") }
+        return value
+    }
+
     /// A scalar (string, integer, boolean, float) as the string form settings are applied from;
     /// nil for tables and arrays.
     public static func scalar(_ v: any TOMLValueConvertible) -> String? {

@@ -112,6 +112,7 @@ struct PoisonUploadTests {
     @Test("one interrupted attempt is committed normally", arguments: CatalogKind.available)
     func crashedOnce(kind: CatalogKind) async throws {
         let h = try await CommitterHarness(kind)
+        try await h.catalog.addSite("plant-a", tokenSHA256: StreamingDigest.sha256Hex(Array("t".utf8)), createdAt: "2026-11-21T10:00:00.000Z")
         let info = try h.stageObject(name: "ok.bin", bytes: TestBytes.random(1000, seed: 8))
         try h.staging.persistOffset(info.id, info.length)
         try h.staging.writeAttempts(info.id, CommitAttempts(started: 1, ended: 0))
@@ -121,6 +122,27 @@ struct PoisonUploadTests {
         try await h.committer.commitStaged(info, registry: registry)
         #expect(h.objectKeys.count == 1)
         #expect(!h.isStaged(info.id))
+    }
+
+    @Test("a staged upload of a revoked site is discarded, not committed", arguments: CatalogKind.available)
+    func revokedSite(kind: CatalogKind) async throws {
+        let h = try await CommitterHarness(kind)
+        try await h.catalog.addSite("plant-a", tokenSHA256: StreamingDigest.sha256Hex(Array("t".utf8)), createdAt: "2026-11-21T10:00:00.000Z")
+        let info = try h.stageObject(name: "late.bin", bytes: TestBytes.random(1000, seed: 10))
+        try h.staging.persistOffset(info.id, info.length)
+        let registry = UploadRegistry(staging: h.staging, catalog: h.catalog)
+        _ = await registry.loadAll()
+        _ = await registry.pendingCommits()
+        #expect(try await h.catalog.revokeCredentials(site: "plant-a") == 1)
+        do {
+            try await h.committer.commitStaged(info, registry: registry)
+            Issue.record("an upload of a revoked site was committed")
+        } catch let e as CoreError {
+            #expect(e.status == .unauthorized)
+        }
+        #expect(h.objectKeys.isEmpty)
+        #expect(!h.isStaged(info.id))
+        #expect(try await h.catalog.siteStates().first { $0.site == "plant-a" }?.counters.objectsStored ?? 0 == 0)
     }
 
     @Test("a copy placed by an attempt that then lost the dedup race is removed", arguments: CatalogKind.available)

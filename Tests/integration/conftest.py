@@ -112,6 +112,11 @@ class CoreServer:
         self.log_path = self.data_dir.parent / f"{self.data_dir.name}-core.log"
         self.proc: subprocess.Popen | None = None
         self._log = None
+        # TLS (tlskit.py sets these): the scheme, the CA bundle that verifies the server and the
+        # client certificate (cert, key) every request of the suite presents.
+        self.scheme = "http"
+        self.verify: str | bool = True
+        self.client_cert: tuple[str, str] | None = None
         self.backend.attach(self)
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -146,7 +151,7 @@ class CoreServer:
                 raise AssertionError(
                     f"tributary-core exited with {self.proc.returncode} during start-up\n{self.log_tail()}")
             try:
-                if requests.get(self.url("/healthz"), timeout=2).status_code == 200:
+                if requests.get(self.url("/healthz"), timeout=2, verify=self.verify, cert=self.client_cert).status_code == 200:
                     return self
             except requests.RequestException:
                 pass
@@ -197,7 +202,7 @@ class CoreServer:
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def url(self, path: str = "") -> str:
         return urljoin(self.base + "/", path.lstrip("/"))
@@ -270,7 +275,7 @@ class CoreServer:
 
     def healthy(self) -> bool:
         try:
-            return requests.get(self.url("/healthz"), timeout=5).status_code == 200
+            return requests.get(self.url("/healthz"), timeout=5, verify=self.verify, cert=self.client_cert).status_code == 200
         except requests.RequestException:
             return False
 
@@ -308,6 +313,10 @@ class Client:
         self.token = token
         self.site = site
         self.http = requests.Session()
+        self.http.verify = core.verify
+        self.http.cert = core.client_cert
+        if core.verify is not True:
+            self.http.trust_env = False  # REQUESTS_CA_BUNDLE would win over the session's CA otherwise
 
     def headers(self, extra: dict[str, str] | None = None, tus: bool = True) -> dict[str, str]:
         h: dict[str, str] = {}

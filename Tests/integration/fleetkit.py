@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import select
+import time
 import re
 import shutil
 import subprocess
@@ -160,18 +163,6 @@ def metrics(core: CoreServer, token: str | None = None) -> Metrics:
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def chromium(*args: str, timeout: float = 90) -> subprocess.CompletedProcess:
-    """One headless Chromium run with a throw-away profile; no sandbox (tests run as root)."""
-    if CHROMIUM is None:
-        pytest.fail("chromium is not installed: run scripts/bootstrap.sh (Debian package `chromium`)", pytrace=False)
-    with tempfile.TemporaryDirectory(prefix="tributary-chromium-") as profile:
-        return subprocess.run(
-            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-             "--disable-extensions", "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", "--metrics-recording-only", f"--user-data-dir={profile}", *args],
-            capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-
-
 class Rows(HTMLParser):
     """The dashboard's table rows: data-* attributes and the text of each cell by class."""
 
@@ -201,14 +192,111 @@ class Rows(HTMLParser):
             self.rows[-1]["cells"][self._cell] += data
 
 
-def dump_dom(url: str) -> str:
-    proc = chromium("--virtual-time-budget=5000", "--dump-dom", url)
-    assert proc.returncode == 0, f"chromium exited {proc.returncode}\n{proc.stderr[-3000:]}"
-    return proc.stdout
-
-
 def page_rows(core: CoreServer) -> dict[str, dict]:
-    """What the dashboard shows, row by site, after its script ran."""
-    parsed = Rows()
-    parsed.feed(dump_dom(core.url("/") + f"?token={core.admin_token}"))
-    return {r["site"]: r for r in parsed.rows}
+    """What the dashboard shows, row by site, after logging in through its form."""
+    with Browser() as b:
+        parsed = Rows()
+        parsed.feed(b.login(core.url("/"), core.admin_token))
+        return {r["site"]: r for r in parsed.rows}
+
+
+class Browser:
+    """Headless Chromium driven over the DevTools protocol on a pipe (`--remote-debugging-pipe`:
+    JSON messages ended by NUL, commands on fd 3, answers and events on fd 4). Every request the
+    page made is in `urls`."""
+
+    def __init__(self, timeout: float = 60):
+        if CHROMIUM is None:
+            pytest.fail("chromium is not installed: run scripts/bootstrap.sh (Debian package `chromium`)", pytrace=False)
+        self.timeout = timeout
+        self.profile = tempfile.TemporaryDirectory(prefix="tributary-chromium-")
+        to_child_r, self._to_child = os.pipe()
+        self._from_child, from_child_w = os.pipe()
+        self.proc = subprocess.Popen(
+            ["bash", "-c", f'exec "$0" "$@" 3<&{to_child_r} 4>&{from_child_w}', CHROMIUM,
+             "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+             "--disable-extensions", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", f"--user-data-dir={self.profile.name}", "--remote-debugging-pipe", "about:blank"],
+            pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self._buf = b""
+        self._next = 0
+        self.events: list[dict] = []
+        target = self.send("Target.createTarget", url="about:blank")["targetId"]
+        self.session = self.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+        for domain in ("Page", "Network", "Runtime", "Log"):
+            self.send(f"{domain}.enable", session=True)
+
+    def __enter__(self) -> "Browser":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+        os.close(self._to_child)
+        os.close(self._from_child)
+        self.profile.cleanup()
+
+    def _read(self) -> dict:
+        while b"\0" not in self._buf:
+            ready, _, _ = select.select([self._from_child], [], [], self.timeout)
+            assert ready, "chromium did not answer"
+            chunk = os.read(self._from_child, 1 << 20)
+            assert chunk, "chromium closed the pipe"
+            self._buf += chunk
+        msg, self._buf = self._buf.split(b"\0", 1)
+        return json.loads(msg)
+
+    def send(self, method: str, session: bool = False, **params) -> dict:
+        self._next += 1
+        msg = {"id": self._next, "method": method, "params": params}
+        if session:
+            msg["sessionId"] = self.session
+        os.write(self._to_child, json.dumps(msg).encode() + b"\0")
+        while True:
+            m = self._read()
+            if m.get("id") == self._next:
+                assert "error" not in m, f"{method}: {m['error']}"
+                return m.get("result", {})
+            self.events.append(m)
+
+    def eval(self, expression: str):
+        r = self.send("Runtime.evaluate", session=True, expression=expression, awaitPromise=True, returnByValue=True)
+        assert "exceptionDetails" not in r, r["exceptionDetails"]
+        return r["result"].get("value")
+
+    def wait_for(self, expression: str, what: str, timeout: float = 30):
+        deadline = time.monotonic() + timeout
+        while True:
+            v = self.eval(expression)
+            if v:
+                return v
+            assert time.monotonic() < deadline, f"timed out waiting for {what}"
+            time.sleep(0.1)
+
+    def open(self, url: str) -> None:
+        self.send("Page.navigate", session=True, url=url)
+        self.wait_for("document.readyState === 'complete'", "the page to load")
+
+    def login(self, url: str, token: str) -> str:
+        """Opens the dashboard, logs in through its form, waits for the table; returns the DOM."""
+        self.open(url)
+        self.wait_for("!document.getElementById('login').classList.contains('hidden')", "the login form")
+        self.eval(f"document.getElementById('token').value = {json.dumps(token)}; "
+                  "document.getElementById('login').requestSubmit(); true")
+        self.wait_for("document.querySelectorAll('tr[data-site]').length > 0", "the fleet table")
+        return self.dom()
+
+    def dom(self) -> str:
+        return self.eval("document.documentElement.outerHTML")
+
+    @property
+    def urls(self) -> list[str]:
+        return [e["params"]["request"]["url"] for e in self.events if e.get("method") == "Network.requestWillBeSent"]
+
+    def cookies(self) -> list[dict]:
+        return self.send("Network.getCookies", session=True)["cookies"]
+
+    def console(self) -> list[str]:
+        return [e["params"]["entry"]["text"] for e in self.events if e.get("method") == "Log.entryAdded"]

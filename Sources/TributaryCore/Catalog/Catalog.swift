@@ -1,3 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import TributaryProtocol
 
 // The catalog (docs/LAKE.md, "Catalog") records sites, the content each site holds, every
@@ -11,6 +16,7 @@ import TributaryProtocol
 //   arrivals(upload_id TEXT, seq INTEGER, site, stream, name, sha256, size, captured_at,
 //            received_at, key, status, PRIMARY KEY(upload_id, seq))
 //   site_state, site_lag, site_rejections, site_backlog  -- per-site activity (Fleet/SiteState.swift)
+//   site_credentials                                   -- tokens and certificate identities (SiteCredential.swift)
 //
 // Invariants:
 // - An upload is committed iff its `uploads` row exists; that row, its arrivals and any new
@@ -100,9 +106,23 @@ public struct SiteExistsError: Error, Sendable {
 /// twin for unit tests. Async because PostgreSQL is; backends unreachable or too slow throw
 /// `TributaryError(.io)`, which the HTTP layer answers with 503 + Retry-After.
 public protocol Catalog: Sendable {
-    func addSite(_ site: String, tokenSHA256: String, createdAt: String) async throws
+    /// Registers a site, with a token credential unless `tokenSHA256` is nil.
+    func addSite(_ site: String, tokenSHA256: String?, createdAt: String) async throws
     func sites() async throws -> [SiteRecord]
-    func site(forTokenSHA256 hash: String) async throws -> String?
+
+    // MARK: Credentials (issue 11; Catalog/SiteCredential.swift)
+
+    /// Adds a credential to a registered site (`UnknownSiteError`, `CredentialExistsError`).
+    func addCredential(_ credential: SiteCredential) async throws
+    /// The credential of this kind and value, expired or not (the caller applies `isValid`).
+    func credential(kind: SiteCredential.Kind, value: String) async throws -> SiteCredential?
+    /// Every credential of `site`, oldest first.
+    func credentials(site: String) async throws -> [SiteCredential]
+    /// In one transaction: ends the site's tokens at `oldTokensExpireAt` (an earlier end is
+    /// kept) and adds `tokenSHA256`. False if the site is not registered.
+    func rotateToken(site: String, tokenSHA256: String, at: String, oldTokensExpireAt: String) async throws -> Bool
+    /// Deletes every credential of `site` at once; how many there were, or nil if the site is not registered.
+    func revokeCredentials(site: String) async throws -> Int?
 
     /// The subset of `hashes` that `site` already holds.
     func held(site: String, hashes: [String]) async throws -> Set<String>
@@ -136,6 +156,17 @@ public protocol Catalog: Sendable {
 }
 
 extension Catalog {
+    /// The site a token names if that token works at `now`.
+    public func site(forTokenSHA256 hash: String, at now: Date = Date()) async throws -> String? {
+        guard let c = try await credential(kind: .token, value: hash), c.isValid(at: now) else { return nil }
+        return c.site
+    }
+
+    /// Whether `site` holds a credential that works at `now` (none after a revocation).
+    public func hasWorkingCredential(site: String, at now: Date) async throws -> Bool {
+        try await credentials(site: site).contains { $0.isValid(at: now) }
+    }
+
     /// Counts one refused upload under `reason`.
     public func recordRejection(site: String, reason: String, at: String) async throws {
         try await recordRejection(site: site, reason: reason, count: 1, at: at)

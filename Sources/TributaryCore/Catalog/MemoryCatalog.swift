@@ -11,27 +11,65 @@ public final class MemoryCatalog: Catalog {
         var states: [String: SiteState] = [:]
         var droppedObjects: [String: Int64] = [:]
         var backlog: [String: [BacklogPoint]] = [:]
+        var credentials: [String: SiteCredential] = [:]  // "kind/value"
     }
 
     private let state = Mutex(State())
 
     public init() {}
 
-    public func addSite(_ site: String, tokenSHA256: String, createdAt: String) async throws {
+    public func addSite(_ site: String, tokenSHA256: String?, createdAt: String) async throws {
         try state.withLock { s in
-            guard s.sites[site] == nil, !s.sites.values.contains(where: { $0.token == tokenSHA256 }) else {
+            guard s.sites[site] == nil, tokenSHA256.map({ s.credentials["token/" + $0] == nil }) ?? true else {
                 throw SiteExistsError(site: site)
             }
-            s.sites[site] = (tokenSHA256, createdAt)
+            s.sites[site] = (tokenSHA256 ?? SiteCredential.noToken(site), createdAt)
+            if let tokenSHA256 { s.credentials["token/" + tokenSHA256] = SiteCredential(site: site, kind: .token, value: tokenSHA256, createdAt: createdAt) }
+        }
+    }
+
+    public func addCredential(_ c: SiteCredential) async throws {
+        try state.withLock { s in
+            guard s.sites[c.site] != nil else { throw UnknownSiteError(site: c.site) }
+            let key = c.kind.rawValue + "/" + c.value
+            guard s.credentials[key] == nil else { throw CredentialExistsError(kind: c.kind) }
+            s.credentials[key] = c
+        }
+    }
+
+    public func credential(kind: SiteCredential.Kind, value: String) async throws -> SiteCredential? {
+        state.withLock { $0.credentials[kind.rawValue + "/" + value] }
+    }
+
+    public func credentials(site: String) async throws -> [SiteCredential] {
+        state.withLock { s in
+            s.credentials.values.filter { $0.site == site }.sorted { ($0.createdAt, $0.kind.rawValue) < ($1.createdAt, $1.kind.rawValue) }
+        }
+    }
+
+    public func rotateToken(site: String, tokenSHA256: String, at: String, oldTokensExpireAt: String) async throws -> Bool {
+        try state.withLock { s in
+            guard s.sites[site] != nil else { return false }
+            guard s.credentials["token/" + tokenSHA256] == nil else { throw CredentialExistsError(kind: .token) }
+            for (k, c) in s.credentials where c.site == site && c.kind == .token && (c.expiresAt ?? "~") > oldTokensExpireAt {
+                s.credentials[k]?.expiresAt = oldTokensExpireAt
+            }
+            s.credentials["token/" + tokenSHA256] = SiteCredential(site: site, kind: .token, value: tokenSHA256, createdAt: at)
+            return true
+        }
+    }
+
+    public func revokeCredentials(site: String) async throws -> Int? {
+        state.withLock { s in
+            guard s.sites[site] != nil else { return nil }
+            let mine = s.credentials.filter { $0.value.site == site }
+            for k in mine.keys { s.credentials[k] = nil }
+            return mine.count
         }
     }
 
     public func sites() async throws -> [SiteRecord] {
         state.withLock { s in s.sites.map { SiteRecord(site: $0.key, createdAt: $0.value.createdAt) }.sorted { $0.site < $1.site } }
-    }
-
-    public func site(forTokenSHA256 hash: String) async throws -> String? {
-        state.withLock { s in s.sites.first(where: { $0.value.token == hash })?.key }
     }
 
     public func held(site: String, hashes: [String]) async throws -> Set<String> {

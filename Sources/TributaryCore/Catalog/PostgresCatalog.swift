@@ -78,6 +78,7 @@ public final class PostgresCatalog: Catalog, Service {
             "CREATE INDEX uploads_unmanifested ON uploads(manifested) WHERE manifested = 0",
         ],
         fleetMigration,
+        SiteCredential.postgresMigration,
     ]
 
     /// Advisory lock key of the migration step ("tributary" in ASCII, truncated).
@@ -138,6 +139,10 @@ public final class PostgresCatalog: Catalog, Service {
             throw e
         } catch let e as SiteExistsError {
             throw e
+        } catch let e as UnknownSiteError {
+            throw e
+        } catch let e as CredentialExistsError {
+            throw e
         } catch is CancellationError {
             throw CancellationError()
         } catch let e as PSQLError {
@@ -153,13 +158,20 @@ public final class PostgresCatalog: Catalog, Service {
         return "\(e.code)"
     }
 
-    public func addSite(_ site: String, tokenSHA256: String, createdAt: String) async throws {
+    public func addSite(_ site: String, tokenSHA256: String?, createdAt: String) async throws {
         try await call("add site") { [client, logger] in
             do {
-                try await client.query(
-                    "INSERT INTO sites(site, token_sha256, created_at) VALUES (\(site), \(tokenSHA256), \(createdAt))", logger: logger)
-            } catch let e as PSQLError where e.serverInfo?[.sqlState] == "23505" {
-                throw SiteExistsError(site: site)
+                try await client.withTransaction(logger: logger) { conn in
+                    try await conn.query(
+                        "INSERT INTO sites(site, token_sha256, created_at) VALUES (\(site), \(tokenSHA256 ?? SiteCredential.noToken(site)), \(createdAt))",
+                        logger: logger)
+                    if let tokenSHA256 {
+                        try await Self.insert(SiteCredential(site: site, kind: .token, value: tokenSHA256, createdAt: createdAt), on: conn, logger: logger)
+                    }
+                }
+            } catch let e as PostgresTransactionError {
+                if let q = e.closureError as? PSQLError, q.serverInfo?[.sqlState] == "23505" { throw SiteExistsError(site: site) }
+                throw e.closureError ?? (e as any Error)
             }
         }
     }
@@ -173,15 +185,6 @@ public final class PostgresCatalog: Catalog, Service {
                 out.append(SiteRecord(site: site, createdAt: created))
             }
             return out
-        }
-    }
-
-    public func site(forTokenSHA256 hash: String) async throws -> String? {
-        try await call("token") { [client, logger] in
-            for try await site in try await client.query("SELECT site FROM sites WHERE token_sha256 = \(hash)", logger: logger).decode(String.self) {
-                return site
-            }
-            return nil
         }
     }
 

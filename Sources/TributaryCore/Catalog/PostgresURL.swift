@@ -1,12 +1,24 @@
+import NIOSSL
 import PostgresNIO
 
-/// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require]`
+/// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=…&sslrootcert=FILE]`
 /// (`postgresql://` too). Percent-escapes in the user and password are decoded. Without a
 /// password in the URL, `PGPASSWORD` from the environment is used (see `CoreConfiguration.load`).
-/// `sslmode` defaults to `prefer`, as in libpq; `require` verifies the server's certificate
-/// against the system trust store.
+///
+/// `sslmode` as in libpq (default `prefer`):
+/// - `disable`: plain TCP.
+/// - `prefer`: TLS if the server offers it, its certificate not checked; plain TCP otherwise.
+/// - `require`: TLS, certificate not checked — unless `sslrootcert` is given, which makes it
+///   `verify-ca` (libpq does the same).
+/// - `verify-ca`: TLS, certificate chained to `sslrootcert` (default: the system trust store).
+/// - `verify-full`: as `verify-ca`, and the certificate must name HOST. The recommended setting
+///   whenever the database is reached over a network (docs/SECURITY.md).
 public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
-    public enum SSLMode: String, Sendable { case disable, prefer, require }
+    public enum SSLMode: String, Sendable {
+        case disable, prefer, require
+        case verifyCA = "verify-ca"
+        case verifyFull = "verify-full"
+    }
 
     public var user: String
     public var password: String?
@@ -14,6 +26,8 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
     public var port: Int
     public var database: String
     public var sslMode: SSLMode
+    /// PEM file of the CAs the server's certificate must chain to (`sslrootcert`).
+    public var sslRootCert: String?
 
     public init(_ text: String) throws {
         func bad(_ why: String) -> ConfigurationError {
@@ -51,12 +65,16 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
         }
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         sslMode = .prefer
+        sslRootCert = nil
         for item in query.split(separator: "&") {
             let kv = item.split(separator: "=", maxSplits: 1).map(String.init)
-            guard kv.count == 2, kv[0] == "sslmode", let m = SSLMode(rawValue: kv[1]) else {
-                throw bad("unknown parameter '\(item)' (only sslmode=disable|prefer|require)")
+            if kv.count == 2, kv[0] == "sslmode", let m = SSLMode(rawValue: kv[1]) {
+                sslMode = m
+            } else if kv.count == 2, kv[0] == "sslrootcert", !kv[1].isEmpty {
+                sslRootCert = try Self.percentDecode(Substring(kv[1]))
+            } else {
+                throw bad("unknown parameter '\(item)' (only sslmode=disable|prefer|require|verify-ca|verify-full and sslrootcert=FILE)")
             }
-            sslMode = m
         }
         guard !user.isEmpty else { throw bad("empty user") }
         guard !host.isEmpty else { throw bad("empty host") }
@@ -64,17 +82,32 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
         self.database = database
     }
 
-    /// The TLS setting for postgres-nio.
+    /// The TLS setting for postgres-nio (the rules above).
     var tls: PostgresClient.Configuration.TLS {
+        var config = TLSConfiguration.makeClientConfiguration()
+        if let sslRootCert { config.trustRoots = .file(sslRootCert) }
         switch sslMode {
-        case .disable: .disable
-        case .prefer: .prefer(.makeClientConfiguration())
-        case .require: .require(.makeClientConfiguration())
+        case .disable:
+            return .disable
+        case .prefer:
+            config.certificateVerification = .none
+            return .prefer(config)
+        case .require where sslRootCert == nil:
+            config.certificateVerification = .none
+            return .require(config)
+        case .require, .verifyCA:
+            config.certificateVerification = .noHostnameVerification
+            return .require(config)
+        case .verifyFull:
+            config.certificateVerification = .fullVerification
+            return .require(config)
         }
     }
 
     /// The URL without its password (for logs and errors).
-    public var description: String { "postgres://\(user)@\(host):\(port)/\(database)?sslmode=\(sslMode.rawValue)" }
+    public var description: String {
+        "postgres://\(user)@\(host):\(port)/\(database)?sslmode=\(sslMode.rawValue)" + (sslRootCert.map { "&sslrootcert=" + $0 } ?? "")
+    }
 
     static func redact(_ text: String) -> String {
         guard let at = text.lastIndex(of: "@"), let scheme = text.firstRange(of: "://"), scheme.upperBound < at else { return text }

@@ -51,6 +51,7 @@ public final class SQLiteCatalog: Catalog {
         CREATE INDEX uploads_unmanifested ON uploads(manifested) WHERE manifested = 0;
         """,
         fleetMigration,
+        SiteCredential.sqliteMigration,
     ]
 
     private let database: SQLiteDatabase
@@ -70,11 +71,14 @@ public final class SQLiteCatalog: Catalog {
         }
     }
 
-    public func addSite(_ site: String, tokenSHA256: String, createdAt: String) async throws {
+    public func addSite(_ site: String, tokenSHA256: String?, createdAt: String) async throws {
         try await with { db in
             do {
-                try db.query("INSERT INTO sites(site, token_sha256, created_at) VALUES(?, ?, ?)",
-                             [.text(site), .text(tokenSHA256), .text(createdAt)])
+                try db.transaction {
+                    try db.query("INSERT INTO sites(site, token_sha256, created_at) VALUES(?, ?, ?)",
+                                 [.text(site), .text(tokenSHA256 ?? SiteCredential.noToken(site)), .text(createdAt)])
+                    if let tokenSHA256 { try Self.insert(db, SiteCredential(site: site, kind: .token, value: tokenSHA256, createdAt: createdAt)) }
+                }
             } catch let e as SQLiteError where e.isConstraintViolation {
                 throw SiteExistsError(site: site)
             }
@@ -87,10 +91,6 @@ public final class SQLiteCatalog: Catalog {
                 SiteRecord(site: $0[0].string ?? "", createdAt: $0[1].string ?? "")
             }
         }
-    }
-
-    public func site(forTokenSHA256 hash: String) async throws -> String? {
-        try await with { db in try db.query("SELECT site FROM sites WHERE token_sha256 = ?", [.text(hash)]).first?[0].string }
     }
 
     public func held(site: String, hashes: [String]) async throws -> Set<String> {

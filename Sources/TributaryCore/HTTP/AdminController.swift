@@ -17,7 +17,7 @@ struct AdminController: Sendable {
     let recovery: RecoveryProgress
     let logger: Logger
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<CoreRequestContext>) {
         router.get("/healthz") { _, _ in Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(string: "ok\n"))) }
         // Unauthenticated: says what is not ready, never where (no paths, buckets or endpoints;
         // the details go to the log).
@@ -45,9 +45,9 @@ struct AdminController: Sendable {
                 return Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(string: "ready\n")))
             }
         }
-        router.post(RouterPath(stringLiteral: WireProtocol.sitesPath)) { req, _ in
+        router.post(RouterPath(stringLiteral: WireProtocol.sitesPath)) { req, ctx in
             do {
-                try await auth.requireAdmin(req)
+                try await auth.requireAdmin(req, ctx)
                 var request = req
                 let body = try await request.collectBody(upTo: 64 * 1024)
                 struct NewSite: Codable { var site: String }
@@ -78,10 +78,16 @@ public struct SiteRegistry: Sendable {
 
     /// Returns the new site's token (shown once).
     public func add(_ site: String) async throws -> String {
+        try await add(site, withToken: true)!
+    }
+
+    /// Registers `site`; returns its token (shown once), or nil when `withToken` is false (a site
+    /// that authenticates by client certificate only: `addCertificate`).
+    public func add(_ site: String, withToken: Bool) async throws -> String? {
         try Names.validateSite(site)
-        let token = Authenticator.newToken()
+        let token = withToken ? Authenticator.newToken() : nil
         do {
-            try await catalog.addSite(site, tokenSHA256: StreamingDigest.sha256Hex(Array(token.utf8)), createdAt: Timestamp.format(Date()))
+            try await catalog.addSite(site, tokenSHA256: token.map { StreamingDigest.sha256Hex(Array($0.utf8)) }, createdAt: Timestamp.format(Date()))
         } catch is SiteExistsError {
             throw CoreError.conflict("site_exists", "site '\(site)' is already registered")
         }

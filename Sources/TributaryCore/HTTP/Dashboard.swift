@@ -1,21 +1,43 @@
-/// The fleet dashboard served at `/` (issue 5): one self-contained page — inline CSS, script and
-/// SVG, no fetch but `GET /v1/sites` on this core. It asks for the admin token (kept in
-/// sessionStorage, or taken once from `?token=`), refreshes every 5 s and sorts by any column
-/// (a click on its header; the order is kept in the address as `#sort=KEY` or `#sort=-KEY`).
-/// Rows carry `data-site` and `data-status` for tests and scripts.
-enum Dashboard {
-    /// Only this core and inline code: a page that cannot reach any other host.
-    static let contentSecurityPolicy =
-        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; form-action 'none'; base-uri 'none'; frame-ancestors 'none'"
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import TributaryProtocol
 
-    static let html = #"""
+/// The fleet dashboard served at `/` (issue 5): one self-contained page — inline CSS, script and
+/// SVG, no fetch but this core's own `/v1/session` and `/v1/sites`. Its login form exchanges the
+/// admin token for a session cookie (`DashboardSession`; no token in any address or in the
+/// page's storage), it refreshes every 5 s and sorts by any column (a click on its header; the
+/// order is kept in the address as `#sort=KEY` or `#sort=-KEY`). Rows carry `data-site` and
+/// `data-status` for tests and scripts.
+enum Dashboard {
+    /// Only this core and this page's own script and style, by hash (no `'unsafe-inline'`): a
+    /// page that cannot reach any other host or run injected code.
+    static let contentSecurityPolicy =
+        "default-src 'none'; script-src '\(hash(script))'; style-src '\(hash(style))'; connect-src 'self'; img-src 'self' data:; form-action 'none'; base-uri 'none'; frame-ancestors 'none'"
+
+    /// A CSP source for an inline element's exact text.
+    static func hash(_ text: String) -> String {
+        let d = StreamingDigest(.sha256)
+        d.update(Array(text.utf8))
+        return "sha256-" + Data(d.finalize()).base64EncodedString()
+    }
+
+    static let html = head + "<style>" + style + "</style>\n</head>\n" + body + "<script>" + script + "</script>\n</body>\n</html>\n"
+
+    static let head = #"""
 <!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Tributary fleet</title>
-<style>
+
+"""#
+
+    static let style = #"""
+
   :root { --fg: #1d2330; --muted: #6b7386; --line: #e3e6ec; --bg: #f7f8fa;
           --healthy: #1a7f37; --lagging: #b35900; --offline: #6b7386; --dropping: #c62828; }
   * { box-sizing: border-box; }
@@ -40,13 +62,17 @@ enum Dashboard {
   #login input { width: 100%; padding: 8px; margin: 8px 0 12px; font: inherit; }
   #error { color: var(--dropping); margin-bottom: 10px; }
   .hidden { display: none; }
-</style>
-</head>
+  #logout { margin-left: 1em; }
+
+"""#
+
+    static let body = #"""
 <body>
 <header>
   <h1>Tributary fleet</h1>
   <div id="summary"></div>
   <div id="updated"></div>
+  <button id="logout" class="hidden" type="button">Log out</button>
 </header>
 <form id="login" class="hidden">
   <div><strong>Admin token</strong></div>
@@ -71,26 +97,21 @@ enum Dashboard {
     <tbody></tbody>
   </table>
 </main>
-<script>
+
+"""#
+
+    static let script = #"""
+
 "use strict";
-// The fleet dashboard (issue 5): GET /v1/sites with the admin token every 5 s. Self-contained:
-// no fetch but this core's own API.
+// The fleet dashboard (issue 5): GET /v1/sites every 5 s with the session cookie that the login
+// form got from POST /v1/session. Self-contained: no fetch but this core's own API.
 const REFRESH_MS = 5000, HISTORY_SECONDS = 3600;
 const RANK = { offline: 0, dropping: 1, lagging: 2, healthy: 3 };
 let sortKey = "status", sortDir = 1, last = null, timer = null;
 
-function token() { return sessionStorage.getItem("tributary.token"); }
-
-function takeTokenFromURL() {
-  const u = new URL(location.href), t = u.searchParams.get("token");
-  if (t) {
-    sessionStorage.setItem("tributary.token", t);
-    u.searchParams.delete("token");
-    history.replaceState(null, "", u.pathname + u.search + u.hash);
-  }
-}
-
 function showLogin(message) {
+  clearTimeout(timer);
+  document.getElementById("logout").classList.add("hidden");
   document.getElementById("main").classList.add("hidden");
   document.getElementById("login").classList.remove("hidden");
   if (message) document.getElementById("updated").textContent = message;
@@ -211,20 +232,15 @@ function render() {
 
 async function refresh() {
   clearTimeout(timer);
-  const t = token();
-  if (!t) { showLogin(); return; }
   try {
-    const r = await fetch("/v1/sites?history=" + HISTORY_SECONDS, { headers: { Authorization: "Bearer " + t }, cache: "no-store" });
-    if (r.status === 401 || r.status === 403) {
-      sessionStorage.removeItem("tributary.token");
-      showLogin("the token was refused (" + r.status + "): give the admin token");
-      return;
-    }
+    const r = await fetch("/v1/sites?history=" + HISTORY_SECONDS, { credentials: "same-origin", cache: "no-store" });
+    if (r.status === 401 || r.status === 403) { showLogin(); return; }
     if (!r.ok) throw new Error("GET /v1/sites answered " + r.status);
     last = await r.json();
     document.getElementById("error").textContent = "";
     document.getElementById("login").classList.add("hidden");
     document.getElementById("main").classList.remove("hidden");
+    document.getElementById("logout").classList.remove("hidden");
     render();
     document.getElementById("updated").textContent = "updated " + new Date().toLocaleTimeString() + " · every " + REFRESH_MS / 1000 + " s";
   } catch (e) {
@@ -244,16 +260,24 @@ document.querySelectorAll("#sites th").forEach(th => th.addEventListener("click"
   render();
 }));
 window.addEventListener("hashchange", () => { sortFromHash(); render(); });
-document.getElementById("login").addEventListener("submit", ev => {
+document.getElementById("login").addEventListener("submit", async ev => {
   ev.preventDefault();
-  const t = document.getElementById("token").value.trim();
-  if (t) { sessionStorage.setItem("tributary.token", t); refresh(); }
+  const field = document.getElementById("token"), t = field.value.trim();
+  if (!t) return;
+  const r = await fetch("/v1/session", {
+    method: "POST", credentials: "same-origin", cache: "no-store",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ token: t }) });
+  field.value = "";
+  if (r.ok) refresh(); else showLogin("the token was refused (" + r.status + "): give the admin token");
 });
-takeTokenFromURL();
+document.getElementById("logout").addEventListener("click", async () => {
+  await fetch("/v1/session", { method: "DELETE", credentials: "same-origin" });
+  last = null;
+  document.querySelector("#sites tbody").textContent = "";
+  showLogin("logged out");
+});
 sortFromHash();
 refresh();
-</script>
-</body>
-</html>
+
 """#
 }

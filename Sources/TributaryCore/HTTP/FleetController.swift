@@ -19,17 +19,17 @@ struct FleetController: Sendable {
     /// Largest heartbeat body.
     static let maxReportBytes = 1 << 20
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
-        router.post(RouterPath(stringLiteral: WireProtocol.heartbeatPath)) { req, _ in
-            try await self.heartbeat(req)
+    func addRoutes(to router: Router<CoreRequestContext>) {
+        router.post(RouterPath(stringLiteral: WireProtocol.heartbeatPath)) { req, ctx in
+            try await self.heartbeat(req, ctx)
         }
-        router.get(RouterPath(stringLiteral: WireProtocol.sitesPath)) { req, _ in
-            try await auth.requireAdmin(req)
+        router.get(RouterPath(stringLiteral: WireProtocol.sitesPath)) { req, ctx in
+            try await auth.requireAdmin(req, ctx)
             let history = try Self.historyParameter(req)
             return try Self.json(.ok, try await fleet.view(historySeconds: history))
         }
         router.get(RouterPath(stringLiteral: WireProtocol.sitesPath + "/:site")) { req, ctx in
-            try await auth.requireAdmin(req)
+            try await auth.requireAdmin(req, ctx)
             let site = ctx.parameters.get("site") ?? ""
             guard let view = try await fleet.site(site, historySeconds: try Self.historyParameter(req)) else {
                 throw CoreError(.notFound, "not_found", "no site '\(Names.printable(site))'")
@@ -38,8 +38,8 @@ struct FleetController: Sendable {
         }
     }
 
-    func heartbeat(_ req: Request) async throws -> Response {
-        guard case .site(let site) = try await auth.principal(req) else {
+    func heartbeat(_ req: Request, _ ctx: CoreRequestContext) async throws -> Response {
+        guard case .site(let site) = try await auth.principal(req, ctx) else {
             throw CoreError.forbidden("heartbeats come from a site's token, not the admin token")
         }
         do {

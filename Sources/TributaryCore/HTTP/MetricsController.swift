@@ -29,9 +29,9 @@ struct MetricsController: Sendable {
         self.logger = logger
     }
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
-        router.get(RouterPath(stringLiteral: Self.path)) { req, _ in
-            try await self.authorize(req)
+    func addRoutes(to router: Router<CoreRequestContext>) {
+        router.get(RouterPath(stringLiteral: Self.path)) { req, ctx in
+            try await self.authorize(req, ctx)
             var text = metrics.text()
             var up = 1
             do {
@@ -48,7 +48,7 @@ struct MetricsController: Sendable {
         }
     }
 
-    func authorize(_ req: Request) async throws {
+    func authorize(_ req: Request, _ ctx: CoreRequestContext) async throws {
         if let want = metricsTokenSHA256, let header = req.headers[.authorization] {
             let parts = header.split(separator: " ", maxSplits: 1)
             if parts.count == 2, parts[0].lowercased() == "bearer",
@@ -58,7 +58,7 @@ struct MetricsController: Sendable {
             }
         }
         do {
-            try await auth.requireAdmin(req)
+            try await auth.requireAdmin(req, ctx)
         } catch let e as CoreError where e.code == "forbidden" {
             throw CoreError.forbidden("/metrics needs the admin token or the metrics token")
         }

@@ -24,30 +24,30 @@ struct UploadController: Sendable {
 
     var limits: SiteLimits { configuration.limits }
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<CoreRequestContext>) {
         let base = RouterPath(stringLiteral: WireProtocol.uploadsPath)
         let one = RouterPath(stringLiteral: WireProtocol.uploadsPath + "/:id")
         router.on(base, method: .options) { _, _ in self.options() }
-        router.post(base) { req, _ in await self.respond(req) { try await self.asSite(req) { try await self.create(req, site: $0) } } }
+        router.post(base) { req, ctx in await self.respond(req) { try await self.asSite(req, ctx) { try await self.create(req, site: $0) } } }
         router.on(one, method: .head) { req, ctx in
-            await self.respond(req, head: true) { try await self.asSite(req) { try await self.head(self.id(ctx), site: $0) } }
+            await self.respond(req, head: true) { try await self.asSite(req, ctx) { try await self.head(self.id(ctx), site: $0) } }
         }
-        router.patch(one) { req, ctx in await self.respond(req) { try await self.asSite(req) { try await self.patch(req, self.id(ctx), site: $0) } } }
+        router.patch(one) { req, ctx in await self.respond(req) { try await self.asSite(req, ctx) { try await self.patch(req, self.id(ctx), site: $0) } } }
         router.get(one) { req, ctx in
-            await self.respond(req, tus: false) { try await self.asSite(req) { try await self.receipt(self.id(ctx), site: $0) } }
+            await self.respond(req, tus: false) { try await self.asSite(req, ctx) { try await self.receipt(self.id(ctx), site: $0) } }
         }
         router.delete(one) { req, ctx in
-            await self.respond(req) { try await self.asSite(req) { try await self.terminate(self.id(ctx), site: $0) } }
+            await self.respond(req) { try await self.asSite(req, ctx) { try await self.terminate(self.id(ctx), site: $0) } }
         }
-        router.post(RouterPath(stringLiteral: WireProtocol.havePath)) { req, _ in
-            await self.respond(req, tus: false) { try await self.asSite(req) { try await self.have(req, site: $0) } }
+        router.post(RouterPath(stringLiteral: WireProtocol.havePath)) { req, ctx in
+            await self.respond(req, tus: false) { try await self.asSite(req, ctx) { try await self.have(req, site: $0) } }
         }
     }
 
     /// Authenticates a site and runs `body` counted as one of its requests in progress
     /// (`max_requests_per_site`); a refusal by any limit is counted for the fleet view.
-    private func asSite(_ req: Request, _ body: (String) async throws -> Response) async throws -> Response {
-        let site = try await auth.site(req)
+    private func asSite(_ req: Request, _ ctx: CoreRequestContext, _ body: (String) async throws -> Response) async throws -> Response {
+        let site = try await auth.site(req, ctx)
         do {
             return try await gate.withRequest(site) { try await body(site) }
         } catch let refusal as LimitRefusal {
@@ -56,7 +56,7 @@ struct UploadController: Sendable {
         }
     }
 
-    private func id(_ ctx: BasicRequestContext) -> String { ctx.parameters.get("id") ?? "" }
+    private func id(_ ctx: CoreRequestContext) -> String { ctx.parameters.get("id") ?? "" }
 
     /// Runs a handler, turning every error into its documented response.
     private func respond(_ req: Request, tus: Bool = true, head: Bool = false, _ body: () async throws -> Response) async -> Response {

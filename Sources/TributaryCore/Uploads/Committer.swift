@@ -158,6 +158,21 @@ public struct Committer: Sendable {
     public func commitStaged(_ info: UploadInfo, registry: UploadRegistry) async throws {
         let staging = self.staging
         var attempts = CommitAttempts()
+        // A site revoked while its upload was in flight (or staged before a restart): nothing of
+        // the upload is committed, and it is discarded.
+        let active: Bool
+        do {
+            active = try await catalog.hasWorkingCredential(site: info.site, at: Date())
+        } catch {
+            await registry.commitFinished(info.id, .failed)
+            throw error
+        }
+        guard active else {
+            try? await FileIO.offload { try staging.remove(info.id) }
+            await registry.commitFinished(info.id, .rejected)
+            logger.notice("upload of a revoked site discarded", metadata: ["upload.id": "\(info.id)", "site.id": "\(info.site)"])
+            throw CoreError.unauthorized("the site's credentials were revoked")
+        }
         do {
             attempts = try await FileIO.offload { staging.attempts(info.id) }
             if let reason = attempts.quarantineReason(attemptPolicy) {

@@ -13,6 +13,7 @@ extension EdgeConfiguration {
         "incompressible_alone_bytes", "batches_ahead", "chunk_bytes", "chunk_floor_bytes", "poison_after_failures", "connect_timeout_seconds", "stall_seconds",
         "bandwidth_bytes_per_second", "bandwidth_schedule", "retry_base_ms", "retry_cap_ms", "down_after_failures",
         "priorities", "heartbeat_seconds", "metrics_textfile", "log_level",
+        "token_file", "allow_insecure_http", "client_cert", "client_key",
     ]
 
     public static func environmentName(_ key: String) -> String { "TRIBUTARY_" + key.uppercased() }
@@ -30,6 +31,7 @@ extension EdgeConfiguration {
         for key in keys { if let v = environment[environmentName(key)], !v.isEmpty { values[key] = v } }
         var c = EdgeConfiguration()
         try c.apply(values)
+        if c.token.isEmpty, let file = c.tokenFile { c.token = try TOMLSettings.secret(file: file, key: "token_file") }
         return c
     }
 
@@ -114,6 +116,14 @@ extension EdgeConfiguration {
         if let v = try int("heartbeat_seconds", min: 1) { heartbeatSeconds = v }
         if let v = values["metrics_textfile"] { metricsTextfile = v.isEmpty ? nil : v }
         if let v = values["log_level"] { logLevel = v }
+        if let v = values["token_file"] { tokenFile = v.isEmpty ? nil : v }
+        if let v = values["allow_insecure_http"] {
+            guard v == "true" || v == "false" else { throw ConfigurationError("allow_insecure_http must be true or false, got '\(v)'") }
+            allowInsecureHTTP = v == "true"
+        }
+        if let v = values["client_cert"] { clientCert = v.isEmpty ? nil : v }
+        if let v = values["client_key"] { clientKey = v.isEmpty ? nil : v }
+        guard (clientCert == nil) == (clientKey == nil) else { throw ConfigurationError("client_cert and client_key must be given together") }
 
         guard coreURL.hasPrefix("http://") || coreURL.hasPrefix("https://") else {
             throw ConfigurationError("core_url must start with http:// or https://, got '\(coreURL)'")
@@ -141,6 +151,14 @@ extension EdgeConfiguration {
     public func validateForRun() throws {
         guard !site.isEmpty else { throw ConfigurationError("no site id: set site in the config file, TRIBUTARY_SITE or --site") }
         do { try Names.validateSite(site) } catch { throw ConfigurationError("site: \(error)") }
-        guard !token.isEmpty else { throw ConfigurationError("no site token: set token in the config file, TRIBUTARY_TOKEN or --token") }
+        guard !token.isEmpty || clientCert != nil else {
+            throw ConfigurationError("no site token: set token_file (or token) in the config file, or TRIBUTARY_TOKEN (or client_cert for a site known by its certificate)")
+        }
+        guard let origin = CoreOrigin(coreURL) else { throw ConfigurationError("core_url '\(coreURL)' is not http(s)://HOST[:PORT]") }
+        if origin.scheme == "http" && !origin.isLoopback && !allowInsecureHTTP {
+            throw ConfigurationError(
+                "core_url '\(coreURL)' is plain http:// to another machine: the token would cross the network in clear. "
+                    + "Use https://, or set allow_insecure_http = true")
+        }
     }
 }

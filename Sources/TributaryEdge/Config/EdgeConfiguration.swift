@@ -27,6 +27,15 @@ public struct EdgeConfiguration: Sendable, Equatable {
     public var coreURL: String = "http://127.0.0.1:8080"
     /// PEM bundle of CAs to trust instead of the system's.
     public var caFile: String? = nil
+    /// A file whose first line is the token (read at start when `token` is not set, and again on
+    /// SIGHUP), so the token is in neither the configuration nor the command line.
+    public var tokenFile: String? = nil
+    /// Allow `http://` to a host other than this machine (the token would cross the network in
+    /// clear). Default false.
+    public var allowInsecureHTTP: Bool = false
+    /// PEM client certificate and key for a core that requires mutual TLS.
+    public var clientCert: String? = nil
+    public var clientKey: String? = nil
 
     // Intake.
     public var inboxDirectory: String = "./tributary-data/edge/inbox"

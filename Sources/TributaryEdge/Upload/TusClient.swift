@@ -53,11 +53,15 @@ public struct RemoteUpload: Sendable, Equatable {
 /// it from a `BlockingThread`.
 public final class TusClient: @unchecked Sendable {
     public let baseURL: String
-    let token: String
+    let token: SiteToken
     let session = CurlSession()
     var options: TransferOptions
 
-    public init(baseURL: String, token: String, options: TransferOptions) {
+    public convenience init(baseURL: String, token: String, options: TransferOptions) {
+        self.init(baseURL: baseURL, token: SiteToken(token), options: options)
+    }
+
+    public init(baseURL: String, token: SiteToken, options: TransferOptions) {
         self.baseURL = baseURL
         self.token = token
         self.options = options
@@ -67,7 +71,9 @@ public final class TusClient: @unchecked Sendable {
     public func cancel() { session.cancel() }
 
     private func headers(_ extra: [(name: String, value: String)] = []) -> [(name: String, value: String)] {
-        [("Authorization", "Bearer \(token)"), ("Tus-Resumable", WireProtocol.tusVersion)] + extra
+        // No token: a site known to the core by its client certificate only (mutual TLS).
+        let token = self.token.current
+        return (token.isEmpty ? [] : [("Authorization", "Bearer \(token)")]) + [("Tus-Resumable", WireProtocol.tusVersion)] + extra
     }
 
     private func url(_ pathOrURL: String) -> String {
@@ -117,7 +123,12 @@ public final class TusClient: @unchecked Sendable {
             method: "POST", url: url(WireProtocol.uploadsPath),
             headers: headers([("Upload-Length", String(length)), ("Upload-Metadata", metadata.headerValue)])))
         guard r.status == 201, let location = r.header("location") else { throw Self.failure(r) }
-        return (url(location), r.header("tributary-upload-state") == "committed")
+        // The token goes to the configured core only: a Location on another origin is not followed.
+        guard let origin = CoreOrigin(baseURL), let resolved = origin.resolve(location, base: baseURL) else {
+            throw UploadError(kind: .transient, status: r.status, code: "cross_origin_location",
+                              message: "the core answered with a Location on another scheme, host or port (\(location)); not followed")
+        }
+        return (resolved, r.header("tributary-upload-state") == "committed")
     }
 
     public func head(_ uploadURL: String) throws(UploadError) -> RemoteUpload {

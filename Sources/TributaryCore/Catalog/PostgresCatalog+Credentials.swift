@@ -1,0 +1,92 @@
+import Logging
+import PostgresNIO
+import TributaryProtocol
+
+extension PostgresCatalog {
+    public func addCredential(_ c: SiteCredential) async throws {
+        try await call("add credential") { [client, logger] in
+            do {
+                try await client.withTransaction(logger: logger) { conn in
+                    guard try await Self.siteExists(c.site, on: conn, logger: logger) else { throw UnknownSiteError(site: c.site) }
+                    try await Self.insert(c, on: conn, logger: logger)
+                }
+            } catch let e as PostgresTransactionError {
+                if let q = e.closureError as? PSQLError, q.serverInfo?[.sqlState] == "23505" { throw CredentialExistsError(kind: c.kind) }
+                throw e.closureError ?? (e as any Error)
+            }
+        }
+    }
+
+    static func insert(_ c: SiteCredential, on conn: PostgresConnection, logger: Logger) async throws {
+        try await conn.query(
+            """
+            INSERT INTO site_credentials(kind, value, site, created_at, expires_at)
+            VALUES (\(c.kind.rawValue), \(c.value), \(c.site), \(c.createdAt), \(c.expiresAt))
+            """, logger: logger)
+    }
+
+    static func siteExists(_ site: String, on conn: PostgresConnection, logger: Logger) async throws -> Bool {
+        for try await _ in try await conn.query("SELECT site FROM sites WHERE site = \(site) FOR UPDATE", logger: logger).decode(String.self) {
+            return true
+        }
+        return false
+    }
+
+    public func credential(kind: SiteCredential.Kind, value: String) async throws -> SiteCredential? {
+        try await call("credential") { [client, logger] in
+            let rows = try await client.query(
+                "SELECT site, created_at, expires_at FROM site_credentials WHERE kind = \(kind.rawValue) AND value = \(value)", logger: logger)
+            for try await (site, created, expires) in rows.decode((String, String, String?).self) {
+                return SiteCredential(site: site, kind: kind, value: value, createdAt: created, expiresAt: expires)
+            }
+            return nil
+        }
+    }
+
+    public func credentials(site: String) async throws -> [SiteCredential] {
+        try await call("credentials") { [client, logger] in
+            var out: [SiteCredential] = []
+            let rows = try await client.query(
+                "SELECT kind, value, created_at, expires_at FROM site_credentials WHERE site = \(site) ORDER BY created_at, kind", logger: logger)
+            for try await (kind, value, created, expires) in rows.decode((String, String, String, String?).self) {
+                out.append(SiteCredential(site: site, kind: SiteCredential.Kind(rawValue: kind) ?? .token, value: value, createdAt: created, expiresAt: expires))
+            }
+            return out
+        }
+    }
+
+    public func rotateToken(site: String, tokenSHA256: String, at: String, oldTokensExpireAt: String) async throws -> Bool {
+        try await call("rotate token") { [client, logger] in
+            do {
+                return try await client.withTransaction(logger: logger) { conn in
+                    guard try await Self.siteExists(site, on: conn, logger: logger) else { return false }
+                    try await conn.query(
+                        """
+                        UPDATE site_credentials SET expires_at = \(oldTokensExpireAt)
+                        WHERE site = \(site) AND kind = 'token' AND (expires_at IS NULL OR expires_at > \(oldTokensExpireAt))
+                        """, logger: logger)
+                    try await Self.insert(SiteCredential(site: site, kind: .token, value: tokenSHA256, createdAt: at), on: conn, logger: logger)
+                    return true
+                }
+            } catch let e as PostgresTransactionError {
+                throw e.closureError ?? (e as any Error)
+            }
+        }
+    }
+
+    public func revokeCredentials(site: String) async throws -> Int? {
+        try await call("revoke") { [client, logger] in
+            do {
+                return try await client.withTransaction(logger: logger) { conn -> Int? in
+                    guard try await Self.siteExists(site, on: conn, logger: logger) else { return nil }
+                    var n = 0
+                    let rows = try await conn.query("DELETE FROM site_credentials WHERE site = \(site) RETURNING kind", logger: logger)
+                    for try await _ in rows.decode(String.self) { n += 1 }
+                    return n
+                }
+            } catch let e as PostgresTransactionError {
+                throw e.closureError ?? (e as any Error)
+            }
+        }
+    }
+}
