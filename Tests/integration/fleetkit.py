@@ -8,6 +8,7 @@ import select
 import time
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 from html.parser import HTMLParser
@@ -217,7 +218,8 @@ class Browser:
              "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
              "--disable-extensions", "--disable-background-networking", "--disable-component-update",
              "--disable-sync", f"--user-data-dir={self.profile.name}", "--remote-debugging-pipe", "about:blank"],
-            pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)  # its own process group: chromium's helpers end with it
         os.close(to_child_r)
         os.close(from_child_w)
         self._buf = b""
@@ -232,11 +234,24 @@ class Browser:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.proc.kill()
+        # Chromium's renderer and zygote processes outlive the browser process and keep writing to
+        # the profile: end the whole group, wait, then remove the profile.
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         self.proc.wait(timeout=10)
         os.close(self._to_child)
         os.close(self._from_child)
-        self.profile.cleanup()
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                self.profile.cleanup()
+                return
+            except OSError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.2)
 
     def _read(self) -> dict:
         while b"\0" not in self._buf:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import os
+import threading
 import time
 
 import pytest
@@ -31,8 +32,25 @@ def fleet_core(core_factory):
         time.sleep(1.05)
     sites["quarry"].upload_object(b"t,v\n1,2\n", "r.csv", captured_at=ago(4))
     wait_until(lambda: sites_by_name(core)["dam"]["status"] == "offline", 15, 0.2, what="dam to go offline")
-    # depot never reported: offline, never seen.
-    return core, sites
+    # depot never reported: offline, never seen. The reporting sites go on reporting (their last
+    # report, once a second) while the browser works, however long it takes to start: only dam
+    # and depot are dark.
+    stop = threading.Event()
+
+    def keep_reporting():
+        while not stop.wait(1.0):
+            for name, r in [("mill", report(pending=44, oldest_age=3600)), ("harbor", report(pending=3, dropped=44)),
+                            ("quarry", report(pending=44 % 7, oldest_age=20))]:
+                try:
+                    beat(sites[name], r)
+                except (AssertionError, requests.RequestException):
+                    pass
+
+    t = threading.Thread(target=keep_reporting, daemon=True)
+    t.start()
+    yield core, sites
+    stop.set()
+    t.join(timeout=10)
 
 
 def test_dashboard_shows_every_site_and_state(fleet_core):
