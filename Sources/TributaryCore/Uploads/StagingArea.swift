@@ -118,8 +118,8 @@ public struct StagingArea: Sendable {
 
     /// Durably adds `keys` to the upload's placement journal before they are placed.
     public func recordPlacing(_ id: String, _ keys: [String]) throws {
-        let all = placedKeys(id).union(keys)
         guard !keys.isEmpty else { return }
+        let all = placedKeys(id).union(keys)
         try FileIO.atomicWrite(directory(id) + "/placed", Array(all.sorted().joined(separator: "\n").utf8))
     }
 

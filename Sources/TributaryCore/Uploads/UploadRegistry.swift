@@ -221,7 +221,6 @@ public actor UploadRegistry {
         var swept: [String] = []
         let staging = self.staging
         for (id, e) in entries where e.machine.isExpired(now: now) && !e.machine.busy {
-            entries[id]?.machine.chunkDiscarded()
             _ = entries[id]?.machine.remove()
             if (try? await FileIO.offload({ try staging.remove(id) })) != nil {
                 drop(id)
