@@ -42,14 +42,9 @@ struct FleetController: Sendable {
         guard case .site(let site) = try await auth.principal(req, ctx) else {
             throw CoreError.forbidden("heartbeats come from a site's token, not the admin token")
         }
-        do {
-            return try await gate.withRequest(site) {
-                try gate.take(.heartbeat, site: site)
-                return try await record(req, site: site)
-            }
-        } catch let refusal as LimitRefusal {
-            refusals.count(site: site, reason: refusal.kind.rawValue)
-            throw refusal
+        return try await refusals.counting(site, at: gate) {
+            try gate.take(.heartbeat, site: site)
+            return try await record(req, site: site)
         }
     }
 

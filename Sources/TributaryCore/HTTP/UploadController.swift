@@ -48,12 +48,7 @@ struct UploadController: Sendable {
     /// (`max_requests_per_site`); a refusal by any limit is counted for the fleet view.
     private func asSite(_ req: Request, _ ctx: CoreRequestContext, _ body: (String) async throws -> Response) async throws -> Response {
         let site = try await auth.site(req, ctx)
-        do {
-            return try await gate.withRequest(site) { try await body(site) }
-        } catch let refusal as LimitRefusal {
-            refusals.count(site: site, reason: refusal.kind.rawValue)
-            throw refusal
-        }
+        return try await refusals.counting(site, at: gate) { try await body(site) }
     }
 
     private func id(_ ctx: CoreRequestContext) -> String { ctx.parameters.get("id") ?? "" }

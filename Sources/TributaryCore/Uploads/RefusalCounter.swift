@@ -31,6 +31,17 @@ public final class RefusalCounter: Service, Sendable {
         self.logger = logger
     }
 
+    /// Runs `body` as one request of `site` in progress at `gate`; a limit refusal, from the gate
+    /// or from `body`, is counted before it is rethrown. The one path of every site request.
+    public func counting<T>(_ site: String, at gate: SiteGate, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await gate.withRequest(site) { try await body() }
+        } catch let refusal as LimitRefusal {
+            count(site: site, reason: refusal.kind.rawValue)
+            throw refusal
+        }
+    }
+
     public func count(site: String, reason: String) {
         metrics?.rejected(reason: reason)
         pending.withLock { $0[Key(site: site, reason: reason), default: 0] += 1 }
