@@ -8,25 +8,7 @@ extension PostgresCatalog {
     /// Adds a commit's tally to its site; runs inside the commit's transaction, after the
     /// upload's own rows (site_state, then site_lag by ascending bucket: one lock order for all).
     static func recordTally(_ conn: PostgresConnection, site: String, at: String, _ t: SiteTally, logger: Logger) async throws {
-        let c = t.counters
-        try await conn.query(
-            """
-            INSERT INTO site_state(site, last_seen, last_commit_at, objects_received, bytes_received, objects_stored, bytes_stored,
-                                   duplicates, duplicate_bytes, lag_count, lag_sum)
-            VALUES (\(site), \(at), \(at), \(c.objectsReceived), \(c.bytesReceived), \(c.objectsStored), \(c.bytesStored),
-                    \(c.duplicates), \(c.duplicateBytes), \(t.lag.count), \(t.lag.sumSeconds))
-            ON CONFLICT (site) DO UPDATE SET
-                last_seen = GREATEST(site_state.last_seen, excluded.last_seen),
-                last_commit_at = GREATEST(site_state.last_commit_at, excluded.last_commit_at),
-                objects_received = site_state.objects_received + excluded.objects_received,
-                bytes_received = site_state.bytes_received + excluded.bytes_received,
-                objects_stored = site_state.objects_stored + excluded.objects_stored,
-                bytes_stored = site_state.bytes_stored + excluded.bytes_stored,
-                duplicates = site_state.duplicates + excluded.duplicates,
-                duplicate_bytes = site_state.duplicate_bytes + excluded.duplicate_bytes,
-                lag_count = site_state.lag_count + excluded.lag_count,
-                lag_sum = site_state.lag_sum + excluded.lag_sum
-            """, logger: logger)
+        try await conn.run(SQLDialect.postgres.tally(site: site, at: at, t), logger: logger)
         let buckets = t.lagBuckets
         if !buckets.isEmpty {
             try await conn.query(
@@ -42,32 +24,16 @@ extension PostgresCatalog {
     public func storeHeartbeat(_ beat: HeartbeatRecord, drops: @escaping @Sendable (DropCounter?) -> DropCounter) async throws {
         try await call("heartbeat") { [client, logger] in
             try await client.withTransaction(logger: logger) { conn in
-                let (site, at, json) = (beat.site, beat.receivedAt, beat.reportJSON)
+                let site = beat.site
                 // The site's row, locked for the read-modify-write of the drop counter (two nodes
                 // taking heartbeats of a site that has reported before apply them one after the other).
                 let previous = try await conn.query(
                     "SELECT \(unescaped: DropCounter.columns) FROM site_state WHERE site = \(site) FOR UPDATE", logger: logger
                 ).catalogRows().first.map(DropCounter.init(row:))
                 let counter = drops(previous)
-                try await conn.query(
-                    """
-                    INSERT INTO site_state(site, last_seen, last_report_at, report, dropped_objects, drops_changed_at)
-                    VALUES (\(site), \(at), \(at), \(json), \(counter.count), \(counter.changedAt))
-                    ON CONFLICT (site) DO UPDATE SET
-                        last_seen = GREATEST(site_state.last_seen, excluded.last_seen),
-                        last_report_at = excluded.last_report_at,
-                        report = excluded.report,
-                        dropped_objects = excluded.dropped_objects,
-                        drops_changed_at = excluded.drops_changed_at
-                    """, logger: logger)
-                let (point, keep) = (beat.point, beat.historyKeepFrom)
-                try await conn.query(
-                    """
-                    INSERT INTO site_backlog(site, at, pending_objects, pending_bytes)
-                    VALUES (\(site), \(point.at), \(point.pendingObjects), \(point.pendingBytes))
-                    ON CONFLICT (site, at) DO UPDATE SET pending_objects = excluded.pending_objects, pending_bytes = excluded.pending_bytes
-                    """, logger: logger)
-                try await conn.query("DELETE FROM site_backlog WHERE site = \(site) AND at < \(keep)", logger: logger)
+                try await conn.run(SQLDialect.postgres.heartbeat(beat, drops: counter), logger: logger)
+                try await conn.run(SQLDialect.postgres.backlogPoint(beat), logger: logger)
+                try await conn.run(SQLDialect.postgres.backlogPrune(beat), logger: logger)
             }
         }
     }
@@ -75,16 +41,8 @@ extension PostgresCatalog {
     public func recordRejection(site: String, reason: String, count: Int, at: String) async throws {
         try await call("rejection") { [client, logger] in
             try await client.withTransaction(logger: logger) { conn in
-                try await conn.query(
-                    """
-                    INSERT INTO site_rejections(site, reason, count, last_at) VALUES (\(site), \(reason), \(Int64(count)), \(at))
-                    ON CONFLICT (site, reason) DO UPDATE SET count = site_rejections.count + excluded.count, last_at = excluded.last_at
-                    """, logger: logger)
-                try await conn.query(
-                    """
-                    INSERT INTO site_state(site, last_seen) VALUES (\(site), \(at))
-                    ON CONFLICT (site) DO UPDATE SET last_seen = GREATEST(site_state.last_seen, excluded.last_seen)
-                    """, logger: logger)
+                try await conn.run(SQLDialect.postgres.rejection(site: site, reason: reason, count: count, at: at), logger: logger)
+                try await conn.run(SQLDialect.postgres.seen(site: site, at: at), logger: logger)
             }
         }
     }

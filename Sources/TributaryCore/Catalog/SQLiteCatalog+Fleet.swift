@@ -5,26 +5,7 @@ import TributarySQLite
 extension SQLiteCatalog {
     /// Adds a commit's tally to its site; runs inside the commit's transaction.
     static func recordTally(_ db: SQLiteDatabase, site: String, at: String, _ t: SiteTally) throws {
-        let c = t.counters
-        try db.query(
-            """
-            INSERT INTO site_state(site, last_seen, last_commit_at, objects_received, bytes_received, objects_stored, bytes_stored,
-                                   duplicates, duplicate_bytes, lag_count, lag_sum)
-            VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT(site) DO UPDATE SET
-                last_seen = max(COALESCE(site_state.last_seen, ''), excluded.last_seen),
-                last_commit_at = max(COALESCE(site_state.last_commit_at, ''), excluded.last_commit_at),
-                objects_received = site_state.objects_received + excluded.objects_received,
-                bytes_received = site_state.bytes_received + excluded.bytes_received,
-                objects_stored = site_state.objects_stored + excluded.objects_stored,
-                bytes_stored = site_state.bytes_stored + excluded.bytes_stored,
-                duplicates = site_state.duplicates + excluded.duplicates,
-                duplicate_bytes = site_state.duplicate_bytes + excluded.duplicate_bytes,
-                lag_count = site_state.lag_count + excluded.lag_count,
-                lag_sum = site_state.lag_sum + excluded.lag_sum
-            """,
-            [.text(site), .text(at), .text(at), .integer(c.objectsReceived), .integer(c.bytesReceived), .integer(c.objectsStored),
-             .integer(c.bytesStored), .integer(c.duplicates), .integer(c.duplicateBytes), .integer(t.lag.count), .real(t.lag.sumSeconds)])
+        try db.run(SQLDialect.sqlite.tally(site: site, at: at, t))
         for (bucket, count) in t.lagBuckets {
             try db.query(
                 """
@@ -40,26 +21,9 @@ extension SQLiteCatalog {
                 let previous = try db.rows("SELECT \(DropCounter.columns) FROM site_state WHERE site = ?", [.text(beat.site)]).first
                     .map(DropCounter.init(row:))
                 let counter = drops(previous)
-                try db.query(
-                    """
-                    INSERT INTO site_state(site, last_seen, last_report_at, report, dropped_objects, drops_changed_at)
-                    VALUES(?1, ?2, ?2, ?3, ?4, ?5)
-                    ON CONFLICT(site) DO UPDATE SET
-                        last_seen = max(COALESCE(site_state.last_seen, ''), excluded.last_seen),
-                        last_report_at = excluded.last_report_at,
-                        report = excluded.report,
-                        dropped_objects = excluded.dropped_objects,
-                        drops_changed_at = excluded.drops_changed_at
-                    """,
-                    [.text(beat.site), .text(beat.receivedAt), .text(beat.reportJSON), .integer(counter.count),
-                     counter.changedAt.map(SQLValue.text) ?? .null])
-                try db.query(
-                    """
-                    INSERT INTO site_backlog(site, at, pending_objects, pending_bytes) VALUES(?, ?, ?, ?)
-                    ON CONFLICT(site, at) DO UPDATE SET pending_objects = excluded.pending_objects, pending_bytes = excluded.pending_bytes
-                    """,
-                    [.text(beat.site), .text(beat.historyAt), .integer(beat.point.pendingObjects), .integer(beat.point.pendingBytes)])
-                try db.query("DELETE FROM site_backlog WHERE site = ? AND at < ?", [.text(beat.site), .text(beat.historyKeepFrom)])
+                try db.run(SQLDialect.sqlite.heartbeat(beat, drops: counter))
+                try db.run(SQLDialect.sqlite.backlogPoint(beat))
+                try db.run(SQLDialect.sqlite.backlogPrune(beat))
             }
         }
     }
@@ -67,16 +31,8 @@ extension SQLiteCatalog {
     public func recordRejection(site: String, reason: String, count: Int, at: String) async throws {
         try await with { db in
             try db.transaction {
-                try db.query(
-                    """
-                    INSERT INTO site_rejections(site, reason, count, last_at) VALUES(?, ?, ?, ?)
-                    ON CONFLICT(site, reason) DO UPDATE SET count = site_rejections.count + excluded.count, last_at = excluded.last_at
-                    """, [.text(site), .text(reason), .integer(Int64(count)), .text(at)])
-                try db.query(
-                    """
-                    INSERT INTO site_state(site, last_seen) VALUES(?, ?)
-                    ON CONFLICT(site) DO UPDATE SET last_seen = max(COALESCE(site_state.last_seen, ''), excluded.last_seen)
-                    """, [.text(site), .text(at)])
+                try db.run(SQLDialect.sqlite.rejection(site: site, reason: reason, count: count, at: at))
+                try db.run(SQLDialect.sqlite.seen(site: site, at: at))
             }
         }
     }
