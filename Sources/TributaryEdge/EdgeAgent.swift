@@ -6,6 +6,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import TributaryCurl
+import TributaryDelivery
 import TributaryFiles
 import TributaryProtocol
 import TributarySettings

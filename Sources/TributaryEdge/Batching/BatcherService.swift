@@ -9,6 +9,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import TributaryCurl
+import TributaryDelivery
 import TributaryProtocol
 
 /// Builds batches just in time: at most `batches_ahead` wait built, so while the link is down

@@ -1,3 +1,4 @@
+import TributaryDelivery
 import TributarySettings
 import TOMLKit
 import TributaryProtocol

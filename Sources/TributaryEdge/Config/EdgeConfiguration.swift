@@ -1,3 +1,4 @@
+import TributaryDelivery
 import TributarySettings
 
 /// Everything the edge agent is told, with the defaults a local demo runs on.

@@ -36,6 +36,15 @@ public struct UploadError: Error, Sendable, CustomStringConvertible {
     /// Request-body bytes that left this host before the failure.
     public var bytesSent: UInt64 = 0
 
+    public init(kind: Kind, status: Int?, code: String?, message: String, retryAfter: Double? = nil, bytesSent: UInt64 = 0) {
+        self.kind = kind
+        self.status = status
+        self.code = code
+        self.message = message
+        self.retryAfter = retryAfter
+        self.bytesSent = bytesSent
+    }
+
     public var description: String {
         if let status { return "HTTP \(status)\(code.map { " \($0)" } ?? ""): \(message)" }
         return message

@@ -1,6 +1,6 @@
 import Testing
 import TributaryProtocol
-@testable import TributaryEdge
+@testable import TributaryDelivery
 
 /// Every transition of `UploadSession`, without I/O: each test plays the core's answers.
 @Suite struct UploadSessionTests {
