@@ -71,10 +71,19 @@ let package = Package(
             dependencies: ["CCurl"],
             swiftSettings: swiftSettings
         ),
+        // What the edge's uploader and the core's forwarder share to deliver to a core: the tus
+        // client, the upload session state machine, chunk sizing, link backoff, bandwidth
+        // windows. No SwiftNIO (the edge links it).
+        .target(
+            name: "TributaryDelivery",
+            dependencies: ["TributaryProtocol", "TributaryCurl", "TributarySettings"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "TributaryCore",
             dependencies: [
                 "TributaryProtocol",
+                "TributaryDelivery",
                 "TributarySQLite",
                 "TributaryFiles",
                 "TributarySettings",
@@ -110,6 +119,7 @@ let package = Package(
             name: "TributaryEdge",
             dependencies: [
                 "TributaryProtocol",
+                "TributaryDelivery",
                 "TributarySQLite",
                 "TributaryCurl",
                 "TributaryFiles",
@@ -158,6 +168,11 @@ let package = Package(
         .testTarget(
             name: "TributaryEdgeTests",
             dependencies: ["TributaryEdge", "TributaryProtocol", "TributaryTestKit"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TributaryDeliveryTests",
+            dependencies: ["TributaryDelivery", "TributaryProtocol", "TributaryCurl", "TributarySettings", "TributaryTestKit"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

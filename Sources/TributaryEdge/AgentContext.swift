@@ -1,4 +1,5 @@
 import Logging
+import TributaryDelivery
 
 /// What the agent's services share: settings, the spool, the live runtime state, the logger,
 /// and the nudges they give each other.

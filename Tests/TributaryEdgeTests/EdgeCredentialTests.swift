@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TributaryDelivery
 import TributaryTestKit
 @testable import TributaryEdge
 

@@ -9,6 +9,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import TributaryCurl
+import TributaryDelivery
 import TributaryFiles
 import TributaryProtocol
 

@@ -7,6 +7,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import Synchronization
+import TributaryDelivery
 import TributaryFiles
 import TributaryProtocol
 

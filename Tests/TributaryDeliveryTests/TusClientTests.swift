@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TributaryCurl
-@testable import TributaryEdge
+@testable import TributaryDelivery
 
 @Suite struct TusClientTests {
     func answer(_ status: Int, _ code: String? = nil, retryAfter: String? = nil) -> HTTPResponse {

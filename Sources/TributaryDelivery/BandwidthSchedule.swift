@@ -1,3 +1,5 @@
+import TributarySettings
+
 /// Time-of-day bandwidth windows, e.g. `08:00-18:00=50000` (50 kB/s during working hours).
 ///
 /// A window `from-to` covers minutes `from ≤ t < to` of the local day; `to < from` wraps past
@@ -47,7 +49,7 @@ public struct BandwidthSchedule: Sendable, Equatable {
 }
 
 extension Substring {
-    func trimmingSpaces() -> String {
+    package func trimmingSpaces() -> String {
         var s = self
         while s.first == " " || s.first == "\t" { s = s.dropFirst() }
         while s.last == " " || s.last == "\t" { s = s.dropLast() }
@@ -56,5 +58,5 @@ extension Substring {
 }
 
 extension String {
-    func trimmingSpaces() -> String { Substring(self).trimmingSpaces() }
+    package func trimmingSpaces() -> String { Substring(self).trimmingSpaces() }
 }

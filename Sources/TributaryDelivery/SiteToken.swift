@@ -9,5 +9,5 @@ public final class SiteToken: Sendable {
 
     public var current: String { value.withLock { $0 } }
 
-    func replace(_ token: String) { value.withLock { $0 = token } }
+    package func replace(_ token: String) { value.withLock { $0 = token } }
 }

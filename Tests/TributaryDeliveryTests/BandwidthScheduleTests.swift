@@ -1,5 +1,6 @@
 import Testing
-@testable import TributaryEdge
+@testable import TributaryDelivery
+import TributarySettings
 
 @Suite struct BandwidthScheduleTests {
     @Test func windowsDecideAndWrapPastMidnight() throws {

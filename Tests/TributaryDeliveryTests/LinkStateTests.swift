@@ -1,5 +1,5 @@
 import Testing
-@testable import TributaryEdge
+@testable import TributaryDelivery
 
 @Suite struct LinkStateTests {
     func make() -> LinkState { LinkState(now: 0, baseSeconds: 0.5, capSeconds: 60, downAfter: 3) }
