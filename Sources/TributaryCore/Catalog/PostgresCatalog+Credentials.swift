@@ -90,3 +90,32 @@ extension PostgresCatalog {
         }
     }
 }
+
+extension PostgresCatalog {
+    public func setRelay(_ g: RelayGrant) async throws {
+        try await call("set relay") { [client, logger] in
+            do {
+                try await client.withTransaction(logger: logger) { conn in
+                    guard try await Self.siteExists(g.site, on: conn, logger: logger) else { throw UnknownSiteError(site: g.site) }
+                    try await conn.query(
+                        """
+                        INSERT INTO site_relays(site, sites, created_at) VALUES (\(g.site), \(g.sitesText), \(g.createdAt))
+                        ON CONFLICT(site) DO UPDATE SET sites = excluded.sites
+                        """, logger: logger)
+                }
+            } catch let e as PostgresTransactionError {
+                throw e.closureError ?? (e as any Error)
+            }
+        }
+    }
+
+    public func relay(site: String) async throws -> RelayGrant? {
+        try await call("relay") { [client, logger] in
+            let rows = try await client.query("SELECT sites, created_at FROM site_relays WHERE site = \(site)", logger: logger)
+            for try await (sites, created) in rows.decode((String, String).self) {
+                return RelayGrant(site: site, sites: sites.split(separator: ",").map(String.init), createdAt: created)
+            }
+            return nil
+        }
+    }
+}

@@ -79,6 +79,7 @@ public final class PostgresCatalog: Catalog, Service {
         ],
         fleetMigration,
         SiteCredential.postgresMigration,
+        RelayGrant.postgresMigration,
     ]
 
     /// Advisory lock key of the migration step ("tributary" in ASCII, truncated).
@@ -264,10 +265,11 @@ public final class PostgresCatalog: Catalog, Service {
         let a = resolved.arrivals
         try await conn.query(
             """
-            INSERT INTO arrivals(upload_id, seq, site, stream, name, sha256, size, captured_at, received_at, key, status)
-            SELECT * FROM UNNEST(\(a.map(\.uploadID))::text[], \(a.map { Int32($0.seq) })::integer[], \(a.map(\.site))::text[],
+            INSERT INTO arrivals(upload_id, seq, site, stream, name, sha256, size, captured_at, received_at, key, status, relay)
+            SELECT u, q, si, st, n, h, z, c, rv, k, x, NULLIF(r, '') FROM UNNEST(\(a.map(\.uploadID))::text[], \(a.map { Int32($0.seq) })::integer[], \(a.map(\.site))::text[],
                 \(a.map(\.stream))::text[], \(a.map(\.name))::text[], \(a.map(\.sha256))::text[], \(a.map { Int64($0.size) })::bigint[],
-                \(a.map(\.capturedAt))::text[], \(a.map(\.receivedAt))::text[], \(a.map(\.key))::text[], \(a.map(\.status.rawValue))::text[])
+                \(a.map(\.capturedAt))::text[], \(a.map(\.receivedAt))::text[], \(a.map(\.key))::text[], \(a.map(\.status.rawValue))::text[],
+                \(a.map { $0.relay ?? "" })::text[]) AS t(u, q, si, st, n, h, z, c, rv, k, x, r)
             """, logger: logger)
         try await recordTally(conn, site: record.site, at: record.committedAt, SiteTally(arrivals: a), logger: logger)
         let receipt = record.receipt(for: a)
@@ -305,16 +307,17 @@ public final class PostgresCatalog: Catalog, Service {
                 var out: [ArrivalRecord] = []
                 let rows = try await client.query(
                     """
-                    SELECT upload_id, seq, site, stream, name, sha256, size, captured_at, received_at, key, status
+                    SELECT upload_id, seq, site, stream, name, sha256, size, captured_at, received_at, key, status, relay
                     FROM arrivals WHERE upload_id = \(id) ORDER BY seq
                     """, logger: logger)
-                for try await (u, seq, site, stream, name, sha, size, cap, rec, key, status) in rows.decode(
-                    (String, Int32, String, String, String, String, Int64, String, String, String, String).self)
+                for try await (u, seq, site, stream, name, sha, size, cap, rec, key, status, relay) in rows.decode(
+                    (String, Int32, String, String, String, String, Int64, String, String, String, String, String?).self)
                 {
                     out.append(
                         ArrivalRecord(
                             uploadID: u, seq: Int(seq), site: site, stream: stream, name: name, sha256: sha, size: UInt64(size),
-                            capturedAt: cap, receivedAt: rec, key: key, status: CommitReceipt.Status(rawValue: status) ?? .stored))
+                            capturedAt: cap, receivedAt: rec, key: key, status: CommitReceipt.Status(rawValue: status) ?? .stored,
+                            relay: relay))
                 }
                 return out
             }

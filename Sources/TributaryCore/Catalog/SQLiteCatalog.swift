@@ -52,6 +52,7 @@ public final class SQLiteCatalog: Catalog {
         """,
         fleetMigration,
         SiteCredential.sqliteMigration,
+        RelayGrant.sqliteMigration,
     ]
 
     private let database: SQLiteDatabase
@@ -134,11 +135,12 @@ public final class SQLiteCatalog: Catalog {
                 for a in resolved.arrivals {
                     try db.query(
                         """
-                        INSERT INTO arrivals(upload_id, seq, site, stream, name, sha256, size, captured_at, received_at, key, status)
-                        VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        INSERT INTO arrivals(upload_id, seq, site, stream, name, sha256, size, captured_at, received_at, key, status, relay)
+                        VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """,
                         [.text(a.uploadID), .integer(Int64(a.seq)), .text(a.site), .text(a.stream), .text(a.name), .text(a.sha256),
-                         .integer(Int64(a.size)), .text(a.capturedAt), .text(a.receivedAt), .text(a.key), .text(a.status.rawValue)])
+                         .integer(Int64(a.size)), .text(a.capturedAt), .text(a.receivedAt), .text(a.key), .text(a.status.rawValue),
+                         a.relay.map(SQLValue.text) ?? SQLValue.null])
                 }
                 try Self.recordTally(db, site: record.site, at: record.committedAt, SiteTally(arrivals: resolved.arrivals))
                 let receipt = record.receipt(for: resolved.arrivals)
@@ -166,7 +168,7 @@ public final class SQLiteCatalog: Catalog {
                 let id = row[0].string ?? ""
                 let arrivals = try db.query(
                     """
-                    SELECT upload_id, seq, site, stream, name, sha256, size, captured_at, received_at, key, status
+                    SELECT upload_id, seq, site, stream, name, sha256, size, captured_at, received_at, key, status, relay
                     FROM arrivals WHERE upload_id = ? ORDER BY seq
                     """, [.text(id)]
                 ).map { r in
@@ -174,7 +176,7 @@ public final class SQLiteCatalog: Catalog {
                         uploadID: r[0].string ?? "", seq: Int(r[1].int ?? 0), site: r[2].string ?? "", stream: r[3].string ?? "",
                         name: r[4].string ?? "", sha256: r[5].string ?? "", size: UInt64(r[6].int ?? 0),
                         capturedAt: r[7].string ?? "", receivedAt: r[8].string ?? "", key: r[9].string ?? "",
-                        status: CommitReceipt.Status(rawValue: r[10].string ?? "") ?? .stored)
+                        status: CommitReceipt.Status(rawValue: r[10].string ?? "") ?? .stored, relay: r[11].string)
                 }
                 return (id, row[1].string ?? "", arrivals)
             }

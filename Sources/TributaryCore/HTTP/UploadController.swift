@@ -98,7 +98,7 @@ struct UploadController: Sendable {
         try gate.take(.creation, site: site)
         let info: UploadInfo
         do {
-            info = try creation(req, site: site)
+            info = try await creation(req, site: site)
         } catch let e where Self.isRefusal(e) {
             await committer.countRejection(site: site, e)
             throw e
@@ -140,7 +140,7 @@ struct UploadController: Sendable {
     }
 
     /// Validates a creation request: headers and metadata, before any state is made.
-    private func creation(_ req: Request, site: String) throws -> UploadInfo {
+    private func creation(_ req: Request, site: String) async throws -> UploadInfo {
         if req.headers[TusHeader.uploadDeferLength] != nil {
             throw CoreError.badRequest("bad_request", "Upload-Defer-Length is not supported: send Upload-Length")
         }
@@ -155,13 +155,19 @@ struct UploadController: Sendable {
                 .metadataTooLarge, "Upload-Metadata has \(header.utf8.count) bytes; at most \(limits.maxMetadataBytes) are accepted", retryAfter: nil)
         }
         let metadata = try UploadMetadata.parse(header)
-        let info = try UploadInfo.fromMetadata(
+        let parsed = try UploadInfo.fromMetadata(
             metadata, header: header, id: UploadID.make(node: configuration.nodeID), site: site, length: length, now: Date(),
             expiry: .seconds(configuration.uploadExpirySeconds))
+        var info = parsed
+        if parsed.onBehalfOf != nil || parsed.receivedAt != nil {
+            let grant = try await committer.catalog.relay(site: site)
+            info.onBehalfOf = try OnBehalfOf.owner(
+                caller: site, claimed: parsed.onBehalfOf, statesReceivedAt: parsed.receivedAt != nil, grant: grant)
+        }
         if info.kind == .object, let stream = info.stream, let name = info.name {
             // The key this object will have must fit the lake (a segment's entries are checked at commit).
             let captured = try info.capturedAt.map { Timestamp.format(try Timestamp.parse($0)) } ?? Timestamp.format(Date())
-            let key = committer.template.key(stream: stream, site: site, capturedAtUTC: captured, name: name, sha256: String(repeating: "0", count: 64))
+            let key = committer.template.key(stream: stream, site: info.owner, capturedAtUTC: captured, name: name, sha256: String(repeating: "0", count: 64))
             if let problem = committer.lake.keyProblem(key) {
                 throw TributaryError(.invalidName, "object name '\(Names.printable(name))' cannot be stored: \(problem)")
             }
