@@ -31,7 +31,10 @@ public struct RelayGrant: Sendable, Equatable {
     public static func parseSites(_ text: String) throws -> [String] {
         var out: [String] = []
         for part in text.split(separator: ",") {
-            let p = String(part.filter { $0 != " " })
+            var trimmed = Substring(part)
+            while trimmed.first == " " { trimmed = trimmed.dropFirst() }
+            while trimmed.last == " " { trimmed = trimmed.dropLast() }
+            let p = String(trimmed)
             if p == "*" {
                 out.append(p)
                 continue
