@@ -86,6 +86,24 @@ struct CatalogContractTests {
         try await n.first.check()
     }
 
+    @Test("pending manifests come oldest commit first (ties by upload id), arrivals by seq", arguments: CatalogKind.available)
+    func manifestOrder(kind: CatalogKind) async throws {
+        let n = try await Nodes(kind)
+        // Committed in an order that is neither time nor id order.
+        let commits = [("b", "2026-11-21T10:00:02.000Z"), ("c", "2026-11-21T10:00:01.000Z"), ("a", "2026-11-21T10:00:02.000Z"),
+                       ("d", "2026-11-21T10:00:00.000Z")]
+        for (i, (letter, at)) in commits.enumerated() {
+            var r = Self.record(upload: String(repeating: letter, count: 32), shas: [Self.sha("m\(i)"), Self.sha("n\(i)"), Self.sha("o\(i)")], keyPrefix: "k\(i)")
+            r.committedAt = at
+            _ = try await (i % 2 == 0 ? n.first : n.second).commit(r)
+        }
+        let pending = try await n.second.unmanifested()
+        #expect(pending.map { String($0.uploadID.prefix(1)) } == ["d", "c", "a", "b"])
+        #expect(pending.allSatisfy { $0.arrivals.map(\.seq) == [0, 1, 2] })
+        try await n.first.markManifested(uploadID: String(repeating: "c", count: 32))
+        #expect(try await n.first.unmanifested().map { String($0.uploadID.prefix(1)) } == ["d", "a", "b"])
+    }
+
     /// Issue 4: two nodes committing the same content at once store it once. Twelve commits of
     /// the same three contents, split over two nodes, all at once.
     @Test("concurrent commits of the same content store it once", arguments: CatalogKind.available)

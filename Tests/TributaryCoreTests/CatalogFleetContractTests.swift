@@ -49,6 +49,18 @@ struct CatalogFleetContractTests {
         #expect(s.report?.lastError == "link reset")
     }
 
+    @Test("drops: a counter that starts again (edge restart) is a new baseline, growth after it is a change", arguments: CatalogKind.available)
+    func dropReset(kind: CatalogKind) async throws {
+        let n = try await Nodes(kind)
+        try await n.first.addSite("plant-a", tokenSHA256: Self.sha("ta"), createdAt: "2026-11-21T09:00:00.000Z")
+        try await n.first.recordHeartbeat(try Self.beat("plant-a", pending: 1, dropped: 5, at: Self.t0))
+        #expect(try await n.second.siteState("plant-a")?.dropsChangedAt == "2026-11-21T10:00:00.000Z", "a first report with drops is a change")
+        try await n.second.recordHeartbeat(try Self.beat("plant-a", pending: 1, dropped: 0, at: Self.t0 + 60))
+        #expect(try await n.first.siteState("plant-a")?.dropsChangedAt == "2026-11-21T10:00:00.000Z", "a reset is no new drop")
+        try await n.first.recordHeartbeat(try Self.beat("plant-a", pending: 1, dropped: 1, at: Self.t0 + 120))
+        #expect(try await n.second.siteState("plant-a")?.dropsChangedAt == "2026-11-21T10:02:00.000Z", "growth from the new baseline")
+    }
+
     @Test("backlog history: one point per step (the last wins), pruned past the retention", arguments: CatalogKind.available)
     func history(kind: CatalogKind) async throws {
         let n = try await Nodes(kind)

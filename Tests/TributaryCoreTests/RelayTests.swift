@@ -64,13 +64,13 @@ struct RelayTests {
         for i in record.arrivals.indices { record.arrivals[i].relay = "core-eu" }
         let outcome = try await n.first.commit(record)
         #expect(outcome.receipt.relay == "core-eu" && outcome.receipt.site == "plant-a")
-        let stored = try #require(try await n.second.unmanifested().first { $0.uploadID == record.uploadID })
+        let stored = try #require(try await n.second.pendingManifests().first { $0.uploadID == record.uploadID })
         #expect(stored.arrivals.map(\.relay) == ["core-eu", "core-eu"])
         #expect(stored.arrivals.map(\.site) == ["plant-a", "plant-a"])
         // A site's own upload has no relay, and its receipt JSON no `relay` key.
         let own = CatalogContractTests.record(upload: String(repeating: "b", count: 32), shas: ["z"], keyPrefix: "k")
         let ownOutcome = try await n.first.commit(own)
         #expect(!String(decoding: ownOutcome.receiptJSON, as: UTF8.self).contains("relay"))
-        #expect(try await n.second.unmanifested().first { $0.uploadID == own.uploadID }?.arrivals.first?.relay == nil)
+        #expect(try await n.second.pendingManifests().first { $0.uploadID == own.uploadID }?.arrivals.first?.relay == nil)
     }
 }

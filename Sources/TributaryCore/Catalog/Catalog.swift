@@ -6,18 +6,16 @@ import Foundation
 import TributaryProtocol
 
 // The catalog (docs/LAKE.md, "Catalog") records sites, the content each site holds, every
-// arrival, and every committed upload with its receipt. Schema (SQLite; PostgreSQL mirrors it):
+// arrival, and every committed upload with its receipt. Its tables are written once per dialect
+// (SQLiteCatalog+Schema.swift, PostgresCatalog+Schema.swift); each record is read from a row in
+// one place (CatalogRecord+Row.swift).
 //
-//   sites(site TEXT PRIMARY KEY, token_sha256 TEXT UNIQUE NOT NULL, created_at TEXT NOT NULL)
-//   objects(site TEXT, sha256 TEXT, size INTEGER, key TEXT, stored_at TEXT, upload_id TEXT,
-//           PRIMARY KEY(site, sha256))                 -- one row per stored content per site
-//   uploads(upload_id TEXT PRIMARY KEY, site TEXT, kind TEXT, length INTEGER, committed_at TEXT,
-//           receipt TEXT, manifested INTEGER)          -- receipt served byte-for-byte
-//   arrivals(upload_id TEXT, seq INTEGER, site, stream, name, sha256, size, captured_at,
-//            received_at, key, status, PRIMARY KEY(upload_id, seq))
-//   site_state, site_lag, site_rejections, site_backlog  -- per-site activity (Fleet/SiteState.swift)
-//   site_credentials                                   -- tokens and certificate identities (SiteCredential.swift)
-//   site_relays, arrivals.relay                        -- relays and provenance (RelayGrant.swift)
+// The protocol below is the backends' storage verbs; the rules that decide what to store live
+// once, in Swift, above them: dedup resolution (`CommitRecord.resolve`), a commit's tally
+// (`SiteTally`), the drop rule (`DropCounter.after`), the history point and retention of a
+// heartbeat (`HeartbeatRecord`), the repair order of pending manifests
+// (`PendingManifest.inRepairOrder`), credential expiry (`SiteCredential.isValid`).
+// Relays and provenance (`site_relays`, `arrivals.relay`): Catalog/RelayGrant.swift.
 //
 // Invariants:
 // - An upload is committed iff its `uploads` row exists; that row, its arrivals and any new
@@ -147,16 +145,19 @@ public protocol Catalog: Sendable {
     /// The stored receipt JSON of a committed upload, and the upload's length in bytes.
     func receipt(uploadID: String) async throws -> StoredReceipt?
 
-    /// Uploads whose arrival manifests may be missing, with their arrivals.
-    func unmanifested() async throws -> [(uploadID: String, committedAt: String, arrivals: [ArrivalRecord])]
+    /// Uploads whose arrival manifests may be missing, with their arrivals, in any order
+    /// (`unmanifested()` puts them in repair order).
+    func pendingManifests() async throws -> [PendingManifest]
     func markManifested(uploadID: String) async throws
 
     func check() async throws
 
     // MARK: Per-site state (issue 5; Fleet/SiteState.swift)
 
-    /// Records a heartbeat: the site's last report, last seen, the drop counter, a backlog point.
-    func recordHeartbeat(_ beat: HeartbeatRecord) async throws
+    /// In one transaction: stores the site's last report and last seen, the drop counter `drops`
+    /// computes from the stored one (nil when the site never reported), and the backlog point
+    /// `beat.historyAt`, and deletes the site's points before `beat.historyKeepFrom`.
+    func storeHeartbeat(_ beat: HeartbeatRecord, drops: @escaping @Sendable (DropCounter?) -> DropCounter) async throws
     /// Counts `count` refused requests under `reason` (an error code); also counts as seen.
     func recordRejection(site: String, reason: String, count: Int, at: String) async throws
     /// Every registered site with its state, by site id.
@@ -177,6 +178,16 @@ extension Catalog {
     /// Whether `site` holds a credential that works at `now` (none after a revocation).
     public func hasWorkingCredential(site: String, at now: Date) async throws -> Bool {
         try await credentials(site: site).contains { $0.isValid(at: now) }
+    }
+
+    /// Records a heartbeat under the drop rule (`DropCounter.after`).
+    public func recordHeartbeat(_ beat: HeartbeatRecord) async throws {
+        try await storeHeartbeat(beat) { DropCounter.after($0, reported: beat.report.droppedObjects, at: beat.receivedAt) }
+    }
+
+    /// Committed uploads whose manifests may be missing, in repair order.
+    public func unmanifested() async throws -> [PendingManifest] {
+        PendingManifest.inRepairOrder(try await pendingManifests())
     }
 
     /// Counts one refused upload under `reason`.

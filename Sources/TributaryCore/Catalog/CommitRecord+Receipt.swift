@@ -53,3 +53,11 @@ enum JSON {
         try JSONDecoder().decode(type, from: Data(bytes))
     }
 }
+
+extension CommitOutcome {
+    /// The outcome of committing an upload that is already committed: its stored receipt,
+    /// unchanged, and nothing to remove.
+    init(existing: StoredReceipt) throws {
+        self.init(receipt: try JSON.decode(CommitReceipt.self, existing.json), receiptJSON: existing.json, orphanedKeys: [])
+    }
+}

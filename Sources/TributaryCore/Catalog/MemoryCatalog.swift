@@ -9,7 +9,7 @@ public final class MemoryCatalog: Catalog {
         var uploads: [String: (receipt: [UInt8], manifested: Bool, committedAt: String, length: UInt64)] = [:]
         var arrivals: [String: [ArrivalRecord]] = [:]
         var states: [String: SiteState] = [:]
-        var droppedObjects: [String: Int64] = [:]
+        var drops: [String: DropCounter] = [:]
         var backlog: [String: [BacklogPoint]] = [:]
         var credentials: [String: SiteCredential] = [:]  // "kind/value"
         var relays: [String: RelayGrant] = [:]
@@ -84,7 +84,7 @@ public final class MemoryCatalog: Catalog {
     public func commit(_ record: CommitRecord) async throws -> CommitOutcome {
         try state.withLock { s in
             if let existing = s.uploads[record.uploadID] {
-                return CommitOutcome(receipt: try JSON.decode(CommitReceipt.self, existing.receipt), receiptJSON: existing.receipt, orphanedKeys: [])
+                return try CommitOutcome(existing: StoredReceipt(json: existing.receipt, length: existing.length))
             }
             let snapshot = s.objects
             let resolved = try record.resolve { snapshot[record.site + "/" + $0]?.key }
@@ -108,9 +108,11 @@ public final class MemoryCatalog: Catalog {
         state.withLock { s in s.uploads[uploadID].map { StoredReceipt(json: $0.receipt, length: $0.length) } }
     }
 
-    public func unmanifested() async throws -> [(uploadID: String, committedAt: String, arrivals: [ArrivalRecord])] {
+    public func pendingManifests() async throws -> [PendingManifest] {
         state.withLock { s in
-            s.uploads.filter { !$0.value.manifested }.map { ($0.key, $0.value.committedAt, s.arrivals[$0.key] ?? []) }
+            s.uploads.filter { !$0.value.manifested }.map {
+                PendingManifest(uploadID: $0.key, committedAt: $0.value.committedAt, arrivals: s.arrivals[$0.key] ?? [])
+            }
         }
     }
 
@@ -120,18 +122,18 @@ public final class MemoryCatalog: Catalog {
 
     public func check() async throws {}
 
-    public func recordHeartbeat(_ beat: HeartbeatRecord) async throws {
+    public func storeHeartbeat(_ beat: HeartbeatRecord, drops: @escaping @Sendable (DropCounter?) -> DropCounter) async throws {
         state.withLock { s in
-            let previous = s.droppedObjects[beat.site] ?? 0
-            s.droppedObjects[beat.site] = beat.report.droppedObjects
+            let counter = drops(s.drops[beat.site])
+            s.drops[beat.site] = counter
             s.update(beat.site) { st in
                 st.lastSeen = max(st.lastSeen ?? "", beat.receivedAt)
                 st.lastReportAt = beat.receivedAt
                 st.report = try? JSON.decode(SiteReport.self, Array(beat.reportJSON.utf8))
-                if beat.report.droppedObjects > previous { st.dropsChangedAt = beat.receivedAt }
+                st.dropsChangedAt = counter.changedAt
             }
             var points = s.backlog[beat.site, default: []].filter { $0.at >= beat.historyKeepFrom && $0.at != beat.historyAt }
-            points.append(BacklogPoint(at: beat.historyAt, pendingObjects: Int64(beat.report.pendingObjects), pendingBytes: Int64(clamping: beat.report.pendingBytes)))
+            points.append(beat.point)
             s.backlog[beat.site] = points.sorted { $0.at < $1.at }
         }
     }

@@ -20,8 +20,8 @@ extension PostgresCatalog {
     static func insert(_ c: SiteCredential, on conn: PostgresConnection, logger: Logger) async throws {
         try await conn.query(
             """
-            INSERT INTO site_credentials(kind, value, site, created_at, expires_at)
-            VALUES (\(c.kind.rawValue), \(c.value), \(c.site), \(c.createdAt), \(c.expiresAt))
+            INSERT INTO site_credentials(\(unescaped: SiteCredential.columns))
+            VALUES (\(c.site), \(c.kind.rawValue), \(c.value), \(c.createdAt), \(c.expiresAt))
             """, logger: logger)
     }
 
@@ -34,24 +34,19 @@ extension PostgresCatalog {
 
     public func credential(kind: SiteCredential.Kind, value: String) async throws -> SiteCredential? {
         try await call("credential") { [client, logger] in
-            let rows = try await client.query(
-                "SELECT site, created_at, expires_at FROM site_credentials WHERE kind = \(kind.rawValue) AND value = \(value)", logger: logger)
-            for try await (site, created, expires) in rows.decode((String, String, String?).self) {
-                return SiteCredential(site: site, kind: kind, value: value, createdAt: created, expiresAt: expires)
-            }
-            return nil
+            try await client.query(
+                "SELECT \(unescaped: SiteCredential.columns) FROM site_credentials WHERE kind = \(kind.rawValue) AND value = \(value)",
+                logger: logger
+            ).catalogRows().first.map(SiteCredential.init(row:))
         }
     }
 
     public func credentials(site: String) async throws -> [SiteCredential] {
         try await call("credentials") { [client, logger] in
-            var out: [SiteCredential] = []
-            let rows = try await client.query(
-                "SELECT kind, value, created_at, expires_at FROM site_credentials WHERE site = \(site) ORDER BY created_at, kind", logger: logger)
-            for try await (kind, value, created, expires) in rows.decode((String, String, String, String?).self) {
-                out.append(SiteCredential(site: site, kind: SiteCredential.Kind(rawValue: kind) ?? .token, value: value, createdAt: created, expiresAt: expires))
-            }
-            return out
+            try await client.query(
+                "SELECT \(unescaped: SiteCredential.columns) FROM site_credentials WHERE site = \(site) ORDER BY created_at, kind",
+                logger: logger
+            ).catalogRows().map(SiteCredential.init(row:))
         }
     }
 
@@ -111,11 +106,8 @@ extension PostgresCatalog {
 
     public func relay(site: String) async throws -> RelayGrant? {
         try await call("relay") { [client, logger] in
-            let rows = try await client.query("SELECT sites, created_at FROM site_relays WHERE site = \(site)", logger: logger)
-            for try await (sites, created) in rows.decode((String, String).self) {
-                return RelayGrant(site: site, sites: sites.split(separator: ",").map(String.init), createdAt: created)
-            }
-            return nil
+            try await client.query("SELECT \(unescaped: RelayGrant.columns) FROM site_relays WHERE site = \(site)", logger: logger)
+                .catalogRows().first.map(RelayGrant.init(row:))
         }
     }
 }

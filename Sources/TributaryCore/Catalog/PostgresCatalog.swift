@@ -26,62 +26,6 @@ public final class PostgresCatalog: Catalog, Service {
     let timeout: Double
     let logger: Logger
 
-    /// Statements of each schema version, in order; version N is `migrations[N-1]`.
-    static let migrations: [[String]] = [
-        [
-            """
-            CREATE TABLE sites(
-                site TEXT PRIMARY KEY,
-                token_sha256 TEXT NOT NULL UNIQUE,
-                created_at TEXT NOT NULL
-            )
-            """,
-            """
-            CREATE TABLE objects(
-                site TEXT NOT NULL,
-                sha256 TEXT NOT NULL,
-                size BIGINT NOT NULL,
-                key TEXT NOT NULL,
-                stored_at TEXT NOT NULL,
-                upload_id TEXT NOT NULL,
-                PRIMARY KEY(site, sha256)
-            )
-            """,
-            """
-            CREATE TABLE uploads(
-                upload_id TEXT PRIMARY KEY,
-                site TEXT NOT NULL,
-                kind TEXT NOT NULL,
-                length BIGINT NOT NULL,
-                committed_at TEXT NOT NULL,
-                receipt TEXT NOT NULL,
-                manifested INTEGER NOT NULL DEFAULT 0
-            )
-            """,
-            """
-            CREATE TABLE arrivals(
-                upload_id TEXT NOT NULL,
-                seq INTEGER NOT NULL,
-                site TEXT NOT NULL,
-                stream TEXT NOT NULL,
-                name TEXT NOT NULL,
-                sha256 TEXT NOT NULL,
-                size BIGINT NOT NULL,
-                captured_at TEXT NOT NULL,
-                received_at TEXT NOT NULL,
-                key TEXT NOT NULL,
-                status TEXT NOT NULL CHECK(status IN ('stored','duplicate')),
-                PRIMARY KEY(upload_id, seq)
-            )
-            """,
-            "CREATE INDEX arrivals_site_received ON arrivals(site, received_at)",
-            "CREATE INDEX uploads_unmanifested ON uploads(manifested) WHERE manifested = 0",
-        ],
-        fleetMigration,
-        SiteCredential.postgresMigration,
-        RelayGrant.postgresMigration,
-    ]
-
     /// Advisory lock key of the migration step ("tributary" in ASCII, truncated).
     static let migrationLock: Int64 = 0x7472_6962_7574_6172
 
@@ -179,13 +123,8 @@ public final class PostgresCatalog: Catalog, Service {
 
     public func sites() async throws -> [SiteRecord] {
         try await call("sites") { [client, logger] in
-            var out: [SiteRecord] = []
-            for try await (site, created) in try await client.query("SELECT site, created_at FROM sites ORDER BY site", logger: logger)
-                .decode((String, String).self)
-            {
-                out.append(SiteRecord(site: site, createdAt: created))
-            }
-            return out
+            try await client.query("SELECT \(unescaped: SiteRecord.columns) FROM sites ORDER BY site", logger: logger).catalogRows()
+                .map(SiteRecord.init(row:))
         }
     }
 
@@ -201,9 +140,9 @@ public final class PostgresCatalog: Catalog, Service {
 
     public func object(site: String, sha256: String) async throws -> StoredObject? {
         try await call("object") { [client, logger] in
-            let rows = try await client.query("SELECT key, size FROM objects WHERE site = \(site) AND sha256 = \(sha256)", logger: logger)
-            for try await (key, size) in rows.decode((String, Int64).self) { return StoredObject(key: key, size: UInt64(size)) }
-            return nil
+            try await client.query(
+                "SELECT \(unescaped: StoredObject.columns) FROM objects WHERE site = \(site) AND sha256 = \(sha256)", logger: logger
+            ).catalogRows().first.map(StoredObject.init(row:))
         }
     }
 
@@ -217,11 +156,10 @@ public final class PostgresCatalog: Catalog, Service {
 
     static func commit(_ record: CommitRecord, on conn: PostgresConnection, logger: Logger) async throws -> CommitOutcome {
         try await conn.query("SELECT pg_advisory_xact_lock(hashtext(\(record.uploadID)))", logger: logger)
-        for try await receipt in try await conn.query("SELECT receipt FROM uploads WHERE upload_id = \(record.uploadID)", logger: logger)
-            .decode(String.self)
-        {
-            let bytes = Array(receipt.utf8)
-            return CommitOutcome(receipt: try JSON.decode(CommitReceipt.self, bytes), receiptJSON: bytes, orphanedKeys: [])
+        if let existing = try await conn.query(
+            "SELECT \(unescaped: StoredReceipt.columns) FROM uploads WHERE upload_id = \(record.uploadID)", logger: logger
+        ).catalogRows().first {
+            return try CommitOutcome(existing: StoredReceipt(row: existing))
         }
 
         // Keys the site already holds for these contents (this statement's snapshot).
@@ -265,7 +203,7 @@ public final class PostgresCatalog: Catalog, Service {
         let a = resolved.arrivals
         try await conn.query(
             """
-            INSERT INTO arrivals(upload_id, seq, site, stream, name, sha256, size, captured_at, received_at, key, status, relay)
+            INSERT INTO arrivals(\(unescaped: ArrivalRecord.columns))
             SELECT u, q, si, st, n, h, z, c, rv, k, x, NULLIF(r, '') FROM UNNEST(\(a.map(\.uploadID))::text[], \(a.map { Int32($0.seq) })::integer[], \(a.map(\.site))::text[],
                 \(a.map(\.stream))::text[], \(a.map(\.name))::text[], \(a.map(\.sha256))::text[], \(a.map { Int64($0.size) })::bigint[],
                 \(a.map(\.capturedAt))::text[], \(a.map(\.receivedAt))::text[], \(a.map(\.key))::text[], \(a.map(\.status.rawValue))::text[],
@@ -285,45 +223,28 @@ public final class PostgresCatalog: Catalog, Service {
 
     public func receipt(uploadID: String) async throws -> StoredReceipt? {
         try await call("receipt") { [client, logger] in
-            let rows = try await client.query("SELECT receipt, length FROM uploads WHERE upload_id = \(uploadID)", logger: logger)
-            for try await (receipt, length) in rows.decode((String, Int64).self) {
-                return StoredReceipt(json: Array(receipt.utf8), length: UInt64(length))
-            }
-            return nil
+            try await client.query("SELECT \(unescaped: StoredReceipt.columns) FROM uploads WHERE upload_id = \(uploadID)", logger: logger)
+                .catalogRows().first.map(StoredReceipt.init(row:))
         }
     }
 
-    public func unmanifested() async throws -> [(uploadID: String, committedAt: String, arrivals: [ArrivalRecord])] {
-        let ups: [(String, String)] = try await call("unmanifested") { [client, logger] in
-            var out: [(String, String)] = []
-            let rows = try await client.query(
-                "SELECT upload_id, committed_at FROM uploads WHERE manifested = 0 ORDER BY committed_at", logger: logger)
-            for try await (id, at) in rows.decode((String, String).self) { out.append((id, at)) }
-            return out
-        }
-        var result: [(uploadID: String, committedAt: String, arrivals: [ArrivalRecord])] = []
-        for (id, at) in ups {
-            let arrivals: [ArrivalRecord] = try await call("arrivals") { [client, logger] in
-                var out: [ArrivalRecord] = []
-                let rows = try await client.query(
-                    """
-                    SELECT upload_id, seq, site, stream, name, sha256, size, captured_at, received_at, key, status, relay
-                    FROM arrivals WHERE upload_id = \(id) ORDER BY seq
-                    """, logger: logger)
-                for try await (u, seq, site, stream, name, sha, size, cap, rec, key, status, relay) in rows.decode(
-                    (String, Int32, String, String, String, String, Int64, String, String, String, String, String?).self)
-                {
-                    out.append(
-                        ArrivalRecord(
-                            uploadID: u, seq: Int(seq), site: site, stream: stream, name: name, sha256: sha, size: UInt64(size),
-                            capturedAt: cap, receivedAt: rec, key: key, status: CommitReceipt.Status(rawValue: status) ?? .stored,
-                            relay: relay))
+    public func pendingManifests() async throws -> [PendingManifest] {
+        try await call("unmanifested") { [client, logger] in
+            // One snapshot: an upload and its arrivals are committed together.
+            try await client.withTransaction(logger: logger) { conn in
+                var out: [PendingManifest] = []
+                for row in try await conn.query(
+                    "SELECT \(unescaped: PendingManifest.columns) FROM uploads WHERE manifested = 0", logger: logger
+                ).catalogRows() {
+                    var p = try PendingManifest(row: row)
+                    p.arrivals = try await conn.query(
+                        "SELECT \(unescaped: ArrivalRecord.columns) FROM arrivals WHERE upload_id = \(p.uploadID)", logger: logger
+                    ).catalogRows().map(ArrivalRecord.init(row:))
+                    out.append(p)
                 }
                 return out
             }
-            result.append((id, at, arrivals))
         }
-        return result
     }
 
     public func markManifested(uploadID: String) async throws {

@@ -64,8 +64,6 @@ public struct RelayGrant: Sendable, Equatable {
         """,
         "ALTER TABLE arrivals ADD COLUMN relay TEXT",
     ]
-    static let sqliteMigration = migrationStatements.joined(separator: ";\n") + ";"
-    static let postgresMigration = migrationStatements
 }
 
 /// The rule for `site` and `received-at` in an upload's metadata (docs/REPLICATION.md, "Relays").

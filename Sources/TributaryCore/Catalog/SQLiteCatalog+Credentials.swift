@@ -17,25 +17,21 @@ extension SQLiteCatalog {
 
     static func insert(_ db: SQLiteDatabase, _ c: SiteCredential) throws {
         try db.query(
-            "INSERT INTO site_credentials(kind, value, site, created_at, expires_at) VALUES(?, ?, ?, ?, ?)",
-            [.text(c.kind.rawValue), .text(c.value), .text(c.site), .text(c.createdAt), c.expiresAt.map(SQLValue.text) ?? SQLValue.null])
+            "INSERT INTO site_credentials(\(SiteCredential.columns)) VALUES(?, ?, ?, ?, ?)",
+            [.text(c.site), .text(c.kind.rawValue), .text(c.value), .text(c.createdAt), c.expiresAt.map(SQLValue.text) ?? SQLValue.null])
     }
 
     public func credential(kind: SiteCredential.Kind, value: String) async throws -> SiteCredential? {
         try await with { db in
-            try db.query("SELECT site, created_at, expires_at FROM site_credentials WHERE kind = ? AND value = ?", [.text(kind.rawValue), .text(value)])
-                .first.map { SiteCredential(site: $0[0].string ?? "", kind: kind, value: value, createdAt: $0[1].string ?? "", expiresAt: $0[2].string) }
+            try db.rows("SELECT \(SiteCredential.columns) FROM site_credentials WHERE kind = ? AND value = ?", [.text(kind.rawValue), .text(value)])
+                .first.map(SiteCredential.init(row:))
         }
     }
 
     public func credentials(site: String) async throws -> [SiteCredential] {
         try await with { db in
-            try db.query("SELECT kind, value, created_at, expires_at FROM site_credentials WHERE site = ? ORDER BY created_at, kind", [.text(site)])
-                .map {
-                    SiteCredential(
-                        site: site, kind: SiteCredential.Kind(rawValue: $0[0].string ?? "") ?? .token, value: $0[1].string ?? "",
-                        createdAt: $0[2].string ?? "", expiresAt: $0[3].string)
-                }
+            try db.rows("SELECT \(SiteCredential.columns) FROM site_credentials WHERE site = ? ORDER BY created_at, kind", [.text(site)])
+                .map(SiteCredential.init(row:))
         }
     }
 
@@ -78,9 +74,7 @@ extension SQLiteCatalog {
 
     public func relay(site: String) async throws -> RelayGrant? {
         try await with { db in
-            try db.query("SELECT sites, created_at FROM site_relays WHERE site = ?", [.text(site)]).first.map {
-                RelayGrant(site: site, sites: ($0[0].string ?? "").split(separator: ",").map(String.init), createdAt: $0[1].string ?? "")
-            }
+            try db.rows("SELECT \(RelayGrant.columns) FROM site_relays WHERE site = ?", [.text(site)]).first.map(RelayGrant.init(row:))
         }
     }
 }

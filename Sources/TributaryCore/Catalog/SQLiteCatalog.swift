@@ -8,53 +8,6 @@ import TributarySQLite
 /// timeout included — ever blocks a thread of Swift's cooperative pool; other processes
 /// (`sites add`) share the file through SQLite's own locking.
 public final class SQLiteCatalog: Catalog {
-    static let migrations = [
-        """
-        CREATE TABLE sites(
-            site TEXT PRIMARY KEY,
-            token_sha256 TEXT NOT NULL UNIQUE,
-            created_at TEXT NOT NULL
-        );
-        CREATE TABLE objects(
-            site TEXT NOT NULL,
-            sha256 TEXT NOT NULL,
-            size INTEGER NOT NULL,
-            key TEXT NOT NULL,
-            stored_at TEXT NOT NULL,
-            upload_id TEXT NOT NULL,
-            PRIMARY KEY(site, sha256)
-        );
-        CREATE TABLE uploads(
-            upload_id TEXT PRIMARY KEY,
-            site TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            length INTEGER NOT NULL,
-            committed_at TEXT NOT NULL,
-            receipt TEXT NOT NULL,
-            manifested INTEGER NOT NULL DEFAULT 0
-        );
-        CREATE TABLE arrivals(
-            upload_id TEXT NOT NULL,
-            seq INTEGER NOT NULL,
-            site TEXT NOT NULL,
-            stream TEXT NOT NULL,
-            name TEXT NOT NULL,
-            sha256 TEXT NOT NULL,
-            size INTEGER NOT NULL,
-            captured_at TEXT NOT NULL,
-            received_at TEXT NOT NULL,
-            key TEXT NOT NULL,
-            status TEXT NOT NULL CHECK(status IN ('stored','duplicate')),
-            PRIMARY KEY(upload_id, seq)
-        );
-        CREATE INDEX arrivals_site_received ON arrivals(site, received_at);
-        CREATE INDEX uploads_unmanifested ON uploads(manifested) WHERE manifested = 0;
-        """,
-        fleetMigration,
-        SiteCredential.sqliteMigration,
-        RelayGrant.sqliteMigration,
-    ]
-
     private let database: SQLiteDatabase
     private let queue = DispatchQueue(label: "tributary.catalog.sqlite")
 
@@ -88,9 +41,7 @@ public final class SQLiteCatalog: Catalog {
 
     public func sites() async throws -> [SiteRecord] {
         try await with { db in
-            try db.query("SELECT site, created_at FROM sites ORDER BY site").map {
-                SiteRecord(site: $0[0].string ?? "", createdAt: $0[1].string ?? "")
-            }
+            try db.rows("SELECT \(SiteRecord.columns) FROM sites ORDER BY site").map(SiteRecord.init(row:))
         }
     }
 
@@ -114,18 +65,14 @@ public final class SQLiteCatalog: Catalog {
     }
 
     private static func object(_ db: SQLiteDatabase, _ site: String, _ sha256: String) throws -> StoredObject? {
-        try db.query("SELECT key, size FROM objects WHERE site = ? AND sha256 = ?", [.text(site), .text(sha256)]).first.map {
-            StoredObject(key: $0[0].string ?? "", size: UInt64($0[1].int ?? 0))
-        }
+        try db.rows("SELECT \(StoredObject.columns) FROM objects WHERE site = ? AND sha256 = ?", [.text(site), .text(sha256)]).first
+            .map(StoredObject.init(row:))
     }
 
     public func commit(_ record: CommitRecord) async throws -> CommitOutcome {
         try await with { db in
             try db.transaction {
-                if let existing = try db.query("SELECT receipt FROM uploads WHERE upload_id = ?", [.text(record.uploadID)]).first?[0].string {
-                    let bytes = Array(existing.utf8)
-                    return CommitOutcome(receipt: try JSON.decode(CommitReceipt.self, bytes), receiptJSON: bytes, orphanedKeys: [])
-                }
+                if let existing = try Self.receipt(db, record.uploadID) { return try CommitOutcome(existing: existing) }
                 let resolved = try record.resolve { sha in try Self.object(db, record.site, sha)?.key }
                 for o in resolved.newObjects {
                     try db.query(
@@ -135,7 +82,7 @@ public final class SQLiteCatalog: Catalog {
                 for a in resolved.arrivals {
                     try db.query(
                         """
-                        INSERT INTO arrivals(upload_id, seq, site, stream, name, sha256, size, captured_at, received_at, key, status, relay)
+                        INSERT INTO arrivals(\(ArrivalRecord.columns))
                         VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """,
                         [.text(a.uploadID), .integer(Int64(a.seq)), .text(a.site), .text(a.stream), .text(a.name), .text(a.sha256),
@@ -156,29 +103,21 @@ public final class SQLiteCatalog: Catalog {
 
     public func receipt(uploadID: String) async throws -> StoredReceipt? {
         try await with { db in
-            try db.query("SELECT receipt, length FROM uploads WHERE upload_id = ?", [.text(uploadID)]).first.map {
-                StoredReceipt(json: Array(($0[0].string ?? "").utf8), length: UInt64($0[1].int ?? 0))
-            }
+            try Self.receipt(db, uploadID)
         }
     }
 
-    public func unmanifested() async throws -> [(uploadID: String, committedAt: String, arrivals: [ArrivalRecord])] {
+    private static func receipt(_ db: SQLiteDatabase, _ uploadID: String) throws -> StoredReceipt? {
+        try db.rows("SELECT \(StoredReceipt.columns) FROM uploads WHERE upload_id = ?", [.text(uploadID)]).first.map(StoredReceipt.init(row:))
+    }
+
+    public func pendingManifests() async throws -> [PendingManifest] {
         try await with { db in
-            try db.query("SELECT upload_id, committed_at FROM uploads WHERE manifested = 0 ORDER BY committed_at").map { row in
-                let id = row[0].string ?? ""
-                let arrivals = try db.query(
-                    """
-                    SELECT upload_id, seq, site, stream, name, sha256, size, captured_at, received_at, key, status, relay
-                    FROM arrivals WHERE upload_id = ? ORDER BY seq
-                    """, [.text(id)]
-                ).map { r in
-                    ArrivalRecord(
-                        uploadID: r[0].string ?? "", seq: Int(r[1].int ?? 0), site: r[2].string ?? "", stream: r[3].string ?? "",
-                        name: r[4].string ?? "", sha256: r[5].string ?? "", size: UInt64(r[6].int ?? 0),
-                        capturedAt: r[7].string ?? "", receivedAt: r[8].string ?? "", key: r[9].string ?? "",
-                        status: CommitReceipt.Status(rawValue: r[10].string ?? "") ?? .stored, relay: r[11].string)
-                }
-                return (id, row[1].string ?? "", arrivals)
+            try db.rows("SELECT \(PendingManifest.columns) FROM uploads WHERE manifested = 0").map { row in
+                var p = try PendingManifest(row: row)
+                p.arrivals = try db.rows("SELECT \(ArrivalRecord.columns) FROM arrivals WHERE upload_id = ?", [.text(p.uploadID)])
+                    .map(ArrivalRecord.init(row:))
+                return p
             }
         }
     }

@@ -5,10 +5,8 @@ import Foundation
 #endif
 import TributaryProtocol
 
-// Site credentials (issue 11). Schema version 3 (SQLite and PostgreSQL alike):
-//
-//   site_credentials(kind TEXT, value TEXT, site TEXT, created_at TEXT, expires_at TEXT NULL,
-//                    PRIMARY KEY(kind, value))
+// Site credentials (issue 11): table `site_credentials`, key (kind, value), schema version 3
+// (DDL in SQLiteCatalog+Schema.swift, `CatalogSchema.credentialStatements`).
 //
 //   kind = 'token'            value = sha256 hex of the bearer token (the token is never stored)
 //   kind = 'cert-subject'     value = 'CN=<common name>' of a client certificate
@@ -67,25 +65,6 @@ public struct CredentialExistsError: Error, Sendable {
 }
 
 extension SiteCredential {
-    /// Schema version 3, the same statements in both dialects.
-    static let migrationStatements = [
-        """
-        CREATE TABLE site_credentials(
-            kind TEXT NOT NULL CHECK(kind IN ('token','cert-subject','cert-fingerprint')),
-            value TEXT NOT NULL,
-            site TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            expires_at TEXT,
-            PRIMARY KEY(kind, value)
-        )
-        """,
-        "CREATE INDEX site_credentials_site ON site_credentials(site)",
-        "INSERT INTO site_credentials(kind, value, site, created_at) SELECT 'token', token_sha256, site, created_at FROM sites",
-    ]
-    /// SQLite runs a migration as one script.
-    static let sqliteMigration = migrationStatements.joined(separator: ";\n") + ";"
-    static let postgresMigration = migrationStatements
-
     /// What `sites.token_sha256` holds for a site registered without a token.
     static func noToken(_ site: String) -> String { "none:" + site }
 }

@@ -6,26 +6,12 @@ import Foundation
 import TributaryProtocol
 
 // Per-site state (issue 5): what the catalog keeps about each site besides its objects, so the
-// fleet view is the same on every core node and survives restarts. Schema (migration 2; SQLite,
-// PostgreSQL mirrors it with BIGINT / DOUBLE PRECISION):
-//
-//   site_state(site TEXT PRIMARY KEY,
-//              last_seen TEXT,            -- last heartbeat or commit (core's clock)
-//              last_report_at TEXT,       -- when the last heartbeat arrived (core's clock)
-//              report TEXT,               -- that heartbeat's body (SiteReport JSON), as stored
-//              dropped_objects INTEGER,   -- the edge's drop counter in that report
-//              drops_changed_at TEXT,     -- last time a report's drop counter was higher than the previous one
-//              last_commit_at TEXT,
-//              objects_received, bytes_received,       -- every arrival (stored + duplicate)
-//              objects_stored, bytes_stored,           -- arrivals whose content was new
-//              duplicates, duplicate_bytes,
-//              lag_count INTEGER, lag_sum REAL)        -- ingest lag (received_at − captured_at)
-//   site_lag(site, bucket INTEGER, count INTEGER, PRIMARY KEY(site, bucket))
-//              -- arrivals per lag bucket (`LagHistogram.bounds`; bucket = bounds.count is +Inf)
-//   site_rejections(site, reason TEXT, count INTEGER, last_at TEXT, PRIMARY KEY(site, reason))
-//   site_backlog(site, at TEXT, pending_objects INTEGER, pending_bytes INTEGER, PRIMARY KEY(site, at))
-//              -- the reported backlog, one point per `history step` (the last report in the
-//                 step wins), pruned past the retention at each heartbeat
+// fleet view is the same on every core node and survives restarts. Tables (schema version 2,
+// DDL in Catalog/SQLiteCatalog+Schema.swift): `site_state` (last seen, last report, the drop
+// counter, commit counters, ingest lag sum), `site_lag` (arrivals per `LagHistogram` bucket),
+// `site_rejections` (refused uploads by error code), `site_backlog` (the reported backlog, one
+// point per history step, the last report in a step wins, pruned past the retention at each
+// heartbeat). Timestamps are the core's clock.
 //
 // Invariants:
 // - Counters only grow, and grow in the commit's own transaction (an upload counted is an upload
@@ -151,6 +137,11 @@ public struct HeartbeatRecord: Sendable {
         let s = Double(max(1, step))
         self.historyAt = Timestamp.format(Date(timeIntervalSince1970: (t / s).rounded(.down) * s))
         self.historyKeepFrom = Timestamp.format(Date(timeIntervalSince1970: t - Double(retention)))
+    }
+
+    /// The backlog point this heartbeat stores at `historyAt` (the last report in a step wins).
+    public var point: BacklogPoint {
+        BacklogPoint(at: historyAt, pendingObjects: Int64(clamping: report.pendingObjects), pendingBytes: Int64(clamping: report.pendingBytes))
     }
 }
 
