@@ -51,6 +51,12 @@ def test_relay_files_under_the_original_site_with_provenance(live_core, site):
     assert [(l["site"], l["relay"], l["received_at"]) for l in lines] == [(site.site, relay.site, RECEIVED)]
     # The upload stays the relay's: the original site's token does not see it.
     assert_error(site.get(url), 403, "forbidden")
+    # The relay's have-check asks on behalf of the site (?site=); an ordinary site may not.
+    r = relay.request("POST", f"/v1/have?site={site.site}", json={"sha256": [sha, "0" * 64]}, tus=False)
+    assert r.status_code == 200 and r.json()["have"] == [sha], r.text
+    r = relay.request("POST", "/v1/have", json={"sha256": [sha]}, tus=False)
+    assert r.status_code == 200 and r.json()["have"] == [], r.text
+    assert_error(site.request("POST", f"/v1/have?site={relay.site}", json={"sha256": [sha]}, tus=False), 403, "not_a_relay")
     # The same content from the site itself is a duplicate of what the relay stored: one copy.
     own = _send(site, data, {"name": "a.csv", "stream": "vibration", "sha256": sha, "captured-at": CAPTURED})
     assert site.receipt(own)["objects"][0]["status"] == "duplicate"

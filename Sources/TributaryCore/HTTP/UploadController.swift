@@ -436,7 +436,17 @@ struct UploadController: Sendable {
 
     // MARK: have-check
 
-    func have(_ req: Request, site: String) async throws -> Response {
+    /// The site a have-check asks about: the caller's own, or — a relay only — `?site=NAME`
+    /// (the same rule as an upload's `site` metadata, `OnBehalfOf.owner`).
+    private func haveSite(_ req: Request, caller: String) async throws -> String {
+        guard let claimed = req.uri.queryParameters["site"].map(String.init), claimed != caller else { return caller }
+        try Names.validateSite(claimed)
+        let grant = try await committer.catalog.relay(site: caller)
+        return try OnBehalfOf.owner(caller: caller, claimed: claimed, statesReceivedAt: false, grant: grant) ?? caller
+    }
+
+    func have(_ req: Request, site caller: String) async throws -> Response {
+        let site = try await haveSite(req, caller: caller)
         var request = req
         let body = try await request.collectBody(upTo: 2 << 20)
         if req.headers[.contentType]?.lowercased().hasPrefix(BinaryHave.contentType) == true {
