@@ -38,7 +38,7 @@ extension CommitRecord {
             uploadID: uploadID, site: site, kind: kind, committedAt: committedAt,
             objects: arrivals.map {
                 CommitReceipt.Object(stream: $0.stream, name: $0.name, sha256: $0.sha256, size: $0.size, status: $0.status, key: $0.key)
-            })
+            }, relay: relay)
     }
 }
 

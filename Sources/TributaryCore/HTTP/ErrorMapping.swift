@@ -14,7 +14,7 @@ enum ErrorMapping {
         .invalidStream: .badRequest, .invalidTimestamp: .badRequest, .unsupportedKind: .badRequest, .unsupportedEncoding: .badRequest,
         .unsupportedChecksum: .badRequest, .badSubject: .badRequest, .badFingerprint: .badRequest,
         .unauthorized: .unauthorized,
-        .forbidden: .forbidden,
+        .forbidden: .forbidden, .notARelay: .forbidden, .relayNotPermitted: .forbidden,
         .notFound: .notFound,
         .offsetMismatch: .conflict, .uploadBusy: .conflict, .notCommitted: .conflict, .alreadyCommitted: .conflict, .siteExists: .conflict,
         .credentialExists: .conflict,

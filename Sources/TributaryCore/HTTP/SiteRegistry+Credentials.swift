@@ -55,3 +55,19 @@ extension SiteRegistry {
         return n
     }
 }
+
+/// Relays (`tributary-core sites add NAME --relay`; docs/REPLICATION.md).
+extension SiteRegistry {
+    /// Lets `site` submit uploads on behalf of the sites `sitesText` names (comma-separated names
+    /// or `prefix*` patterns; empty or `*`: any site). Returns the grant recorded.
+    @discardableResult
+    public func makeRelay(_ site: String, sites sitesText: String) async throws -> RelayGrant {
+        let grant = RelayGrant(site: site, sites: try RelayGrant.parseSites(sitesText), createdAt: Timestamp.format(Date()))
+        do {
+            try await catalog.setRelay(grant)
+        } catch is UnknownSiteError {
+            throw DomainError.noSite(site)
+        }
+        return grant
+    }
+}

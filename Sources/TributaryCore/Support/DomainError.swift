@@ -29,6 +29,10 @@ extension TributaryError.Code {
     public static let unsupportedChecksum = Self(rawValue: "unsupported_checksum")
     public static let unauthorized = Self(rawValue: "unauthorized")
     public static let forbidden = Self(rawValue: "forbidden")
+    /// A site that is not a relay named another site, or stated `received-at`.
+    public static let notARelay = Self(rawValue: "not_a_relay")
+    /// A relay named a site its grant does not cover.
+    public static let relayNotPermitted = Self(rawValue: "relay_not_permitted")
     public static let notFound = Self(rawValue: "not_found")
     public static let offsetMismatch = Self(rawValue: "offset_mismatch")
     public static let uploadBusy = Self(rawValue: "upload_busy")
