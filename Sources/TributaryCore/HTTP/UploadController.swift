@@ -100,7 +100,7 @@ struct UploadController: Sendable {
         try gate.take(.creation, site: site)
         let info: UploadInfo
         do {
-            info = try await creation(req, site: site)
+            info = try creation(req, site: site)
         } catch let e where Self.isRefusal(e) {
             await committer.countRejection(site: site, e)
             throw e
@@ -142,7 +142,7 @@ struct UploadController: Sendable {
     }
 
     /// Validates a creation request: headers and metadata, before any state is made.
-    private func creation(_ req: Request, site: String) async throws -> UploadInfo {
+    private func creation(_ req: Request, site: String) throws -> UploadInfo {
         if req.headers[TusHeader.uploadDeferLength] != nil {
             throw CoreError(.badRequest, "Upload-Defer-Length is not supported: send Upload-Length")
         }
@@ -157,19 +157,13 @@ struct UploadController: Sendable {
                 .metadataTooLarge, "Upload-Metadata has \(header.utf8.count) bytes; at most \(limits.maxMetadataBytes) are accepted", retryAfter: nil)
         }
         let metadata = try UploadMetadata.parse(header)
-        let parsed = try UploadInfo.fromMetadata(
+        let info = try UploadInfo.fromMetadata(
             metadata, header: header, id: UploadID.make(node: configuration.nodeID), site: site, length: length, now: Date(),
             expiry: .seconds(configuration.uploadExpirySeconds))
-        var info = parsed
-        if parsed.onBehalfOf != nil || parsed.receivedAt != nil {
-            let grant = try await committer.catalog.relay(site: site)
-            info.onBehalfOf = try OnBehalfOf.owner(
-                caller: site, claimed: parsed.onBehalfOf, statesReceivedAt: parsed.receivedAt != nil, grant: grant)
-        }
         if info.kind == .object, let stream = info.stream, let name = info.name {
             // The key this object will have must fit the lake (a segment's entries are checked at commit).
             let captured = try info.capturedAt.map { Timestamp.format(try Timestamp.parse($0)) } ?? Timestamp.format(Date())
-            let key = committer.template.key(stream: stream, site: info.owner, capturedAtUTC: captured, name: name, sha256: String(repeating: "0", count: 64))
+            let key = committer.template.key(stream: stream, site: site, capturedAtUTC: captured, name: name, sha256: String(repeating: "0", count: 64))
             if let problem = committer.lake.keyProblem(key) {
                 throw TributaryError(.invalidName, "object name '\(Names.printable(name))' cannot be stored: \(problem)")
             }
@@ -217,7 +211,7 @@ struct UploadController: Sendable {
     static func receiptForm(_ req: Request) throws -> ReceiptForm? {
         guard let value = req.headers[TusHeader.receipt] else { return nil }
         guard let form = ReceiptForm(rawValue: value.lowercased()) else {
-            throw DomainError(.badRequest, "\(WireProtocol.receiptHeader) must be one of \(ReceiptForm.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw CoreError(.badRequest, "\(WireProtocol.receiptHeader) must be one of \(ReceiptForm.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         return form
     }
@@ -436,24 +430,14 @@ struct UploadController: Sendable {
 
     // MARK: have-check
 
-    /// The site a have-check asks about: the caller's own, or — a relay only — `?site=NAME`
-    /// (the same rule as an upload's `site` metadata, `OnBehalfOf.owner`).
-    private func haveSite(_ req: Request, caller: String) async throws -> String {
-        guard let claimed = req.uri.queryParameters["site"].map(String.init), claimed != caller else { return caller }
-        try Names.validateSite(claimed)
-        let grant = try await committer.catalog.relay(site: caller)
-        return try OnBehalfOf.owner(caller: caller, claimed: claimed, statesReceivedAt: false, grant: grant) ?? caller
-    }
-
-    func have(_ req: Request, site caller: String) async throws -> Response {
-        let site = try await haveSite(req, caller: caller)
+    func have(_ req: Request, site: String) async throws -> Response {
         var request = req
         let body = try await request.collectBody(upTo: 2 << 20)
         if req.headers[.contentType]?.lowercased().hasPrefix(BinaryHave.contentType) == true {
             // The binary form: raw digests in, a bitmap out (docs/PROTOCOL.md, "Have-check").
             let hashes: [String]
             do { hashes = try BinaryHave.parseRequest(Array(buffer: body)) } catch let e as TributaryError {
-                throw DomainError(.badRequest, "binary have-check body: \(e.message)")
+                throw CoreError(.badRequest, "binary have-check body: \(e.message)")
             }
             let held = try await committer.catalog.held(site: site, hashes: hashes)
             let bits = BinaryHave.encodeAnswer(count: hashes.count) { held.contains(hashes[$0]) }
