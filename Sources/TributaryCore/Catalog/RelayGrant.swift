@@ -74,17 +74,17 @@ public enum OnBehalfOf {
     /// - Returns: the other site, or nil when the upload is the caller's own.
     public static func owner(caller: String, claimed: String?, statesReceivedAt: Bool, grant: RelayGrant?) throws -> String? {
         if statesReceivedAt && grant == nil {
-            throw CoreError(.forbidden, "not_a_relay", "site '\(caller)' is not a relay: only a relay may state 'received-at'")
+            throw DomainError(.notARelay, "site '\(caller)' is not a relay: only a relay may state 'received-at'")
         }
         guard let claimed, claimed != caller else { return nil }
         guard let grant else {
-            throw CoreError(
-                .forbidden, "not_a_relay",
+            throw DomainError(
+                .notARelay,
                 "site '\(caller)' is not a relay: it may not submit on behalf of site '\(Names.printable(claimed))'")
         }
         guard grant.permits(claimed) else {
-            throw CoreError(
-                .forbidden, "relay_not_permitted",
+            throw DomainError(
+                .relayNotPermitted,
                 "relay '\(caller)' may submit on behalf of \(grant.sitesText) only, not '\(Names.printable(claimed))'")
         }
         return claimed
