@@ -93,7 +93,7 @@ struct Serve: AsyncParsableCommand {
 }
 
 struct Sites: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Manage registered sites.", subcommands: [Add.self, List.self, Rotate.self, Revoke.self])
+    static let configuration = CommandConfiguration(abstract: "Manage registered sites.", subcommands: [Add.self, List.self, Rotate.self, Revoke.self, Relay.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -189,6 +189,23 @@ extension Sites {
             let site = self.site
             let n = try await withSiteRegistry(c) { try await $0.revoke(site) }
             print("revoked \(n) credential(s) of site \(site)")
+        }
+    }
+
+    struct Relay: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make a registered site a relay (a downstream core), or change the sites it may submit for. Safe while serve runs.",
+            discussion: "The same grant as `sites add NAME --relay`; takes effect on every node with the next request (docs/REPLICATION.md).")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "Site id.") var site: String
+        @Option(help: "The sites it may submit for: comma-separated names or prefix* patterns (default: any).") var relaySites = "*"
+
+        func run() async throws {
+            let c = try common.load()
+            let (site, sites) = (self.site, relaySites)
+            _ = try RelayGrant.parseSites(sites)
+            try await withSiteRegistry(c) { try await $0.makeRelay(site, sites: sites) }
+            print("site \(site) is a relay: it may submit on behalf of \(sites == "*" ? "any site" : sites)")
         }
     }
 }

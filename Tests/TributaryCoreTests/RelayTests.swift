@@ -15,8 +15,8 @@ struct RelayTests {
         do {
             _ = try body()
             return nil
-        } catch let e as CoreError {
-            return (e.status.code, e.code)
+        } catch let e as DomainError {
+            return (ErrorMapping.status(e.code).code, e.code.rawValue)
         } catch {
             return (0, "\(error)")
         }

@@ -85,6 +85,11 @@ def test_a_relay_is_held_to_its_list(live_core, site):
     url = _send(relay, b"abcd", {**md, "site": plant.site})
     assert relay.receipt(url)["site"] == plant.site
     assert live_core.lake_files(site.site) == []
+    # `sites relay` makes an existing site a relay, or changes its list; an unknown site is refused.
+    live_core.cli("sites", "relay", relay.site, "--relay-sites", "plant-*," + site.site)
+    url = _send(relay, b"abcd", {**md, "site": site.site})
+    assert relay.receipt(url)["site"] == site.site
+    assert live_core.cli("sites", "relay", "nobody-" + uuid.uuid4().hex[:6], check=False).returncode != 0
     # The CLI refuses a bad pattern and --relay-sites without --relay.
     assert live_core.cli("sites", "add", "x-" + uuid.uuid4().hex[:6], "--relay", "--relay-sites", "a b",
                          check=False).returncode != 0

@@ -29,9 +29,9 @@ extension TributaryError.Code {
     public static let unsupportedChecksum = Self(rawValue: "unsupported_checksum")
     public static let unauthorized = Self(rawValue: "unauthorized")
     public static let forbidden = Self(rawValue: "forbidden")
-    /// A site that is not a relay named another site, or stated `received-at`.
+    /// A site that is not a relay names another site or states `received-at` (Catalog/RelayGrant.swift).
     public static let notARelay = Self(rawValue: "not_a_relay")
-    /// A relay named a site its grant does not cover.
+    /// A relay names a site its list does not permit.
     public static let relayNotPermitted = Self(rawValue: "relay_not_permitted")
     public static let notFound = Self(rawValue: "not_found")
     public static let offsetMismatch = Self(rawValue: "offset_mismatch")
