@@ -17,6 +17,7 @@ let fuzzTargets: [String: (UnsafeRawBufferPointer) -> Void] = [
     "names": fuzzNames,
     "timestamp": fuzzTimestamp,
     "json": fuzzJSONBodies,
+    "s3listing": fuzzS3Listing,
 ]
 
 /// Resolved once: the environment does not change during a run.

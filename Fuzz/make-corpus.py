@@ -148,6 +148,20 @@ def main():
     for i, s in enumerate(["2026-11-21T10:00:00Z", "2026-11-21T10:00:00.123456Z", "2024-02-29T23:59:60+14:00",
                            "1970-01-01T00:00:00-23:59", "9999-12-31t23:59:59z", "0001-01-01T00:00:00Z"]):
         write("timestamp", "seed%d" % i, s.encode())
+    # ListObjectsV2 answers as S3, MinIO and SeaweedFS write them (the edge's bucket sources).
+    listing = ('<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+               '<Name>site</Name><Prefix>in/</Prefix><KeyCount>2</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>true</IsTruncated>'
+               '<NextContinuationToken>tok&amp;1</NextContinuationToken>'
+               '<Contents><Key>in/a/x&amp;y.csv</Key><LastModified>2026-11-30T10:00:00.000Z</LastModified>'
+               '<ETag>&quot;abc123&quot;</ETag><Size>42</Size><Owner><ID>o</ID><DisplayName>d</DisplayName></Owner>'
+               '<StorageClass>STANDARD</StorageClass></Contents>'
+               '<Contents><Key>in/b/&#233;t&#xE9;.bin</Key><ETag>"def-2"</ETag><Size>0</Size></Contents></ListBucketResult>\n')
+    write("s3listing", "seed0", listing.encode())
+    write("s3listing", "seed1", b'<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult><Name>b</Name><KeyCount>0</KeyCount>'
+          b'<IsTruncated>false</IsTruncated></ListBucketResult>')
+    write("s3listing", "seed2", b'<ListBucketResult><Contents><Key>a/b/c.csv</Key><LastModified>2026-11-30T12:00:00Z</LastModified>'
+          b'<ETag>"d41d8cd98f00b204e9800998ecf8427e-2"</ETag><Size>12345</Size><StorageClass>STANDARD</StorageClass>'
+          b'</Contents><IsTruncated>false</IsTruncated></ListBucketResult>')
     have = json.dumps({"sha256": [sha(CSV), sha(b"")]}).encode()
     write("json", "have", b"\x00" + have)
     report = {

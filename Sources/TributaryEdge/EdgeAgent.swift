@@ -47,6 +47,7 @@ public struct EdgeAgent {
             ReportService(context: context, client: reportClient),
             StatusWriterService(runtime: runtime, spool: c.spoolDirectory, logger: logger),
         ]
+        for source in c.sources { services.append(S3SourceService(context: context, settings: source)) }
         if let file = c.tokenFile {
             // After `sites rotate` at the core: the new token from the file, the token itself never logged.
             services.append(SIGHUPReloader(

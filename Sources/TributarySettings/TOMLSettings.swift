@@ -13,6 +13,16 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
 public enum TOMLSettings {
     /// The settings table of `file`.
     public static func read(file: String, section name: String, known: Set<String>) throws -> TOMLTable {
+        let table = try document(file: file)
+        let section = table[name]?.table ?? table
+        for key in section.keys where !known.contains(key) && key != name {
+            throw ConfigurationError("config file \(file): unknown setting '\(key)'")
+        }
+        return section
+    }
+
+    /// The whole TOML document of `file` (at most 1 MiB).
+    public static func document(file: String) throws -> TOMLTable {
         let text: String
         do {
             text = String(decoding: try FileIO.readAll(file, limit: 1 << 20), as: UTF8.self)
@@ -25,11 +35,7 @@ public enum TOMLSettings {
         } catch {
             throw ConfigurationError("config file \(file) is not valid TOML: \(error)")
         }
-        let section = table[name]?.table ?? table
-        for key in section.keys where !known.contains(key) && key != name {
-            throw ConfigurationError("config file \(file): unknown setting '\(key)'")
-        }
-        return section
+        return table
     }
 
     /// A secret kept in a file (`token_file`, `admin_token_file`, …): its first line without the

@@ -56,3 +56,49 @@ import TributaryTestKit
         #expect(c.largeObjectBytes == defaults.largeObjectBytes && c.retryCapMilliseconds == defaults.retryCapMilliseconds)
     }
 }
+
+@Suite struct S3SourceSettingsTests {
+    @Test func sourcesAreReadFromTheFileWithCredentialsFromTheEnvironment() throws {
+        let dir = try TemporaryDirectory()
+        let file = dir.path("edge.toml")
+        try Data("""
+            [edge]
+            site = "plant-a"
+            default_stream = "misc"
+
+            [[source]]
+            name = "cams"
+            type = "s3"
+            endpoint = "http://127.0.0.1:8333/"
+            bucket = "site-data"
+            prefix = "incoming/"
+            poll_seconds = 5
+            after = "delete"
+            """.utf8).write(to: URL(fileURLWithPath: file))
+        let c = try EdgeConfiguration.load(file: file, environment: ["AWS_ACCESS_KEY_ID": "id", "AWS_SECRET_ACCESS_KEY": "secret"])
+        #expect(c.sources.count == 1)
+        let s = try #require(c.sources.first)
+        #expect(s.name == "cams" && s.endpoint == "http://127.0.0.1:8333" && s.bucket == "site-data" && s.prefix == "incoming")
+        #expect(s.after == .delete && s.pollSeconds == 5 && s.stream == "misc" && s.streamFromPrefix && s.accessKeyID == "id")
+        #expect(!"\(s)".contains("secret"))
+        #expect(throws: ConfigurationError.self) { try EdgeConfiguration.load(file: file, environment: [:]) }
+    }
+
+    @Test(arguments: [
+        "type = \"s3\"\nendpoint = \"http://h\"\nbucket = \"b-1\"",  // no name
+        "name = \"x\"\ntype = \"ftp\"\nendpoint = \"http://h\"\nbucket = \"b-1\"",
+        "name = \"x\"\ntype = \"s3\"\nendpoint = \"h:1\"\nbucket = \"b-1\"",
+        "name = \"x\"\ntype = \"s3\"\nendpoint = \"http://h\"\nbucket = \"B\"",
+        "name = \"x\"\ntype = \"s3\"\nendpoint = \"http://h\"\nbucket = \"b-1\"\nafter = \"move\"",
+        "name = \"x\"\ntype = \"s3\"\nendpoint = \"http://h\"\nbucket = \"b-1\"\npoll_seconds = 0",
+        "name = \"x\"\ntype = \"s3\"\nendpoint = \"http://h\"\nbucket = \"b-1\"\nbukket = \"typo\"",
+    ])
+    func badSourcesAreRefused(_ entry: String) throws {
+        let dir = try TemporaryDirectory()
+        let file = dir.path("edge.toml")
+        try Data("site = \"p\"\n[[source]]\n\(entry)\n".utf8).write(to: URL(fileURLWithPath: file))
+        #expect(throws: ConfigurationError.self) {
+            try EdgeConfiguration.load(file: file, environment: ["AWS_ACCESS_KEY_ID": "id", "AWS_SECRET_ACCESS_KEY": "s"])
+        }
+    }
+}

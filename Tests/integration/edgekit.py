@@ -86,6 +86,8 @@ class EdgeAgent:
             **FAST, **settings,
         }
         self.config = self.dir / "edge.toml"
+        # TOML appended after the [edge] settings (e.g. `[[source]]` tables).
+        self.extra_toml = ""
         self.write_config()
         self.log_path = self.dir / "edge.log"
         self.proc: subprocess.Popen | None = None
@@ -96,7 +98,7 @@ class EdgeAgent:
     def write_config(self, **changes: Any) -> None:
         self.settings.update(changes)
         lines = [f"{k} = {toml_value(v)}" for k, v in self.settings.items() if v is not None]
-        self.config.write_text("[edge]\n" + "\n".join(lines) + "\n")
+        self.config.write_text("[edge]\n" + "\n".join(lines) + "\n" + self.extra_toml)
 
     # -- lifecycle ---------------------------------------------------------------------------
 

@@ -22,16 +22,22 @@ extension EdgeConfiguration {
     /// Defaults, then the TOML file (top level or `[edge]`), then the environment.
     public static func load(file: String?, environment: [String: String]) throws -> EdgeConfiguration {
         var values: [String: String] = [:]
+        var sources: (any TOMLValueConvertible)? = nil
         if let file {
-            let section = try TOMLSettings.read(file: file, section: "edge", known: Set(keys))
+            let section = try TOMLSettings.read(file: file, section: "edge", known: Set(keys).union(["source"]))
             for key in keys {
                 guard let v = section[key] else { continue }
                 values[key] = try tomlValue(v, key: key, file: file)
             }
+            // `[[source]]` after `[edge]` lands at the top level; `[[edge.source]]` in the section.
+            if let inSection = section["source"] { sources = inSection } else { sources = try TOMLSettings.document(file: file)["source"] }
         }
         for key in keys { if let v = environment[environmentName(key)], !v.isEmpty { values[key] = v } }
         var c = EdgeConfiguration()
         try c.apply(values)
+        if let file {
+            c.sources = try S3SourceSettings.load(sources, file: file, environment: environment, defaultStream: c.defaultStream)
+        }
         if c.token.isEmpty, let file = c.tokenFile { c.token = try TOMLSettings.secret(file: file, key: "token_file") }
         return c
     }

@@ -49,6 +49,8 @@ public struct EdgeConfiguration: Sendable, Equatable {
     /// Rescan interval; inotify wakes the scanner sooner where available.
     public var pollMilliseconds: Int = 1000
     public var useInotify: Bool = true
+    /// Buckets to take objects from beside the inbox (`[[source]]` in the TOML file only).
+    public var sources: [S3SourceSettings] = []
 
     // Spool limits.
     public var maxSpoolBytes: UInt64 = 4 << 30

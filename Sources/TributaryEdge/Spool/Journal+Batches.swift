@@ -164,6 +164,7 @@ extension Journal {
                         ack.bytes += o.size
                         ack.filesToRemove.append(o.file)
                         try db.query("DELETE FROM objects WHERE id = ?", [.integer(o.id)])
+                        try markDelivered(objectID: o.id)
                     } else {
                         ack.unnamed += 1
                         try db.query("UPDATE objects SET batch_id = NULL WHERE id = ?", [.integer(o.id)])

@@ -19,6 +19,9 @@ import TributarySQLite
 //           created_at, upload_url NULL | URL, upload_offset, attempts, commit_failures)
 //           -- attempts: creations refused (400/413/415); commit_failures: 5xx to its commit in a row
 //   taken(path, size, mtime_ns, inode, sha256, taken_at)   -- inbox files already accepted
+//   source_objects(source, key, etag, size, state, object_id, reason, at)
+//           -- bucket sources' durable cursor: the version of each key taken (state 'taken', then
+//              'delivered' in the receipt's transaction), or set aside ('refused' + reason)
 //   counters(name, value)                                   -- drops, acks, rejections…
 //   drops(id, stream, name, size, sha256, captured_at, dropped_at, reason)  -- last 1000 drops
 //   quarantine(id, stream, name, size, sha256, captured_at, file, reason, at, priority, compressible,
@@ -65,9 +68,13 @@ public struct NewObject: Sendable {
     public var compressible: Bool
     /// For the `keep` inbox policy: the inbox file's identity, remembered so it is taken once.
     public var source: TakenFile?
+    /// For an object taken from a bucket (`[[source]]`): the version taken, remembered in the same
+    /// transaction that accepts the object.
+    public var origin: SourceVersion?
 
     public init(stream: String, name: String, size: UInt64, sha256: String, capturedAt: String, priority: Int,
-                file: String, compressible: Bool, source: TakenFile? = nil) {
+                file: String, compressible: Bool, source: TakenFile? = nil, origin: SourceVersion? = nil) {
+        self.origin = origin
         self.stream = stream
         self.name = name
         self.size = size
@@ -188,6 +195,12 @@ public final class Journal: @unchecked Sendable {
         ALTER TABLE quarantine ADD COLUMN compressible INTEGER NOT NULL DEFAULT 1;
         ALTER TABLE quarantine ADD COLUMN retryable INTEGER NOT NULL DEFAULT 1;
         """,
+        // Bucket sources (Journal+Sources.swift).
+        """
+        CREATE TABLE source_objects(source TEXT NOT NULL, key TEXT NOT NULL, etag TEXT NOT NULL, size INTEGER NOT NULL,
+            state TEXT NOT NULL, object_id INTEGER, reason TEXT, at TEXT NOT NULL, PRIMARY KEY(source, key));
+        CREATE INDEX source_objects_object ON source_objects(object_id);
+        """,
     ]
 
     /// Refusals of an intact object before it is quarantined.
@@ -278,6 +291,10 @@ public final class Journal: @unchecked Sendable {
                         "INSERT INTO objects(stream, name, size, sha256, captured_at, accepted_at, priority, file, compressible) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         [.text(o.stream), .text(o.name), .integer(Int64(o.size)), .text(o.sha256), .text(o.capturedAt), .text(acceptedAt),
                          .integer(Int64(o.priority)), .text(o.file), .integer(o.compressible ? 1 : 0)])
+                    if let v = o.origin {
+                        let id = try db.query("SELECT last_insert_rowid()").first?[0].int
+                        try recordTaken(v, objectID: id, at: acceptedAt)
+                    }
                     if let s = o.source {
                         try db.query(
                             "INSERT OR REPLACE INTO taken(path, size, mtime_ns, inode, sha256, taken_at) VALUES (?, ?, ?, ?, ?, ?)",

@@ -19,8 +19,14 @@ public struct IntakeItem: Sendable {
     public var capturedAt: String?
     /// Remember the source's identity in the journal (inbox files), so it is taken once.
     public var rememberSource: Bool
+    /// For a copy of a bucket object: the version it is, remembered with the object.
+    public var origin: SourceVersion?
 
-    public init(sourcePath: String, stream: String, name: String, capturedAt: String? = nil, rememberSource: Bool = false) {
+    public init(
+        sourcePath: String, stream: String, name: String, capturedAt: String? = nil, rememberSource: Bool = false,
+        origin: SourceVersion? = nil
+    ) {
+        self.origin = origin
         self.sourcePath = sourcePath
         self.stream = stream
         self.name = name
@@ -181,7 +187,8 @@ public final class SpoolIntake: @unchecked Sendable {
             stream: item.stream, name: item.name, size: copied, sha256: digest.finalizeHex(), capturedAt: captured,
             priority: priority, file: rel, compressible: sampler.compressible,
             source: item.rememberSource
-                ? TakenFile(path: item.sourcePath, size: copied, mtimeNanoseconds: mtimeNs, inode: UInt64(after.st_ino)) : nil))
+                ? TakenFile(path: item.sourcePath, size: copied, mtimeNanoseconds: mtimeNs, inode: UInt64(after.st_ino)) : nil,
+            origin: item.origin))
     }
 }
 

@@ -53,31 +53,13 @@ final class S3Client: Sendable {
         // The bucket itself: "/BUCKET" path-style, "/" virtual-hosted.
         var u = objectKey.map { base + "/" + Self.encode($0, keepSlash: true) } ?? (settings.usesPathStyle ? base : base + "/")
         if !query.isEmpty {
-            u += "?" + query.sorted { $0.0 < $1.0 }.map { Self.encode($0.0, keepSlash: false) + "=" + Self.encode($0.1, keepSlash: false) }
-                .joined(separator: "&")
+            u += "?" + PercentEncoding.query(query)
         }
         return u
     }
 
     /// RFC 3986 percent-encoding of everything but unreserved characters (and `/` in paths).
-    static func encode(_ s: String, keepSlash: Bool) -> String {
-        var out = ""
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(b))
-            case UInt8(ascii: "/") where keepSlash:
-                out.append("/")
-            default:
-                let hex = Array("0123456789ABCDEF")
-                out.append("%")
-                out.append(hex[Int(b >> 4)])
-                out.append(hex[Int(b & 0xf)])
-            }
-        }
-        return out
-    }
+    static func encode(_ s: String, keepSlash: Bool) -> String { PercentEncoding.encode(s, keepSlash: keepSlash) }
 
     /// Sends one request. One carrying a body of 1 MiB or more is bounded by libcurl's low-speed
     /// limit (under 1 KiB/s for 15 s) rather than the overall `requestTimeoutSeconds`.
