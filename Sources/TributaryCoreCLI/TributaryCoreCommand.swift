@@ -191,7 +191,7 @@ func withSiteRegistry<T: Sendable>(_ c: CoreConfiguration, _ body: @Sendable (Si
     try await CoreServer.withCatalog(c, logger: cliLogger()) { catalog in
         do {
             return try await body(SiteRegistry(catalog: catalog))
-        } catch let e as CoreError {
+        } catch let e as DomainError {
             throw ValidationError(e.message)
         }
     }

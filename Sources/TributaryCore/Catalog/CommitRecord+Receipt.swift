@@ -42,18 +42,6 @@ extension CommitRecord {
     }
 }
 
-enum JSON {
-    static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Array(try enc.encode(value))
-    }
-
-    static func decode<T: Decodable>(_ type: T.Type, _ bytes: [UInt8]) throws -> T {
-        try JSONDecoder().decode(type, from: Data(bytes))
-    }
-}
-
 extension CommitOutcome {
     /// The outcome of committing an upload that is already committed: its stored receipt,
     /// unchanged, and nothing to remove.

@@ -171,7 +171,7 @@ public struct Committer: Sendable {
             try? await FileIO.offload { try staging.remove(info.id) }
             await registry.commitFinished(info.id, .rejected)
             logger.notice("upload of a revoked site discarded", metadata: ["upload.id": "\(info.id)", "site.id": "\(info.site)"])
-            throw CoreError.unauthorized("the site's credentials were revoked")
+            throw DomainError(.unauthorized, "the site's credentials were revoked")
         }
         do {
             attempts = try await FileIO.offload { staging.attempts(info.id) }
