@@ -211,7 +211,7 @@ struct UploadController: Sendable {
     static func receiptForm(_ req: Request) throws -> ReceiptForm? {
         guard let value = req.headers[TusHeader.receipt] else { return nil }
         guard let form = ReceiptForm(rawValue: value.lowercased()) else {
-            throw CoreError.badRequest("bad_request", "\(WireProtocol.receiptHeader) must be one of \(ReceiptForm.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw CoreError(.badRequest, "\(WireProtocol.receiptHeader) must be one of \(ReceiptForm.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         return form
     }
@@ -437,7 +437,7 @@ struct UploadController: Sendable {
             // The binary form: raw digests in, a bitmap out (docs/PROTOCOL.md, "Have-check").
             let hashes: [String]
             do { hashes = try BinaryHave.parseRequest(Array(buffer: body)) } catch let e as TributaryError {
-                throw CoreError.badRequest("bad_request", "binary have-check body: \(e.message)")
+                throw CoreError(.badRequest, "binary have-check body: \(e.message)")
             }
             let held = try await committer.catalog.held(site: site, hashes: hashes)
             let bits = BinaryHave.encodeAnswer(count: hashes.count) { held.contains(hashes[$0]) }
