@@ -134,7 +134,7 @@ let package = Package(
         .executableTarget(
             name: "TributaryEdgeCLI",
             dependencies: [
-                "TributaryEdge",
+                "TributaryEdge", "CPosix",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

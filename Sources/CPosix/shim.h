@@ -6,6 +6,7 @@
 #endif
 #include <unistd.h>
 #include <sys/inotify.h>
+#include <malloc.h>
 
 /// Flushes the whole filesystem holding `fd` (group commit of many files in one call).
 static inline int tributary_syncfs(int fd) { return syncfs(fd); }
@@ -18,4 +19,7 @@ static const unsigned int TRIBUTARY_IN_MOVED_TO = IN_MOVED_TO;
 static const unsigned int TRIBUTARY_IN_CREATE = IN_CREATE;
 static const unsigned int TRIBUTARY_IN_ISDIR = IN_ISDIR;
 static const unsigned int TRIBUTARY_IN_Q_OVERFLOW = IN_Q_OVERFLOW;
+
+/// Caps glibc's malloc arenas (M_ARENA_MAX): the edge agent keeps one (TributaryEdgeCommand).
+static inline int tributary_malloc_arena_max(int arenas) { return mallopt(M_ARENA_MAX, arenas); }
 #endif

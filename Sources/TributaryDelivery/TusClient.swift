@@ -215,11 +215,12 @@ public final class TusClient: @unchecked Sendable {
     private let jsonHaveOnly = Mutex(false)
 
     /// The subset of `hashes` the core already holds for this site. Asked in the binary form
-    /// (`BinaryHave`: 32 bytes a hash, a bitmap back); JSON if the core refuses that.
+    /// (`BinaryHave`: 32 bytes a hash, a bitmap back); JSON if the core refuses that. An empty
+    /// list is still asked (an empty body): the batcher builds nothing while the core cannot be reached.
     public func have(_ hashes: [String]) throws(UploadError) -> Set<String> {
         var out = Set<String>()
         var start = 0
-        while start < hashes.count {
+        repeat {
             let part = Array(hashes[start..<min(hashes.count, start + WireProtocol.maxHaveCheckHashes)])
             start += part.count
             if !jsonHaveOnly.withLock({ $0 }) {
@@ -246,7 +247,7 @@ public final class TusClient: @unchecked Sendable {
                 throw UploadError(kind: .transient, status: r.status, code: nil, message: "have-check answer is not valid JSON")
             }
             out.formUnion(answer.have)
-        }
+        } while start < hashes.count
         return out
     }
 }

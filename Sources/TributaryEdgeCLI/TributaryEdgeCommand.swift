@@ -1,4 +1,5 @@
 import ArgumentParser
+import CPosix
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,6 +18,23 @@ struct TributaryEdgeCommand: AsyncParsableCommand {
         commandName: "tributary-edge",
         abstract: "Takes local objects into a durable spool and ships them to a Tributary core over flaky links.",
         subcommands: [Run.self, Put.self, Status.self, RetryQuarantined.self])
+
+    static func main() async {
+        limitMallocArenas()
+        await main(nil)
+    }
+
+    /// One malloc arena instead of glibc's 8 per core: the agent's threads (intake, batching,
+    /// upload lanes, curl) allocate little and rarely at once, and every extra arena keeps its own
+    /// freed memory. Measured with 5,000 small files (docs/PERFORMANCE.md): peak anonymous RSS
+    /// 23.6 MiB with the default, 16.5 with 2 arenas, 12.6 with 1, no slower. `MALLOC_ARENA_MAX` in
+    /// the environment still wins.
+    static func limitMallocArenas() {
+        #if canImport(Glibc)
+        guard getenv("MALLOC_ARENA_MAX") == nil else { return }
+        _ = tributary_malloc_arena_max(1)
+        #endif
+    }
 }
 
 /// Options every subcommand shares: the configuration and the spool.
