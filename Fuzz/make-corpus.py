@@ -174,6 +174,14 @@ def main():
         "last_error": None, "last_success_at": "2026-11-21T09:59:00.000Z",
     }
     write("json", "heartbeat", b"\x01" + json.dumps(report, sort_keys=True).encode())
+    # A compact receipt (core → edge): one object, stored.
+    line = "vibration\0a.csv\0%s\0%d\n" % (sha(CSV), len(CSV))
+    compact = {"format": "compact-1", "upload_id": "0" * 32, "site": "plant-a", "kind": "segment",
+               "committed_at": "2026-11-21T10:00:01.120Z", "count": 1,
+               "objects_sha256": sha(line.encode()), "duplicates": []}
+    write("json", "compact-receipt", b"\x03" + json.dumps(compact, sort_keys=True).encode())
+    write("json", "have-binary", b"\x04" + bytes.fromhex(sha(CSV)) + bytes.fromhex(sha(b"")))
+    write("json", "have-answer", b"\x05" + bytes([11, 0b101, 0b100]))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@
 #                             for the backend contract tests; skipped with SKIP_SWIFT_TEST=1
 # 4. scripts/fuzz.sh all — every libFuzzer target of Fuzz/ for FUZZ_SECONDS each (default 35;
 #    with the sanitizer build about 5 minutes); a crash fails the run. Skipped with SKIP_FUZZ=1.
-# 5. pytest Tests/integration against the real tributary-core binary on 127.0.0.1, over both
+# 5. scripts/package.sh edge — the edge's .deb (release build), installed and run by test_package.py
+# 6. pytest Tests/integration against the real tributary-core binary on 127.0.0.1, over both
 #    backend pairs (filesystem+SQLite, S3+PostgreSQL on real servers the suite starts)
 #
 # Extra arguments go to pytest, e.g. `scripts/test.sh -k tuspy` or `scripts/test.sh -x -vv`.
@@ -55,6 +56,18 @@ fi
 
 bin="$(swift build --show-bin-path)/tributary-core"
 [[ -x "$bin" ]] || die "$bin was not built"
+
+# The edge's Debian package (release build, Swift runtime linked in) for test_package.py: about
+# 3 minutes on 2 cores from a clean clone. The core's package is built by scripts/package.sh alone.
+step "package the edge (.deb, release build)"
+dist_dir="$(mktemp -d -t tributary-dist.XXXXXX)"
+if deb="$(scripts/package.sh edge --out "$dist_dir" | tail -n1)"; then
+    export TRIBUTARY_EDGE_DEB="$deb"
+else
+    echo "test.sh: scripts/package.sh edge failed" >&2
+    status=1
+    export TRIBUTARY_EDGE_DEB="$dist_dir/package-failed.deb"
+fi
 
 step "integration tests (Tests/integration) against $bin"
 TRIBUTARY_CORE_BIN="$bin" PYTHONDONTWRITEBYTECODE=1 \

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import Synchronization
 import TributaryCurl
 import TributaryProtocol
 
@@ -157,28 +158,35 @@ public final class TusClient: @unchecked Sendable {
 
     /// Sends `length` bytes of `fd` from `offset` with their sha256 in `Upload-Checksum`.
     /// Returns the new offset and whether the core committed the upload.
+    /// With `askReceipt` (the PATCH that completes the upload) the core is asked for the compact
+    /// receipt in its answer (`Tributary-Receipt: compact`, docs/PROTOCOL.md): returned when it
+    /// committed and sent one that parses; nil otherwise (an older core answers 204: GET it).
     public func patch(
         _ uploadURL: String, fd: Int32, offset: UInt64, length: UInt64, sha256: [UInt8], maxSendSpeed: Int64,
-        progress: ((TransferProgress) -> Void)? = nil
-    ) throws(UploadError) -> (offset: UInt64, committed: Bool) {
+        askReceipt: Bool = false, progress: ((TransferProgress) -> Void)? = nil
+    ) throws(UploadError) -> (offset: UInt64, committed: Bool, receipt: CompactReceipt?) {
         var o = options
         o.maxSendSpeed = maxSendSpeed
         var h = headers([
             ("Content-Type", WireProtocol.offsetOctetStream), ("Upload-Offset", String(offset)),
         ])
         if length > 0 { h.append(("Upload-Checksum", "sha256 " + Data(sha256).base64EncodedString())) }
+        if askReceipt { h.append((WireProtocol.receiptHeader, ReceiptForm.compact.rawValue)) }
         let r: HTTPResponse
         do {
             r = try perform(HTTPRequest(method: "PATCH", url: uploadURL, headers: h, body: length > 0 ? .file(fd: fd, offset: offset, length: length) : .none), options: o, progress: progress)
         } catch {
             throw error
         }
-        guard r.status == 204, let newOffset = r.header("upload-offset").flatMap(UInt64.init) else {
+        guard r.status == 204 || (askReceipt && r.status == 200), let newOffset = r.header("upload-offset").flatMap(UInt64.init) else {
             var e = Self.failure(r)
             e.bytesSent = length
             throw e
         }
-        return (newOffset, r.header("tributary-upload-state") == "committed")
+        let committed = r.header("tributary-upload-state") == "committed"
+        // A receipt that does not parse is not trusted: the session GETs the full one.
+        let receipt = committed && r.status == 200 ? try? CompactReceipt.parse(r.body) : nil
+        return (newOffset, committed, receipt)
     }
 
     /// The receipt of a committed upload.
@@ -203,13 +211,30 @@ public final class TusClient: @unchecked Sendable {
         guard r.status == 204 || r.status == 200 else { throw Self.readFailure(r) }
     }
 
-    /// The subset of `hashes` the core already holds for this site.
+    /// Whether the core refused the binary have-check (an older core answers 400): JSON from then on.
+    private let jsonHaveOnly = Mutex(false)
+
+    /// The subset of `hashes` the core already holds for this site. Asked in the binary form
+    /// (`BinaryHave`: 32 bytes a hash, a bitmap back); JSON if the core refuses that.
     public func have(_ hashes: [String]) throws(UploadError) -> Set<String> {
         var out = Set<String>()
         var start = 0
         while start < hashes.count {
             let part = Array(hashes[start..<min(hashes.count, start + WireProtocol.maxHaveCheckHashes)])
             start += part.count
+            if !jsonHaveOnly.withLock({ $0 }) {
+                let r = try perform(HTTPRequest(
+                    method: "POST", url: url(WireProtocol.havePath), headers: headers([("Content-Type", BinaryHave.contentType)]),
+                    body: .bytes(BinaryHave.encode(part))))
+                if r.status == 200 {
+                    do { out.formUnion(try BinaryHave.parseAnswer(r.body, hashes: part)) } catch {
+                        throw UploadError(kind: .transient, status: r.status, code: nil, message: "have-check answer: \(error)")
+                    }
+                    continue
+                }
+                guard r.status == 400 || r.status == 415 else { throw Self.readFailure(r) }
+                jsonHaveOnly.withLock { $0 = true }
+            }
             let body: [UInt8]
             do { body = Array(try JSONEncoder().encode(HaveRequest(sha256: part))) } catch {
                 throw UploadError(kind: .transient, status: nil, code: nil, message: "\(error)")

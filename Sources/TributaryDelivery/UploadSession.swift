@@ -5,6 +5,7 @@ import TributaryProtocol
 /// clock: everything it decides is unit-tested (Tests/TributaryEdgeTests/UploadSessionTests.swift).
 ///
 ///     start ─ no URL ─→ creating ──POST 201──→ sending ──PATCH 204 (last)──→ verifying ─HEAD committed─→ receipt ─→ acknowledge
+///                                                  └── PATCH 200 + receipt (last) ──────────────────────────────→ acknowledge
 ///       └──── URL ───→ resuming ──HEAD───────↗    ↑  └── 409/460/400/415 → HEAD (resuming) ──┘
 ///                        └── 404/410 → forget the URL → creating
 ///
@@ -12,6 +13,8 @@ import TributaryProtocol
 /// - A batch with an upload URL is resumed by HEAD (the core's durable offset is the truth); a
 ///   URL the core no longer knows (404/410) is forgotten and the upload created again.
 /// - The URL is journaled (`recordUpload`) before any byte of the batch is sent.
+/// - The PATCH that completes the upload asks for the receipt in its answer; one that came (and
+///   matched the batch) is acknowledged at once, else the receipt is fetched (GET).
 /// - A chunk damaged on the way (460, or 400/415 to a PATCH: our headers are well-formed) or an
 ///   offset that differs (409 offset_mismatch) is followed by HEAD and a re-send from the core's
 ///   offset, at most `maxResends` times per session.
@@ -94,7 +97,9 @@ public struct UploadSession: Sendable {
     public enum Event: Sendable {
         case created(url: String, committed: Bool)
         case headed(RemoteUpload)
-        case patched(offset: UInt64, committed: Bool)
+        /// `receipt`: the receipt the core sent with its answer to the committing PATCH, already
+        /// checked against the batch's objects (`CompactReceipt.expand`); nil → GET it.
+        case patched(offset: UInt64, committed: Bool, receipt: CommitReceipt? = nil)
         case receipt(CommitReceipt)
         case failed(UploadError)
     }
@@ -171,10 +176,14 @@ public struct UploadSession: Sendable {
             if e.kind == .gone { return recreate(forgetting: u, error: e) }
             return end(e, blame: .link)
 
-        case (.sending(let u, let offset, let length), .patched(let newOffset, let committed)):
+        case (.sending(let u, let offset, let length), .patched(let newOffset, let committed, let receipt)):
             chunk.succeeded(length: length)
             var actions: [Action] = [.recordProgress(offset: newOffset, length: length)]
-            if committed {
+            if committed, let receipt {
+                // The receipt came with the commit: no GET.
+                state = .finished
+                actions.append(.acknowledge(receipt))
+            } else if committed {
                 state = .fetchingReceipt(url: u)
                 actions.append(.fetchReceipt(url: u))
             } else if newOffset >= size {

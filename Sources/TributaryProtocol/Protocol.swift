@@ -33,6 +33,18 @@ public enum WireProtocol {
 
     /// The most sha256 values one have-check request may carry.
     public static let maxHaveCheckHashes = 10_000
+
+    /// Request header of an edge that wants the receipt in the answer to the PATCH that commits
+    /// (`200` with the receipt as body instead of `204`), and of a receipt GET that wants the
+    /// compact form: `compact` (`CompactReceipt`) or `full` (`CommitReceipt`). Older edges do not
+    /// send it and get the tus answers as before (docs/PROTOCOL.md, "Receipt").
+    public static let receiptHeader = "Tributary-Receipt"
+}
+
+/// The receipt forms an edge may ask for with `Tributary-Receipt`.
+public enum ReceiptForm: String, Sendable, CaseIterable {
+    case full
+    case compact
 }
 
 /// Keys of the tus `Upload-Metadata` header that Tributary understands.

@@ -128,6 +128,16 @@ import TributaryProtocol
         #expect(s.next(.receipt(Self.receipt)) == [.acknowledge(Self.receipt)])
     }
 
+    @Test func aReceiptWithTheCommittingPATCHIsAcknowledgedWithoutAGET() {
+        var s = session()
+        _ = s.start()
+        _ = s.next(.created(url: Self.url, committed: false))
+        _ = s.next(.patched(offset: 40, committed: false))
+        _ = s.next(.patched(offset: 80, committed: false))
+        #expect(s.next(.patched(offset: 100, committed: true, receipt: Self.receipt)) == [.recordProgress(offset: 100, length: 20), .acknowledge(Self.receipt)])
+        #expect(s.isFinished)
+    }
+
     @Test func allBytesSentButNotCommittedAsksHEADThenAnEmptyPATCH() {
         var s = session(size: 40)
         _ = s.start()

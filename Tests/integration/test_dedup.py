@@ -133,3 +133,26 @@ def test_concurrent_commits_of_the_same_content_store_it_once(live_core, site):
         assert live_core.read_lake(objs[0]["key"]) == data
         assert live_core.count("SELECT COUNT(*) FROM objects WHERE site = ? AND sha256 = ?", (site.site, sha)) == 1
     assert len(live_core.lake_files(site.site)) == 3
+
+
+def test_binary_have_check_answers_a_bitmap(live_core, site, other_site):
+    """`application/octet-stream`: raw 32-byte digests in, one bit per hash out (docs/PROTOCOL.md)."""
+    mine = [os.urandom(2000) for _ in range(3)]
+    for i, data in enumerate(mine):
+        assert site.upload_object(data, f"m{i}.bin", stream="s")[1].status_code == 204
+    theirs = os.urandom(2000)
+    assert other_site.upload_object(theirs, "t.bin", stream="s")[1].status_code == 204
+    ask = [sha256_hex(os.urandom(8)) for _ in range(9)] + [sha256_hex(theirs)]
+    for i, data in zip((0, 8, 10), mine):
+        ask.insert(i, sha256_hex(data))
+    body = b"".join(bytes.fromhex(h) for h in ask)
+    r = site.request("POST", "/v1/have", data=body, headers={"Content-Type": "application/octet-stream"})
+    assert r.status_code == 200, r.text
+    assert r.headers["Content-Type"] == "application/octet-stream"
+    bits = int.from_bytes(r.content, "little")
+    assert len(r.content) == (len(ask) + 7) // 8
+    assert [i for i in range(len(ask)) if bits >> i & 1] == [0, 8, 10]
+    empty = site.request("POST", "/v1/have", data=b"", headers={"Content-Type": "application/octet-stream"})
+    assert empty.status_code == 200 and empty.content == b""
+    for bad in (body[:-1], b"\0" * 32 * 10_001):
+        assert_error(site.request("POST", "/v1/have", data=bad, headers={"Content-Type": "application/octet-stream"}), 400)

@@ -206,3 +206,51 @@ def test_zstd_cli_lists_a_segment(tmp_path):
     out = subprocess.run(f"zstd -dc {seg} | tar -t", shell=True, capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["tributary-manifest.json", "s/a.csv", "s/b.csv", "t/c.json"]
+
+
+def compact_digest(objects: list[dict]) -> tuple[list[int], str]:
+    """The compact receipt's canonical order and digest (docs/PROTOCOL.md, "Compact receipts"), written
+    independently of the Swift code."""
+    order = sorted(range(len(objects)), key=lambda i: (objects[i]["stream"].encode(), objects[i]["name"].encode(),
+                                                       objects[i]["sha256"].encode(), objects[i]["size"]))
+    text = b"".join(b"%s\0%s\0%s\0%d\n" % (objects[i]["stream"].encode(), objects[i]["name"].encode(),
+                                           objects[i]["sha256"].encode(), objects[i]["size"]) for i in order)
+    return order, sha256_hex(text)
+
+
+def test_the_committing_patch_carries_the_receipt_when_asked(live_core, site):
+    """`Tributary-Receipt: compact` on the last PATCH: 200 with the compact receipt (digest of the
+    objects + the duplicates' positions), a few hundred bytes for any number of objects; `full`: the
+    receipt GET would give. The repeat empty PATCH answers the same; without the header, 204 as tus has it."""
+    held = os.urandom(3000)
+    assert site.upload_object(held, "held.bin", stream="raw")[1].status_code == 204
+    entries = [Entry("vibration", f"r{i:03d}.csv", csv_rows(20 + i, i + 1)) for i in range(60)]
+    entries.insert(17, Entry("raw", "again.bin", held, ref=True))
+    seg = make_segment(entries)
+    url = site.create_ok(len(seg), {"kind": "segment", "sha256": sha256_hex(seg)})
+    half = len(seg) // 2
+    r = site.patch(url, 0, seg[:half], headers={"Tributary-Receipt": "compact"})
+    assert r.status_code == 204 and not r.content, "a PATCH that does not commit answers as before"
+    r = site.patch(url, half, seg[half:], headers={"Tributary-Receipt": "compact"})
+    assert r.status_code == 200, r.text
+    assert r.headers["Tributary-Upload-State"] == "committed" and int(r.headers["Upload-Offset"]) == len(seg)
+    compact = r.json()
+    full = site.receipt(url)
+    order, digest = compact_digest(full["objects"])
+    assert compact == {
+        "format": "compact-1", "upload_id": upload_id_of(url), "site": site.site, "kind": "segment",
+        "committed_at": full["committed_at"], "count": len(entries), "objects_sha256": digest,
+        "duplicates": [k for k, i in enumerate(order) if full["objects"][i]["status"] == "duplicate"],
+    }
+    assert len(compact["duplicates"]) == 1
+    assert len(r.content) < 400 < len(json.dumps(full)) // 20
+
+    again = site.patch(url, len(seg), b"", headers={"Tributary-Receipt": "compact"})
+    assert again.status_code == 200 and again.json() == compact
+    as_full = site.patch(url, len(seg), b"", headers={"Tributary-Receipt": "full"})
+    assert as_full.status_code == 200 and as_full.json() == full
+    got = site.request("GET", url, headers={"Tributary-Receipt": "compact"})
+    assert got.status_code == 200 and got.json() == compact
+    plain = site.patch(url, len(seg), b"")
+    assert plain.status_code == 204 and not plain.content
+    assert_error(site.patch(url, len(seg), b"", headers={"Tributary-Receipt": "tiny"}), 400)

@@ -126,6 +126,7 @@ enum TusHeader {
     static let uploadChecksum = HTTPField.Name("Upload-Checksum")!
     static let uploadExpires = HTTPField.Name("Upload-Expires")!
     static let uploadState = HTTPField.Name("Tributary-Upload-State")!
+    static let receipt = HTTPField.Name(WireProtocol.receiptHeader)!
     /// The error code of a HEAD answered with an error (HEAD answers carry no body).
     static let errorCode = HTTPField.Name("Tributary-Error")!
 }

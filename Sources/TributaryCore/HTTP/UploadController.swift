@@ -34,7 +34,9 @@ struct UploadController: Sendable {
         }
         router.patch(one) { req, ctx in await self.respond(req) { try await self.asSite(req, ctx) { try await self.patch(req, self.id(ctx), site: $0) } } }
         router.get(one) { req, ctx in
-            await self.respond(req, tus: false) { try await self.asSite(req, ctx) { try await self.receipt(self.id(ctx), site: $0) } }
+            await self.respond(req, tus: false) {
+                try await self.asSite(req, ctx) { try await self.receipt(self.id(ctx), site: $0, form: try Self.receiptForm(req)) }
+            }
         }
         router.delete(one) { req, ctx in
             await self.respond(req) { try await self.asSite(req, ctx) { try await self.terminate(self.id(ctx), site: $0) } }
@@ -187,10 +189,10 @@ struct UploadController: Sendable {
         return Response(status: .ok, headers: h)
     }
 
-    func receipt(_ id: String, site: String) async throws -> Response {
+    func receipt(_ id: String, site: String, form: ReceiptForm? = nil) async throws -> Response {
         switch try await registry.lookup(id, site: site) {
         case .committed(let json, _):
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: json)))
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: try Self.receiptBody(json, form: form))))
         case .active(let e):
             if e.machine.isExpired(now: Date()) { throw expired(id) }
             throw CoreError.conflict("not_committed", "upload \(id) is at offset \(e.machine.offset) of \(e.info.length) and not committed")
@@ -203,6 +205,22 @@ struct UploadController: Sendable {
         }
         logger.info("upload terminated", metadata: ["upload.id": "\(id)", "site.id": "\(site)"])
         return Response(status: .noContent)
+    }
+
+    /// The receipt form a request asks for with `Tributary-Receipt` (nil: none asked).
+    static func receiptForm(_ req: Request) throws -> ReceiptForm? {
+        guard let value = req.headers[TusHeader.receipt] else { return nil }
+        guard let form = ReceiptForm(rawValue: value.lowercased()) else {
+            throw CoreError.badRequest("bad_request", "\(WireProtocol.receiptHeader) must be one of \(ReceiptForm.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return form
+    }
+
+    /// A stored receipt (the full JSON, as committed) in the form asked for.
+    static func receiptBody(_ json: [UInt8], form: ReceiptForm?) throws -> [UInt8] {
+        guard form == .compact else { return json }
+        let full = try JSONDecoder().decode(CommitReceipt.self, from: Data(json))
+        return try JSON.encode(CompactReceipt(full))
     }
 
     private func expired(_ id: String) -> CoreError {
@@ -220,6 +238,7 @@ struct UploadController: Sendable {
             throw CoreError.badRequest("bad_request", "Upload-Offset is missing or not a non-negative integer")
         }
         let checksum = try req.headers[TusHeader.uploadChecksum].map(Self.parseChecksum)
+        let form = try Self.receiptForm(req)
         let contentLength = req.headers[.contentLength].flatMap { UInt64($0) }
 
         var plan = try await registry.patch(id, site: site, offset: offset, bodyLength: contentLength, now: Date())
@@ -233,11 +252,11 @@ struct UploadController: Sendable {
         case .reject(let r):
             throw rejection(r, id: id)
         case .alreadyCommitted:
-            return committedResponse(offset: offset)
+            return try await committedResponse(id, site: site, offset: offset, form: form)
         case .commit(let info):
-            return try await commit(info)
+            return try await commit(info, form: form)
         case .receive(let info, let at, let room):
-            return try await receive(req, info: info, at: at, room: room, checksum: checksum, contentLength: contentLength)
+            return try await receive(req, info: info, at: at, room: room, checksum: checksum, contentLength: contentLength, form: form)
         }
     }
 
@@ -254,6 +273,17 @@ struct UploadController: Sendable {
 
     private func committedResponse(offset: UInt64) -> Response {
         Response(status: .noContent, headers: [TusHeader.uploadOffset: String(offset), TusHeader.uploadState: "committed"])
+    }
+
+    /// The answer to a PATCH that committed (or found the upload committed): `204`, or — when the
+    /// edge asked with `Tributary-Receipt` — `200` with the receipt in that form, which saves it
+    /// the receipt GET.
+    private func committedResponse(_ id: String, site: String, offset: UInt64, form: ReceiptForm?) async throws -> Response {
+        guard let form, case .committed(let json, _) = try await registry.lookup(id, site: site) else { return committedResponse(offset: offset) }
+        return Response(
+            status: .ok,
+            headers: [TusHeader.uploadOffset: String(offset), TusHeader.uploadState: "committed", .contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: try Self.receiptBody(json, form: form))))
     }
 
     static func parseChecksum(_ header: String) throws -> (StreamingDigest.Algorithm, [UInt8]) {
@@ -283,7 +313,8 @@ struct UploadController: Sendable {
     /// (after `body_rate_grace_seconds`) is cut like a dropped connection: 408, its lock freed,
     /// the durable offset unchanged (or advanced by what arrived, without a checksum).
     private func receive(
-        _ req: Request, info: UploadInfo, at: UInt64, room: UInt64, checksum: (StreamingDigest.Algorithm, [UInt8])?, contentLength: UInt64?
+        _ req: Request, info: UploadInfo, at: UInt64, room: UInt64, checksum: (StreamingDigest.Algorithm, [UInt8])?, contentLength: UInt64?,
+        form: ReceiptForm?
     ) async throws -> Response {
         let id = info.id
         let staging = registry.staging
@@ -383,7 +414,7 @@ struct UploadController: Sendable {
                 TusHeader.uploadOffset: String(newOffset), TusHeader.uploadExpires: HTTPDate.format(info.expiresAt),
             ])
         case .persistAndCommit:
-            return try await commit(info)
+            return try await commit(info, form: form)
         }
     }
 
@@ -392,9 +423,9 @@ struct UploadController: Sendable {
 
     /// Commits a complete upload. A validation failure answers 422 (upload discarded), a
     /// transient one 503 (upload kept for a retry), both through `CoreError.from`.
-    private func commit(_ info: UploadInfo) async throws -> Response {
+    private func commit(_ info: UploadInfo, form: ReceiptForm? = nil) async throws -> Response {
         try await committer.commitStaged(info, registry: registry)
-        return committedResponse(offset: info.length)
+        return try await committedResponse(info.id, site: info.site, offset: info.length, form: form)
     }
 
     // MARK: have-check
@@ -402,6 +433,16 @@ struct UploadController: Sendable {
     func have(_ req: Request, site: String) async throws -> Response {
         var request = req
         let body = try await request.collectBody(upTo: 2 << 20)
+        if req.headers[.contentType]?.lowercased().hasPrefix(BinaryHave.contentType) == true {
+            // The binary form: raw digests in, a bitmap out (docs/PROTOCOL.md, "Have-check").
+            let hashes: [String]
+            do { hashes = try BinaryHave.parseRequest(Array(buffer: body)) } catch let e as TributaryError {
+                throw CoreError.badRequest("bad_request", "binary have-check body: \(e.message)")
+            }
+            let held = try await committer.catalog.held(site: site, hashes: hashes)
+            let bits = BinaryHave.encodeAnswer(count: hashes.count) { held.contains(hashes[$0]) }
+            return Response(status: .ok, headers: [.contentType: BinaryHave.contentType], body: ResponseBody(byteBuffer: ByteBuffer(bytes: bits)))
+        }
         let parsed: HaveRequest
         do {
             // The one have-check parser (TributaryProtocol, fuzzed): shape, count and hex checked.

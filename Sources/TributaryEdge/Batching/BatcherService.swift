@@ -80,7 +80,8 @@ public final class BatcherService: Service, @unchecked Sendable {
         guard backoff <= 0 else { return max(50, min(1000, Int(backoff * 1000))) }
 
         let client = self.client
-        let hashes = Array(Set(candidates.map(\.sha256)))
+        // Objects too small to be worth asking about go with their bytes (the core still dedups them).
+        let hashes = Array(Set(candidates.filter { $0.size >= configuration.haveCheckMinBytes }.map(\.sha256)))
         let held: Set<String>
         do {
             held = try await BlockingThread.run { () throws(UploadError) -> Set<String> in try client.have(hashes) }

@@ -11,7 +11,7 @@ extension EdgeConfiguration {
         "site", "token", "core_url", "ca_file", "inbox", "spool_dir", "inbox_policy", "default_stream",
         "settle_ms", "poll_ms", "inotify", "max_spool_bytes", "max_spool_objects", "full_policy",
         "segment_max_bytes", "segment_max_objects", "segment_max_age_ms", "segment_idle_linger_ms", "zstd_level", "large_object_bytes",
-        "incompressible_alone_bytes", "batches_ahead", "chunk_bytes", "chunk_floor_bytes", "poison_after_failures", "connect_timeout_seconds", "stall_seconds",
+        "incompressible_alone_bytes", "have_check_min_bytes", "batches_ahead", "chunk_bytes", "chunk_floor_bytes", "poison_after_failures", "connect_timeout_seconds", "stall_seconds",
         "bandwidth_bytes_per_second", "bandwidth_schedule", "retry_base_ms", "retry_cap_ms", "down_after_failures",
         "priorities", "heartbeat_seconds", "metrics_textfile", "log_level",
         "token_file", "allow_insecure_http", "client_cert", "client_key",
@@ -108,6 +108,7 @@ extension EdgeConfiguration {
         }
         if let v = try int("large_object_bytes", min: 1) { largeObjectBytes = UInt64(v) }
         if let v = try int("incompressible_alone_bytes", min: 1) { incompressibleAloneBytes = UInt64(v) }
+        if let v = try int("have_check_min_bytes", min: 0) { haveCheckMinBytes = UInt64(v) }
         if let v = try int("batches_ahead", min: 1) { batchesAhead = v }
         if let v = try int("chunk_bytes", min: 1024) { chunkBytes = UInt64(v) }
         if let v = try int("chunk_floor_bytes", min: 1024) { chunkFloorBytes = UInt64(v) }

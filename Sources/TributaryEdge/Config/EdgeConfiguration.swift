@@ -72,6 +72,10 @@ public struct EdgeConfiguration: Sendable, Equatable {
     public var largeObjectBytes: UInt64 = 8 << 20
     /// Incompressible objects of at least this size also go alone, sent as they are.
     public var incompressibleAloneBytes: UInt64 = 256 << 10
+    /// Objects smaller than this are not named in the have-check (32 bytes a hash up): for them the
+    /// question costs about what a rare duplicate would save; the core still stores each content
+    /// once. 0 asks about every object. Default 4 KiB.
+    public var haveCheckMinBytes: UInt64 = 4096
     /// How many batches may wait built (segment files on disk) ahead of the uploader.
     public var batchesAhead: Int = 2
 

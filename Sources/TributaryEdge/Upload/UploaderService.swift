@@ -231,11 +231,14 @@ public final class UploaderService: Service, @unchecked Sendable {
                 }
                 let rate = currentRate()
                 runtime.setBandwidth(rate)
+                let completes = offset + length >= batch.size
                 event = Self.event { () throws(UploadError) in
-                    let r = try client.patch(url, fd: fd, offset: offset, length: length, sha256: sha, maxSendSpeed: rate) { [runtime] p in
+                    let r = try client.patch(
+                        url, fd: fd, offset: offset, length: length, sha256: sha, maxSendSpeed: rate, askReceipt: completes
+                    ) { [runtime] p in
                         runtime.progress(sent: offset + p.uploaded, lane: lane)
                     }
-                    return .patched(offset: r.offset, committed: r.committed)
+                    return .patched(offset: r.offset, committed: r.committed, receipt: r.receipt.flatMap { Self.expand($0, objects) })
                 }
                 if case .failed(let e) = event, e.bytesSent > 0 {
                     // Bytes put on the wire and lost (a cut chunk, a damaged or refused one).
@@ -299,6 +302,12 @@ public final class UploaderService: Service, @unchecked Sendable {
             }
         }
         preconditionFailure("an UploadSession ends with acknowledge, release or retryLater")
+    }
+
+    /// The full receipt a compact one stands for, checked against the batch's objects; nil (the
+    /// session then GETs the full receipt) when they are not the objects the core committed.
+    static func expand(_ compact: CompactReceipt, _ objects: [SpoolObject]) -> CommitReceipt? {
+        compact.expand(objects.map { ReceiptEntry(stream: $0.stream, name: $0.name, sha256: $0.sha256, size: $0.size) })
     }
 
     /// Runs one request and turns its answer into an event.
