@@ -103,23 +103,31 @@ struct Sites: AsyncParsableCommand {
         @Option(help: "Also accept a client certificate whose subject is CN=<name> (mutual TLS).") var certSubject: String?
         @Option(help: "Also accept the client certificate with this SHA-256 fingerprint (mutual TLS).") var certFingerprint: String?
         @Flag(help: "Give the site no token: it authenticates by its client certificate only.") var noToken = false
+        @Flag(help: "Make the site a relay (a downstream core): it may submit uploads on behalf of other sites.") var relay = false
+        @Option(help: "With --relay: the sites it may submit for, comma-separated names or prefix* patterns (default: any).")
+        var relaySites: String?
 
         func validate() throws {
             if noToken && certSubject == nil && certFingerprint == nil {
                 throw ValidationError("--no-token needs --cert-subject or --cert-fingerprint")
             }
+            if relaySites != nil && !relay { throw ValidationError("--relay-sites needs --relay") }
         }
 
         func run() async throws {
             let c = try common.load()
             let (site, subject, fingerprint, withToken) = (self.site, certSubject, certFingerprint, !noToken)
+            let relaySites: String? = relay ? (self.relaySites ?? "*") : nil
+            if let relaySites { _ = try RelayGrant.parseSites(relaySites) }
             let token: String? = try await withSiteRegistry(c) { registry in
                 let token = try await registry.add(site, withToken: withToken)
                 if subject != nil || fingerprint != nil {
                     try await registry.addCertificate(site, subject: subject, fingerprint: fingerprint)
                 }
+                if let relaySites { try await registry.makeRelay(site, sites: relaySites) }
                 return token
             }
+            if let relaySites { print("site \(site) is a relay: it may submit on behalf of \(relaySites == "*" ? "any site" : relaySites)") }
             if let subject { print("site \(site) accepts client certificates with subject \(subject)") }
             if let fingerprint { print("site \(site) accepts the client certificate with fingerprint \(fingerprint)") }
             if let token {
@@ -191,7 +199,7 @@ func withSiteRegistry<T: Sendable>(_ c: CoreConfiguration, _ body: @Sendable (Si
     try await CoreServer.withCatalog(c, logger: cliLogger()) { catalog in
         do {
             return try await body(SiteRegistry(catalog: catalog))
-        } catch let e as CoreError {
+        } catch let e as DomainError {
             throw ValidationError(e.message)
         }
     }

@@ -62,6 +62,11 @@ public enum MetadataKey {
     public static let sha256 = "sha256"
     /// RFC 3339 instant the object was captured. Default: the time the core received it.
     public static let capturedAt = "captured-at"
+    /// The site the upload is submitted on behalf of; only a relay (a downstream core registered
+    /// with `sites add --relay`) may name another site than its own (docs/REPLICATION.md).
+    public static let site = "site"
+    /// RFC 3339 instant the original core received the upload's objects; relays only.
+    public static let receivedAt = "received-at"
     /// Common tus client keys that are accepted and ignored.
     public static let ignored: Set<String> = ["filename", "filetype", "type", "content-type"]
 }

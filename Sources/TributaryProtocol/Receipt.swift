@@ -32,17 +32,20 @@ public struct CommitReceipt: Codable, Sendable, Equatable {
     public var kind: UploadKind
     public var committedAt: String
     public var objects: [Object]
+    /// The relay that submitted the upload on behalf of `site` (docs/REPLICATION.md); absent otherwise.
+    public var relay: String?
 
-    public init(uploadID: String, site: String, kind: UploadKind, committedAt: String, objects: [Object]) {
+    public init(uploadID: String, site: String, kind: UploadKind, committedAt: String, objects: [Object], relay: String? = nil) {
         self.uploadID = uploadID
         self.site = site
         self.kind = kind
         self.committedAt = committedAt
         self.objects = objects
+        self.relay = relay
     }
 
     enum CodingKeys: String, CodingKey {
-        case site, kind, objects
+        case site, kind, objects, relay
         case uploadID = "upload_id"
         case committedAt = "committed_at"
     }

@@ -47,8 +47,12 @@ struct CatalogRulesTests {
     @Test("records from rows: NULL where the schema forbids it, an unknown status or kind, a negative size are refused")
     func rows() throws {
         let good: [SQLValue] = [.text("u"), .integer(0), .text("s"), .text("v"), .text("n"), .text("h"), .integer(7), .text("c"), .text("r"),
-                                .text("k"), .text("duplicate")]
+                                .text("k"), .text("duplicate"), .null]
         #expect(try ArrivalRecord(row: SQLiteRow(values: good)).status == .duplicate)
+        #expect(try ArrivalRecord(row: SQLiteRow(values: good)).relay == nil)
+        var relayed = good
+        relayed[11] = .text("core-eu")
+        #expect(try ArrivalRecord(row: SQLiteRow(values: relayed)).relay == "core-eu")
         var bad = good
         bad[10] = .text("lost")
         #expect(throws: TributaryError.self) { try ArrivalRecord(row: SQLiteRow(values: bad)) }

@@ -97,13 +97,13 @@ struct FleetRulesTests {
     func validation() throws {
         #expect(try Self.report(pending: 1, oldest: "2026-11-21T09:30:00Z").validated().pendingObjects == 1)
         var r = Self.report(pending: 1, oldest: "yesterday")
-        #expect(throws: CoreError.self) { try r.validated() }
+        #expect(throws: DomainError.self) { try r.validated() }
         r = Self.report(pending: 1, oldest: nil)
         r.droppedObjects = -1
-        #expect(throws: CoreError.self) { try r.validated() }
+        #expect(throws: DomainError.self) { try r.validated() }
         r = Self.report(pending: 1, oldest: nil)
         r.streams[0].stream = "../etc"
-        #expect(throws: CoreError.self) { try r.validated() }
+        #expect(throws: DomainError.self) { try r.validated() }
         r = Self.report(pending: 0, oldest: nil)
         r.lastError = String(repeating: "e", count: 5000)
         #expect(try r.validated().lastError?.count == SiteReport.maxErrorCharacters + 1)

@@ -137,8 +137,9 @@ struct PoisonUploadTests {
         do {
             try await h.committer.commitStaged(info, registry: registry)
             Issue.record("an upload of a revoked site was committed")
-        } catch let e as CoreError {
-            #expect(e.status == .unauthorized)
+        } catch let e as DomainError {
+            #expect(e.code == .unauthorized)
+            #expect(CoreError.from(e).status == .unauthorized)
         }
         #expect(h.objectKeys.isEmpty)
         #expect(!h.isStaged(info.id))

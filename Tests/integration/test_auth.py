@@ -80,6 +80,7 @@ def test_site_token_cannot_use_admin_endpoints(live_core, site):
 
 
 def test_site_is_taken_from_the_token_not_metadata(live_core, site, other_site):
-    # A "site" metadata key is not a known key: 400, and never a way to write as another site.
+    # A "site" metadata key naming another site is for relays only (test_relay.py): an ordinary
+    # site token gets 403, never a way to write as another site.
     r = site.create(4, {"name": "a.csv", "stream": "s", "site": other_site.site})
-    assert_error(r, 400, "invalid_metadata")
+    assert_error(r, 403, "not_a_relay")

@@ -15,6 +15,7 @@ import TributaryProtocol
 // (`SiteTally`), the drop rule (`DropCounter.after`), the history point and retention of a
 // heartbeat (`HeartbeatRecord`), the repair order of pending manifests
 // (`PendingManifest.inRepairOrder`), credential expiry (`SiteCredential.isValid`).
+// Relays and provenance (`site_relays`, `arrivals.relay`): Catalog/RelayGrant.swift.
 //
 // Invariants:
 // - An upload is committed iff its `uploads` row exists; that row, its arrivals and any new
@@ -48,9 +49,11 @@ public struct ArrivalRecord: Sendable, Equatable, Codable {
     public var receivedAt: String
     public var key: String
     public var status: CommitReceipt.Status
+    /// The relay that submitted this arrival on behalf of `site` (Catalog/RelayGrant.swift).
+    public var relay: String? = nil
 
     enum CodingKeys: String, CodingKey {
-        case seq, site, stream, name, sha256, size, key, status
+        case seq, site, stream, name, sha256, size, key, status, relay
         case uploadID = "upload_id"
         case capturedAt = "captured_at"
         case receivedAt = "received_at"
@@ -68,6 +71,8 @@ public struct CommitRecord: Sendable {
     /// In manifest order. `status` is the committer's view; the catalog may turn a `stored`
     /// into `duplicate` if a concurrent commit stored the same content first.
     public var arrivals: [ArrivalRecord]
+    /// The relay that submitted the upload on behalf of `site`; nil for a site's own upload.
+    public var relay: String? = nil
 }
 
 /// The result of `Catalog.commit`.
@@ -121,6 +126,13 @@ public protocol Catalog: Sendable {
     func rotateToken(site: String, tokenSHA256: String, at: String, oldTokensExpireAt: String) async throws -> Bool
     /// Deletes every credential of `site` at once; how many there were, or nil if the site is not registered.
     func revokeCredentials(site: String) async throws -> Int?
+
+    // MARK: Relays (issue 12; Catalog/RelayGrant.swift)
+
+    /// Makes a registered site a relay, or replaces its list (`UnknownSiteError`).
+    func setRelay(_ grant: RelayGrant) async throws
+    /// The relay grant of `site`; nil if it is not a relay.
+    func relay(site: String) async throws -> RelayGrant?
 
     /// The subset of `hashes` that `site` already holds.
     func held(site: String, hashes: [String]) async throws -> Set<String>

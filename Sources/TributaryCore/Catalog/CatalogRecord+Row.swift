@@ -29,7 +29,7 @@ extension StoredReceipt {
 }
 
 extension ArrivalRecord {
-    static let columns = "upload_id, seq, site, stream, name, sha256, size, captured_at, received_at, key, status"
+    static let columns = "upload_id, seq, site, stream, name, sha256, size, captured_at, received_at, key, status, relay"
 
     init(row: some CatalogRow) throws {
         let status = try row.text(10)
@@ -39,7 +39,7 @@ extension ArrivalRecord {
         self.init(
             uploadID: try row.text(0), seq: seq, site: try row.text(2), stream: try row.text(3), name: try row.text(4),
             sha256: try row.text(5), size: try row.size(6), capturedAt: try row.text(7), receivedAt: try row.text(8),
-            key: try row.text(9), status: s)
+            key: try row.text(9), status: s, relay: try row.textOrNil(11))
     }
 }
 
@@ -122,5 +122,13 @@ extension SiteState {
             out[i].rejections[try r.text(1)] = try r.integer(2)
         }
         return out
+    }
+}
+
+extension RelayGrant {
+    static let columns = "site, sites, created_at"
+
+    init(row: some CatalogRow) throws {
+        self.init(site: try row.text(0), sites: try row.text(1).split(separator: ",").map(String.init), createdAt: try row.text(2))
     }
 }

@@ -38,19 +38,7 @@ extension CommitRecord {
             uploadID: uploadID, site: site, kind: kind, committedAt: committedAt,
             objects: arrivals.map {
                 CommitReceipt.Object(stream: $0.stream, name: $0.name, sha256: $0.sha256, size: $0.size, status: $0.status, key: $0.key)
-            })
-    }
-}
-
-enum JSON {
-    static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Array(try enc.encode(value))
-    }
-
-    static func decode<T: Decodable>(_ type: T.Type, _ bytes: [UInt8]) throws -> T {
-        try JSONDecoder().decode(type, from: Data(bytes))
+            }, relay: relay)
     }
 }
 

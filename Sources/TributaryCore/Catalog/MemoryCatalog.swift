@@ -12,6 +12,7 @@ public final class MemoryCatalog: Catalog {
         var drops: [String: DropCounter] = [:]
         var backlog: [String: [BacklogPoint]] = [:]
         var credentials: [String: SiteCredential] = [:]  // "kind/value"
+        var relays: [String: RelayGrant] = [:]
     }
 
     private let state = Mutex(State())
@@ -188,5 +189,18 @@ extension SiteCounters {
         bytesStored += o.bytesStored
         duplicates += o.duplicates
         duplicateBytes += o.duplicateBytes
+    }
+}
+
+extension MemoryCatalog {
+    public func setRelay(_ grant: RelayGrant) async throws {
+        try state.withLock { s in
+            guard s.sites[grant.site] != nil else { throw UnknownSiteError(site: grant.site) }
+            s.relays[grant.site] = grant
+        }
+    }
+
+    public func relay(site: String) async throws -> RelayGrant? {
+        state.withLock { $0.relays[site] }
     }
 }

@@ -85,3 +85,29 @@ extension PostgresCatalog {
         }
     }
 }
+
+extension PostgresCatalog {
+    public func setRelay(_ g: RelayGrant) async throws {
+        try await call("set relay") { [client, logger] in
+            do {
+                try await client.withTransaction(logger: logger) { conn in
+                    guard try await Self.siteExists(g.site, on: conn, logger: logger) else { throw UnknownSiteError(site: g.site) }
+                    try await conn.query(
+                        """
+                        INSERT INTO site_relays(site, sites, created_at) VALUES (\(g.site), \(g.sitesText), \(g.createdAt))
+                        ON CONFLICT(site) DO UPDATE SET sites = excluded.sites
+                        """, logger: logger)
+                }
+            } catch let e as PostgresTransactionError {
+                throw e.closureError ?? (e as any Error)
+            }
+        }
+    }
+
+    public func relay(site: String) async throws -> RelayGrant? {
+        try await call("relay") { [client, logger] in
+            try await client.query("SELECT \(unescaped: RelayGrant.columns) FROM site_relays WHERE site = \(site)", logger: logger)
+                .catalogRows().first.map(RelayGrant.init(row:))
+        }
+    }
+}

@@ -114,5 +114,7 @@ extension PostgresCatalog {
         ],
         // 3: site credentials.
         CatalogSchema.credentialStatements,
+        // 4: relays and provenance (RelayGrant.swift).
+        RelayGrant.migrationStatements,
     ]
 }

@@ -204,9 +204,10 @@ public final class PostgresCatalog: Catalog, Service {
         try await conn.query(
             """
             INSERT INTO arrivals(\(unescaped: ArrivalRecord.columns))
-            SELECT * FROM UNNEST(\(a.map(\.uploadID))::text[], \(a.map { Int32($0.seq) })::integer[], \(a.map(\.site))::text[],
+            SELECT u, q, si, st, n, h, z, c, rv, k, x, NULLIF(r, '') FROM UNNEST(\(a.map(\.uploadID))::text[], \(a.map { Int32($0.seq) })::integer[], \(a.map(\.site))::text[],
                 \(a.map(\.stream))::text[], \(a.map(\.name))::text[], \(a.map(\.sha256))::text[], \(a.map { Int64($0.size) })::bigint[],
-                \(a.map(\.capturedAt))::text[], \(a.map(\.receivedAt))::text[], \(a.map(\.key))::text[], \(a.map(\.status.rawValue))::text[])
+                \(a.map(\.capturedAt))::text[], \(a.map(\.receivedAt))::text[], \(a.map(\.key))::text[], \(a.map(\.status.rawValue))::text[],
+                \(a.map { $0.relay ?? "" })::text[]) AS t(u, q, si, st, n, h, z, c, rv, k, x, r)
             """, logger: logger)
         try await recordTally(conn, site: record.site, at: record.committedAt, SiteTally(arrivals: a), logger: logger)
         let receipt = record.receipt(for: a)

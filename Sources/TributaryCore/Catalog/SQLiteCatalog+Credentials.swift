@@ -59,3 +59,22 @@ extension SQLiteCatalog {
         }
     }
 }
+
+extension SQLiteCatalog {
+    public func setRelay(_ g: RelayGrant) async throws {
+        try await with { db in
+            try db.transaction {
+                guard try !db.query("SELECT 1 FROM sites WHERE site = ?", [.text(g.site)]).isEmpty else { throw UnknownSiteError(site: g.site) }
+                try db.query(
+                    "INSERT INTO site_relays(site, sites, created_at) VALUES(?, ?, ?) ON CONFLICT(site) DO UPDATE SET sites = excluded.sites",
+                    [.text(g.site), .text(g.sitesText), .text(g.createdAt)])
+            }
+        }
+    }
+
+    public func relay(site: String) async throws -> RelayGrant? {
+        try await with { db in
+            try db.rows("SELECT \(RelayGrant.columns) FROM site_relays WHERE site = ?", [.text(site)]).first.map(RelayGrant.init(row:))
+        }
+    }
+}

@@ -99,6 +99,8 @@ extension SQLiteCatalog {
         """,
         // 3: site credentials (the same statements in both dialects).
         CatalogSchema.credentialStatements.joined(separator: ";\n") + ";",
+        // 4: relays and provenance (RelayGrant.swift).
+        RelayGrant.migrationStatements.joined(separator: ";\n") + ";",
     ]
 }
 

@@ -83,10 +83,11 @@ public final class SQLiteCatalog: Catalog {
                     try db.query(
                         """
                         INSERT INTO arrivals(\(ArrivalRecord.columns))
-                        VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """,
                         [.text(a.uploadID), .integer(Int64(a.seq)), .text(a.site), .text(a.stream), .text(a.name), .text(a.sha256),
-                         .integer(Int64(a.size)), .text(a.capturedAt), .text(a.receivedAt), .text(a.key), .text(a.status.rawValue)])
+                         .integer(Int64(a.size)), .text(a.capturedAt), .text(a.receivedAt), .text(a.key), .text(a.status.rawValue),
+                         a.relay.map(SQLValue.text) ?? SQLValue.null])
                 }
                 try Self.recordTally(db, site: record.site, at: record.committedAt, SiteTally(arrivals: resolved.arrivals))
                 let receipt = record.receipt(for: resolved.arrivals)

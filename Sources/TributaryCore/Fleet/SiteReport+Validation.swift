@@ -7,9 +7,9 @@ extension SiteReport {
     static let maxErrorCharacters = 2000
 
     /// Checks a heartbeat body beyond its JSON shape; returns it with `last_error` trimmed.
-    /// Throws `CoreError` 400 `bad_report` naming the first bad field.
+    /// Throws `DomainError(.badReport)` naming the first bad field.
     func validated() throws -> SiteReport {
-        func bad(_ m: String) -> CoreError { CoreError.badRequest("bad_report", m) }
+        func bad(_ m: String) -> DomainError { DomainError(.badReport, m) }
         func timestamp(_ field: String, _ v: String?) throws {
             guard let v else { return }
             guard (try? Timestamp.parse(v)) != nil else { throw bad("\(field) '\(Names.printable(v))' is not an RFC 3339 timestamp") }

@@ -52,14 +52,14 @@ public struct Authenticator: Sendable {
         let certificateSite = try await site(of: peer)
         guard let token else {
             if let certificateSite { return .site(certificateSite) }
-            throw CoreError.unauthorized("missing Authorization: Bearer token")
+            throw CoreError(.unauthorized, "missing Authorization: Bearer token")
         }
         if isAdmin(token: token) { return .admin }
         guard let site = try await catalog.site(forTokenSHA256: StreamingDigest.sha256Hex(Array(token.utf8)), at: now()) else {
-            throw CoreError.unauthorized("unknown token")
+            throw CoreError(.unauthorized, "unknown token")
         }
         if let certificateSite, certificateSite != site {
-            throw CoreError.forbidden("the client certificate belongs to another site than the token")
+            throw CoreError(.forbidden, "the client certificate belongs to another site than the token")
         }
         return .site(site)
     }
@@ -80,7 +80,7 @@ public struct Authenticator: Sendable {
         guard let header = request.headers[.authorization] else { return nil }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer", !parts[1].isEmpty else {
-            throw CoreError.unauthorized("Authorization must be 'Bearer <token>'")
+            throw CoreError(.unauthorized, "Authorization must be 'Bearer <token>'")
         }
         return String(parts[1])
     }
@@ -92,12 +92,12 @@ public struct Authenticator: Sendable {
     public func site(_ request: Request, _ context: CoreRequestContext) async throws -> String {
         switch try await principal(request, context) {
         case .site(let s): return s
-        case .admin: throw CoreError.forbidden("the admin token cannot upload; use a site token")
+        case .admin: throw CoreError(.forbidden, "the admin token cannot upload; use a site token")
         }
     }
 
     public func requireAdmin(_ request: Request, _ context: CoreRequestContext) async throws {
-        guard try await principal(request, context) == .admin else { throw CoreError.forbidden("this endpoint needs the admin token") }
+        guard try await principal(request, context) == .admin else { throw CoreError(.forbidden, "this endpoint needs the admin token") }
     }
 
     static func constantTimeEquals(_ a: String, _ b: String) -> Bool {

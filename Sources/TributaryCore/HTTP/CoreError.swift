@@ -4,34 +4,34 @@ import Hummingbird
 import TributaryProtocol
 import TributarySQLite
 
-/// An error answered over HTTP: status, stable code, message. Every error the core answers goes
-/// through `CoreError.from(_:)` — the one place that maps errors to statuses.
-public struct CoreError: Error, Sendable, CustomStringConvertible {
-    public var status: HTTPResponse.Status
-    public var code: String
+/// An error as answered over HTTP: status, stable code, message, headers. Built only by
+/// `CoreError.from(_:)` and `init(_:_:headers:)`, both of which take the status from
+/// `ErrorMapping` — no other code chooses a status for an error.
+public struct CoreError: HTTPResponseError, Sendable, CustomStringConvertible {
+    public private(set) var status: HTTPResponse.Status
+    public private(set) var code: String
     public var message: String
     public var headers: HTTPFields
 
-    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String, headers: HTTPFields = [:]) {
+    private init(status: HTTPResponse.Status, code: String, message: String, headers: HTTPFields) {
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers
     }
 
+    /// An answer with `code`'s status and headers (`ErrorMapping`), plus `headers`.
+    init(_ code: TributaryError.Code, _ message: String, headers: HTTPFields = [:]) {
+        var h = ErrorMapping.headers(code)
+        for f in headers { h[f.name] = f.value }
+        self.init(status: ErrorMapping.status(code), code: code.rawValue, message: message, headers: h)
+    }
+
     public var description: String { "\(status.code) \(code): \(message)" }
 
-    static let checksumMismatchStatus = HTTPResponse.Status(code: WireProtocol.checksumMismatchStatus, reasonPhrase: "Checksum Mismatch")
-
-    static func badRequest(_ code: String, _ message: String) -> CoreError { CoreError(.badRequest, code, message) }
-    static func notFound(_ id: String) -> CoreError { CoreError(.notFound, "not_found", "no upload \(Names.printable(id))") }
-    static func forbidden(_ message: String) -> CoreError { CoreError(.forbidden, "forbidden", message) }
-    static func conflict(_ code: String, _ message: String) -> CoreError { CoreError(.conflict, code, message) }
-    static func unauthorized(_ message: String) -> CoreError {
-        CoreError(.unauthorized, "unauthorized", message, headers: [.wwwAuthenticate: "Bearer realm=\"tributary\""])
-    }
-    static func unavailable(_ message: String, retryAfter: Int = 5) -> CoreError {
-        CoreError(.serviceUnavailable, "unavailable", message, headers: [HTTPField.Name("Retry-After")!: String(retryAfter)])
+    /// A PATCH chunk whose digest does not match `Upload-Checksum`.
+    static func chunkChecksumMismatch(_ message: String) -> CoreError {
+        CoreError(status: ErrorMapping.chunkChecksumStatus, code: TributaryError.Code.checksumMismatch.rawValue, message: message, headers: [:])
     }
 
     /// Maps any error to what the client is told.
@@ -39,18 +39,19 @@ public struct CoreError: Error, Sendable, CustomStringConvertible {
         switch error {
         case let e as CoreError:
             return e
+        case let e as DomainError:
+            return CoreError(e.code, e.message)
+        case let e as TributaryError where e.code == .io:
+            // The detail (paths, endpoints) is logged by the caller, not told to the client.
+            return CoreError(.unavailable, "storage is unavailable; retry later")
         case let e as TributaryError:
-            switch e.code {
-            case .invalidName, .invalidStream, .invalidMetadata, .invalidTimestamp, .unsupportedKind, .unsupportedEncoding:
-                return CoreError(.badRequest, e.code.rawValue, e.message)
-            case .tooLarge:
-                return CoreError(.contentTooLarge, e.code.rawValue, e.message)
-            case .io:
-                // The detail (paths, endpoints) is logged by the caller, not told to the client.
-                return unavailable("storage is unavailable; retry later")
-            default:
-                return CoreError(.unprocessableContent, e.code.rawValue, e.message)
-            }
+            return CoreError(e.code, e.message)
+        case let e as SiteExistsError:
+            return CoreError(.siteExists, "site '\(Names.printable(e.site))' is already registered")
+        case let e as CredentialExistsError:
+            return CoreError(.credentialExists, "this \(e.kind.rawValue) is already registered to a site")
+        case let e as UnknownSiteError:
+            return CoreError(.notFound, "no site '\(Names.printable(e.site))'")
         case let e as HTTPError:
             let code: String
             switch e.status {
@@ -59,22 +60,15 @@ public struct CoreError: Error, Sendable, CustomStringConvertible {
             case .methodNotAllowed: code = "method_not_allowed"
             default: code = e.status.code >= 500 ? "internal" : "bad_request"
             }
-            return CoreError(e.status, code, e.body ?? e.status.reasonPhrase, headers: e.headers)
+            return CoreError(status: e.status, code: code, message: e.body ?? e.status.reasonPhrase, headers: e.headers)
         case let e as LimitRefusal:
-            let status: HTTPResponse.Status
-            switch e.kind {
-            case .metadataTooLarge: status = .badRequest
-            case .tooSlow: status = .requestTimeout
-            case .stagedQuota where e.retryAfter == nil: status = .contentTooLarge
-            default: status = .tooManyRequests
-            }
             var h: HTTPFields = [:]
             if let s = e.retryAfter { h[.retryAfter] = String(s) }
-            return CoreError(status, e.kind.rawValue, e.message, headers: h)
+            return CoreError(status: ErrorMapping.status(e), code: e.kind.rawValue, message: e.message, headers: h)
         case is SQLiteError:
-            return unavailable("the catalog is unavailable; retry later")
+            return CoreError(.unavailable, "the catalog is unavailable; retry later")
         default:
-            return CoreError(.internalServerError, "internal", "internal error")
+            return CoreError(.internal, "internal error")
         }
     }
 
@@ -84,6 +78,8 @@ public struct CoreError: Error, Sendable, CustomStringConvertible {
         guard let e = error as? TributaryError else { return false }
         return e.code != .io
     }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response { response() }
 
     func response() -> Response {
         var h = headers

@@ -28,16 +28,13 @@ struct DashboardController: Sendable {
                 body: ResponseBody(byteBuffer: page))
         }
         router.post("/v1/session") { req, _ in
-            do {
-                var request = req
-                let body = String(buffer: try await request.collectBody(upTo: 4096))
-                let token = Self.formValue(body, "token") ?? ""
-                guard auth.isAdmin(token: token) else { throw CoreError.unauthorized("the admin token is needed to log in") }
-                let cookie = auth.session.setCookie(auth.session.issue(now: auth.now()), secure: secure(req))
-                return Response(status: .noContent, headers: [.setCookie: cookie, .cacheControl: "no-store"])
-            } catch {
-                return CoreError.from(error).response()
-            }
+            // Errors are answered by JSONErrorMiddleware, as on every route.
+            var request = req
+            let body = String(buffer: try await request.collectBody(upTo: 4096))
+            let token = Self.formValue(body, "token") ?? ""
+            guard auth.isAdmin(token: token) else { throw CoreError(.unauthorized, "the admin token is needed to log in") }
+            let cookie = auth.session.setCookie(auth.session.issue(now: auth.now()), secure: secure(req))
+            return Response(status: .noContent, headers: [.setCookie: cookie, .cacheControl: "no-store"])
         }
         router.delete("/v1/session") { req, _ in
             Response(status: .noContent, headers: [.setCookie: DashboardSession.clearCookie(secure: secure(req)), .cacheControl: "no-store"])

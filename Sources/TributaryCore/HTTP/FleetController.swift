@@ -32,7 +32,7 @@ struct FleetController: Sendable {
             try await auth.requireAdmin(req, ctx)
             let site = ctx.parameters.get("site") ?? ""
             guard let view = try await fleet.site(site, historySeconds: try Self.historyParameter(req)) else {
-                throw CoreError(.notFound, "not_found", "no site '\(Names.printable(site))'")
+                throw CoreError(.notFound, "no site '\(Names.printable(site))'")
             }
             return try Self.json(.ok, view)
         }
@@ -40,7 +40,7 @@ struct FleetController: Sendable {
 
     func heartbeat(_ req: Request, _ ctx: CoreRequestContext) async throws -> Response {
         guard case .site(let site) = try await auth.principal(req, ctx) else {
-            throw CoreError.forbidden("heartbeats come from a site's token, not the admin token")
+            throw CoreError(.forbidden, "heartbeats come from a site's token, not the admin token")
         }
         return try await refusals.counting(site, at: gate) {
             try gate.take(.heartbeat, site: site)
@@ -54,13 +54,13 @@ struct FleetController: Sendable {
         do {
             body = try await request.collectBody(upTo: Self.maxReportBytes)
         } catch {
-            throw CoreError(.contentTooLarge, "too_large", "a heartbeat body may have at most \(Self.maxReportBytes) bytes")
+            throw CoreError(.tooLarge, "a heartbeat body may have at most \(Self.maxReportBytes) bytes")
         }
         let report: SiteReport
         do {
             report = try JSON.decode(SiteReport.self, Array(buffer: body))
         } catch let e as DecodingError {
-            throw CoreError.badRequest("bad_report", "heartbeat body: \(e.fieldDescription) (docs/PROTOCOL.md, \"Heartbeat\")")
+            throw CoreError(.badReport, "heartbeat body: \(e.fieldDescription) (docs/PROTOCOL.md, \"Heartbeat\")")
         }
         try await fleet.record(site: site, report: try report.validated())
         metrics.heartbeat()
@@ -71,7 +71,7 @@ struct FleetController: Sendable {
     /// `?history=SECONDS`: backlog points of that last stretch (0 … the retention).
     static func historyParameter(_ req: Request) throws -> Int? {
         guard let v = req.uri.queryParameters.get("history") else { return nil }
-        guard let n = Int(v), n >= 0 else { throw CoreError.badRequest("bad_request", "history must be a non-negative number of seconds") }
+        guard let n = Int(v), n >= 0 else { throw CoreError(.badRequest, "history must be a non-negative number of seconds") }
         return n
     }
 

@@ -60,7 +60,7 @@ struct MetricsController: Sendable {
         do {
             try await auth.requireAdmin(req, ctx)
         } catch let e as CoreError where e.code == "forbidden" {
-            throw CoreError.forbidden("/metrics needs the admin token or the metrics token")
+            throw CoreError(.forbidden, "/metrics needs the admin token or the metrics token")
         }
     }
 }

@@ -3,7 +3,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import Hummingbird
 import TributaryProtocol
 
 /// Certificate identities, rotation and revocation (`tributary-core sites …`; docs/SECURITY.md).
@@ -14,13 +13,13 @@ extension SiteRegistry {
         let at = Timestamp.format(Date())
         if let subject {
             guard let s = PeerIdentity.normalizeSubject(subject) else {
-                throw CoreError.badRequest("bad_subject", "a certificate subject is registered as CN=<common name> (no other attributes)")
+                throw DomainError(.badSubject, "a certificate subject is registered as CN=<common name> (no other attributes)")
             }
             credentials.append(SiteCredential(site: site, kind: .certSubject, value: s, createdAt: at))
         }
         if let fingerprint {
             guard let f = PeerIdentity.normalizeFingerprint(fingerprint) else {
-                throw CoreError.badRequest("bad_fingerprint", "a certificate fingerprint is 32 bytes of hex (openssl x509 -noout -fingerprint -sha256)")
+                throw DomainError(.badFingerprint, "a certificate fingerprint is 32 bytes of hex (openssl x509 -noout -fingerprint -sha256)")
             }
             credentials.append(SiteCredential(site: site, kind: .certFingerprint, value: f, createdAt: at))
         }
@@ -28,9 +27,9 @@ extension SiteRegistry {
             do {
                 try await catalog.addCredential(c)
             } catch is UnknownSiteError {
-                throw CoreError(.notFound, "not_found", "no site '\(Names.printable(site))'")
-            } catch is CredentialExistsError {
-                throw CoreError.conflict("credential_exists", "this \(c.kind.rawValue) is already registered to a site")
+                throw DomainError.noSite(site)
+            } catch let e as CredentialExistsError {
+                throw DomainError(.credentialExists, "this \(e.kind.rawValue) is already registered to a site")
             }
         }
     }
@@ -43,7 +42,7 @@ extension SiteRegistry {
         guard try await catalog.rotateToken(
             site: site, tokenSHA256: StreamingDigest.sha256Hex(Array(token.utf8)), at: Timestamp.format(now), oldTokensExpireAt: end)
         else {
-            throw CoreError(.notFound, "not_found", "no site '\(Names.printable(site))'")
+            throw DomainError.noSite(site)
         }
         return (token, end)
     }
@@ -51,8 +50,24 @@ extension SiteRegistry {
     /// Stops every credential of `site` at once (its data and history stay); how many there were.
     public func revoke(_ site: String) async throws -> Int {
         guard let n = try await catalog.revokeCredentials(site: site) else {
-            throw CoreError(.notFound, "not_found", "no site '\(Names.printable(site))'")
+            throw DomainError.noSite(site)
         }
         return n
+    }
+}
+
+/// Relays (`tributary-core sites add NAME --relay`; docs/REPLICATION.md).
+extension SiteRegistry {
+    /// Lets `site` submit uploads on behalf of the sites `sitesText` names (comma-separated names
+    /// or `prefix*` patterns; empty or `*`: any site). Returns the grant recorded.
+    @discardableResult
+    public func makeRelay(_ site: String, sites sitesText: String) async throws -> RelayGrant {
+        let grant = RelayGrant(site: site, sites: try RelayGrant.parseSites(sitesText), createdAt: Timestamp.format(Date()))
+        do {
+            try await catalog.setRelay(grant)
+        } catch is UnknownSiteError {
+            throw DomainError.noSite(site)
+        }
+        return grant
     }
 }

@@ -59,9 +59,9 @@ struct UploadController: Sendable {
     private func respond(_ req: Request, tus: Bool = true, head: Bool = false, _ body: () async throws -> Response) async -> Response {
         do {
             if tus, let v = req.headers[TusHeader.tusResumable], v != WireProtocol.tusVersion {
-                throw CoreError(.preconditionFailed, "unsupported_version", "Tus-Resumable \(v) is not supported", headers: [TusHeader.tusVersion: WireProtocol.tusVersion])
+                throw CoreError(.unsupportedVersion, "Tus-Resumable \(v) is not supported")
             } else if tus && req.headers[TusHeader.tusResumable] == nil {
-                throw CoreError(.preconditionFailed, "unsupported_version", "Tus-Resumable: 1.0.0 is required", headers: [TusHeader.tusVersion: WireProtocol.tusVersion])
+                throw CoreError(.unsupportedVersion, "Tus-Resumable: 1.0.0 is required")
             }
             var r = try await body()
             r.headers[TusHeader.tusResumable] = WireProtocol.tusVersion
@@ -124,7 +124,7 @@ struct UploadController: Sendable {
         if length == 0 {
             // Nothing to send: the upload is complete at creation.
             guard case .commit(let i) = try await registry.patch(id, site: site, offset: 0, bodyLength: 0, now: Date()) else {
-                throw CoreError(.internalServerError, "internal", "empty upload did not reach the commit state")
+                throw CoreError(.internal, "empty upload did not reach the commit state")
             }
             _ = try await commit(i)
             headers[TusHeader.uploadState] = "committed"
@@ -144,12 +144,12 @@ struct UploadController: Sendable {
     /// Validates a creation request: headers and metadata, before any state is made.
     private func creation(_ req: Request, site: String) throws -> UploadInfo {
         if req.headers[TusHeader.uploadDeferLength] != nil {
-            throw CoreError.badRequest("bad_request", "Upload-Defer-Length is not supported: send Upload-Length")
+            throw CoreError(.badRequest, "Upload-Defer-Length is not supported: send Upload-Length")
         }
-        guard let lengthText = req.headers[TusHeader.uploadLength] else { throw CoreError.badRequest("bad_request", "Upload-Length is required") }
-        guard let length = UInt64(lengthText) else { throw CoreError.badRequest("bad_request", "Upload-Length '\(Names.printable(lengthText))' is not a non-negative integer") }
+        guard let lengthText = req.headers[TusHeader.uploadLength] else { throw CoreError(.badRequest, "Upload-Length is required") }
+        guard let length = UInt64(lengthText) else { throw CoreError(.badRequest, "Upload-Length '\(Names.printable(lengthText))' is not a non-negative integer") }
         guard length <= configuration.maxUploadBytes else {
-            throw CoreError(.contentTooLarge, "too_large", "Upload-Length \(length) exceeds Tus-Max-Size \(configuration.maxUploadBytes)")
+            throw CoreError(.tooLarge, "Upload-Length \(length) exceeds Tus-Max-Size \(configuration.maxUploadBytes)")
         }
         let header = req.headers[TusHeader.uploadMetadata] ?? ""
         guard header.utf8.count <= limits.maxMetadataBytes else {
@@ -195,13 +195,13 @@ struct UploadController: Sendable {
             return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: try Self.receiptBody(json, form: form))))
         case .active(let e):
             if e.machine.isExpired(now: Date()) { throw expired(id) }
-            throw CoreError.conflict("not_committed", "upload \(id) is at offset \(e.machine.offset) of \(e.info.length) and not committed")
+            throw CoreError(.notCommitted, "upload \(id) is at offset \(e.machine.offset) of \(e.info.length) and not committed")
         }
     }
 
     func terminate(_ id: String, site: String) async throws -> Response {
         guard try await registry.terminate(id, site: site) else {
-            throw CoreError.conflict("already_committed", "upload \(id) is committed and cannot be terminated")
+            throw CoreError(.alreadyCommitted, "upload \(id) is committed and cannot be terminated")
         }
         logger.info("upload terminated", metadata: ["upload.id": "\(id)", "site.id": "\(site)"])
         return Response(status: .noContent)
@@ -211,7 +211,7 @@ struct UploadController: Sendable {
     static func receiptForm(_ req: Request) throws -> ReceiptForm? {
         guard let value = req.headers[TusHeader.receipt] else { return nil }
         guard let form = ReceiptForm(rawValue: value.lowercased()) else {
-            throw CoreError.badRequest("bad_request", "\(WireProtocol.receiptHeader) must be one of \(ReceiptForm.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw CoreError(.badRequest, "\(WireProtocol.receiptHeader) must be one of \(ReceiptForm.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         return form
     }
@@ -224,7 +224,7 @@ struct UploadController: Sendable {
     }
 
     private func expired(_ id: String) -> CoreError {
-        CoreError(.gone, "expired", "upload \(id) expired before it was completed")
+        CoreError(.expired, "upload \(id) expired before it was completed")
     }
 
     // MARK: PATCH
@@ -232,10 +232,10 @@ struct UploadController: Sendable {
     func patch(_ req: Request, _ id: String, site: String) async throws -> Response {
         let contentType = req.headers[.contentType]?.lowercased() ?? ""
         guard contentType.hasPrefix(WireProtocol.offsetOctetStream) else {
-            throw CoreError(.unsupportedMediaType, "unsupported_media_type", "PATCH needs Content-Type: \(WireProtocol.offsetOctetStream)")
+            throw CoreError(.unsupportedMediaType, "PATCH needs Content-Type: \(WireProtocol.offsetOctetStream)")
         }
         guard let offsetText = req.headers[TusHeader.uploadOffset], let offset = UInt64(offsetText) else {
-            throw CoreError.badRequest("bad_request", "Upload-Offset is missing or not a non-negative integer")
+            throw CoreError(.badRequest, "Upload-Offset is missing or not a non-negative integer")
         }
         let checksum = try req.headers[TusHeader.uploadChecksum].map(Self.parseChecksum)
         let form = try Self.receiptForm(req)
@@ -262,12 +262,12 @@ struct UploadController: Sendable {
 
     private func rejection(_ r: UploadStateMachine.Rejection, id: String) -> CoreError {
         switch r {
-        case .gone: return CoreError.notFound(id)
+        case .gone: return CoreError.from(DomainError.noUpload(id))
         case .expired: return expired(id)
-        case .busy: return CoreError.conflict("upload_busy", "another PATCH is in progress on upload \(id)")
+        case .busy: return CoreError(.uploadBusy, "another PATCH is in progress on upload \(id)")
         case .offsetMismatch(let expected):
-            return CoreError(.conflict, "offset_mismatch", "Upload-Offset does not match the upload's offset \(expected)", headers: [TusHeader.uploadOffset: String(expected)])
-        case .tooLarge(let room): return CoreError(.contentTooLarge, "too_large", "the body runs past Upload-Length: \(room) bytes remain")
+            return CoreError(.offsetMismatch, "Upload-Offset does not match the upload's offset \(expected)", headers: [TusHeader.uploadOffset: String(expected)])
+        case .tooLarge(let room): return CoreError(.tooLarge, "the body runs past Upload-Length: \(room) bytes remain")
         }
     }
 
@@ -288,12 +288,12 @@ struct UploadController: Sendable {
 
     static func parseChecksum(_ header: String) throws -> (StreamingDigest.Algorithm, [UInt8]) {
         let parts = header.split(separator: " ")
-        guard parts.count == 2 else { throw CoreError.badRequest("bad_request", "Upload-Checksum must be '<algorithm> <base64 digest>'") }
+        guard parts.count == 2 else { throw CoreError(.badRequest, "Upload-Checksum must be '<algorithm> <base64 digest>'") }
         guard let alg = StreamingDigest.Algorithm(rawValue: String(parts[0]).lowercased()) else {
-            throw CoreError.badRequest("unsupported_checksum", "checksum algorithm '\(Names.printable(String(parts[0])))' is not supported (sha256, sha1)")
+            throw CoreError(.unsupportedChecksum, "checksum algorithm '\(Names.printable(String(parts[0])))' is not supported (sha256, sha1)")
         }
         guard let digest = Data(base64Encoded: String(parts[1])), digest.count == (alg == .sha256 ? 32 : 20) else {
-            throw CoreError.badRequest("bad_request", "Upload-Checksum digest is not base64 of a \(alg.rawValue) digest")
+            throw CoreError(.badRequest, "Upload-Checksum digest is not base64 of a \(alg.rawValue) digest")
         }
         return (alg, Array(digest))
     }
@@ -366,7 +366,7 @@ struct UploadController: Sendable {
             let finalCount: UInt64
             switch outcome {
             case .tooLarge:
-                throw CoreError(.contentTooLarge, "too_large", "the body runs past Upload-Length: \(room) bytes remain")
+                throw CoreError(.tooLarge, "the body runs past Upload-Length: \(room) bytes remain")
             case .tooSlow(let c):
                 // Like a cut connection: without a checksum what arrived is kept.
                 guard checksum == nil, c > 0 else {
@@ -376,13 +376,13 @@ struct UploadController: Sendable {
             case .interrupted(let c):
                 // Without a checksum tus keeps what arrived; with one it cannot be verified.
                 guard checksum == nil, c > 0 else {
-                    throw CoreError(.badRequest, "bad_request", "the request body ended before Content-Length (\(c) bytes)")
+                    throw CoreError(.badRequest, "the request body ended before Content-Length (\(c) bytes)")
                 }
                 finalCount = c
             case .complete(let c):
                 if let (alg, expected) = checksum {
                     if file.finalizeDigest() != expected {
-                        throw CoreError(CoreError.checksumMismatchStatus, "checksum_mismatch", "chunk \(alg.rawValue) does not match Upload-Checksum; the chunk was discarded")
+                        throw CoreError.chunkChecksumMismatch("chunk \(alg.rawValue) does not match Upload-Checksum; the chunk was discarded")
                     }
                 }
                 finalCount = c
@@ -437,7 +437,7 @@ struct UploadController: Sendable {
             // The binary form: raw digests in, a bitmap out (docs/PROTOCOL.md, "Have-check").
             let hashes: [String]
             do { hashes = try BinaryHave.parseRequest(Array(buffer: body)) } catch let e as TributaryError {
-                throw CoreError.badRequest("bad_request", "binary have-check body: \(e.message)")
+                throw CoreError(.badRequest, "binary have-check body: \(e.message)")
             }
             let held = try await committer.catalog.held(site: site, hashes: hashes)
             let bits = BinaryHave.encodeAnswer(count: hashes.count) { held.contains(hashes[$0]) }
@@ -448,7 +448,7 @@ struct UploadController: Sendable {
             // The one have-check parser (TributaryProtocol, fuzzed): shape, count and hex checked.
             parsed = try HaveRequest.parse(Array(buffer: body))
         } catch let e as TributaryError {
-            throw CoreError.badRequest("bad_request", "body must be {\"sha256\": [\"<hex>\", …]}: \(e.message)")
+            throw CoreError(.badRequest, "body must be {\"sha256\": [\"<hex>\", …]}: \(e.message)")
         }
         let held = try await committer.catalog.held(site: site, hashes: parsed.sha256)
         let answer = HaveResponse(have: parsed.sha256.filter { held.contains($0) })

@@ -74,19 +74,21 @@ public struct Committer: Sendable {
             try Self.extract(info, dataPath: dataPath, scratchPrefix: prefix, limit: limit)
         }
 
-        let receivedAt = Timestamp.format(now)
-        let held = try await catalog.held(site: info.site, hashes: extracted.entries.map(\.sha256))
+        let committedAt = Timestamp.format(now)
+        // A relay states when the original core received the objects; they keep that time.
+        let receivedAt = info.receivedAt ?? committedAt
+        let held = try await catalog.held(site: info.owner, hashes: extracted.entries.map(\.sha256))
         var arrivals: [ArrivalRecord] = []
         var toPlace: [LakeFile] = []
         var placedSHA = Set<String>()
         for (i, e) in extracted.entries.enumerated() {
             let captured = try e.capturedAt.map { Timestamp.format(try Timestamp.parse($0)) } ?? receivedAt
-            var key = template.key(stream: e.stream, site: info.site, capturedAtUTC: captured, name: e.name, sha256: e.sha256)
+            var key = template.key(stream: e.stream, site: info.owner, capturedAtUTC: captured, name: e.name, sha256: e.sha256)
             if let problem = lake.keyProblem(key) {
                 throw TributaryError(.unplaceable, "'\(Names.printable(e.name))' cannot be stored: \(problem)")
             }
             var status = CommitReceipt.Status.stored
-            if held.contains(e.sha256), let stored = try await catalog.object(site: info.site, sha256: e.sha256) {
+            if held.contains(e.sha256), let stored = try await catalog.object(site: info.owner, sha256: e.sha256) {
                 // A ref's size is only the sender's word: it must match what is held.
                 guard stored.size == e.size else {
                     throw TributaryError(
@@ -102,8 +104,8 @@ public struct Committer: Sendable {
             }
             arrivals.append(
                 ArrivalRecord(
-                    uploadID: info.id, seq: i, site: info.site, stream: e.stream, name: e.name, sha256: e.sha256, size: e.size,
-                    capturedAt: captured, receivedAt: receivedAt, key: key, status: status))
+                    uploadID: info.id, seq: i, site: info.owner, stream: e.stream, name: e.name, sha256: e.sha256, size: e.size,
+                    capturedAt: captured, receivedAt: receivedAt, key: key, status: status, relay: info.onBehalfOf.map { _ in info.site }))
         }
 
         await failPoints.hit("commit.before-lake")
@@ -116,7 +118,9 @@ public struct Committer: Sendable {
         try await lake.place(toPlace)
         await failPoints.hit("commit.after-lake")
 
-        let record = CommitRecord(uploadID: info.id, site: info.site, kind: info.kind, committedAt: receivedAt, length: info.length, arrivals: arrivals)
+        let record = CommitRecord(
+            uploadID: info.id, site: info.owner, kind: info.kind, committedAt: committedAt, length: info.length, arrivals: arrivals,
+            relay: info.onBehalfOf.map { _ in info.site })
         let outcome = try await catalog.commit(record)
         await failPoints.hit("commit.after-catalog")
         // The commit point has passed: from here on the upload is committed whatever fails.
@@ -171,7 +175,7 @@ public struct Committer: Sendable {
             try? await FileIO.offload { try staging.remove(info.id) }
             await registry.commitFinished(info.id, .rejected)
             logger.notice("upload of a revoked site discarded", metadata: ["upload.id": "\(info.id)", "site.id": "\(info.site)"])
-            throw CoreError.unauthorized("the site's credentials were revoked")
+            throw DomainError(.unauthorized, "the site's credentials were revoked")
         }
         do {
             attempts = try await FileIO.offload { staging.attempts(info.id) }

@@ -58,9 +58,9 @@ public struct SiteUsage: Sendable, Equatable {
     }
 }
 
-/// Why a request is refused by a limit. Carries its status and code (`CoreError.from`).
+/// Why a request is refused by a limit: its code, and whether waiting helps (`ErrorMapping` picks the status).
 public struct LimitRefusal: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Kind: String, Sendable {
+    public enum Kind: String, Sendable, CaseIterable {
         case tooManyUploads = "too_many_uploads"
         case stagedQuota = "staged_quota"
         case stagingFull = "staging_full"

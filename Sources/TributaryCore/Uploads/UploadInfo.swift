@@ -17,10 +17,18 @@ public struct UploadInfo: Codable, Sendable, Equatable {
     public var stream: String?
     public var sha256: String?
     public var capturedAt: String?
+    /// The site the upload lands under when a relay submits it on behalf of another site
+    /// (`OnBehalfOf.owner` decides); nil: the submitting site's own.
+    public var onBehalfOf: String?
+    /// The original core's receive time, stated by a relay (docs/REPLICATION.md).
+    public var receivedAt: String?
     /// The `Upload-Metadata` header as received, echoed by HEAD.
     public var metadataHeader: String
     public var createdAt: Date
     public var expiresAt: Date
+
+    /// The site whose partitions, dedup set and counters the upload's objects go to.
+    public var owner: String { onBehalfOf ?? site }
 
     /// Validates creation metadata. Everything that can be checked before a byte is sent is.
     public static func fromMetadata(
@@ -28,6 +36,7 @@ public struct UploadInfo: Codable, Sendable, Equatable {
     ) throws -> UploadInfo {
         let known: Set<String> = [
             MetadataKey.name, MetadataKey.stream, MetadataKey.kind, MetadataKey.encoding, MetadataKey.sha256, MetadataKey.capturedAt,
+            MetadataKey.site, MetadataKey.receivedAt,
         ]
         for key in metadata.values.keys.sorted() where !known.contains(key) && !MetadataKey.ignored.contains(key) {
             throw TributaryError(.invalidMetadata, "unknown Upload-Metadata key '\(Names.printable(key))'")
@@ -61,9 +70,12 @@ public struct UploadInfo: Codable, Sendable, Equatable {
             guard kind == .object else { throw TributaryError(.invalidMetadata, "'captured-at' applies to objects; segment entries carry their own") }
             capturedAt = Timestamp.format(try Timestamp.parse(c))
         }
+        if let claimed = metadata[MetadataKey.site] { try Names.validateSite(claimed) }
+        let receivedAt = try metadata[MetadataKey.receivedAt].map { Timestamp.format(try Timestamp.parse($0)) }
         return UploadInfo(
             id: id, site: site, length: length, kind: kind, encoding: encoding, name: name, stream: stream,
-            sha256: metadata[MetadataKey.sha256], capturedAt: capturedAt, metadataHeader: header,
+            sha256: metadata[MetadataKey.sha256], capturedAt: capturedAt,
+            onBehalfOf: metadata[MetadataKey.site].flatMap { $0 == site ? nil : $0 }, receivedAt: receivedAt, metadataHeader: header,
             createdAt: now, expiresAt: now.addingTimeInterval(Double(expiry.components.seconds)))
     }
 }

@@ -91,22 +91,23 @@ public actor UploadRegistry {
 
     /// Finds an upload and checks it belongs to `site`.
     public func lookup(_ id: String, site: String) async throws -> Found {
-        guard id.utf8.count == 32, id.utf8.allSatisfy(Hex.isHexDigit) else { throw CoreError.notFound(id) }
+        guard id.utf8.count == 32, id.utf8.allSatisfy(Hex.isHexDigit) else { throw DomainError.noUpload(id) }
         if let q = quarantined[id] {
-            guard q.site == site else { throw CoreError.forbidden("upload \(id) belongs to another site") }
+            guard q.site == site else { throw DomainError(.forbidden, "upload \(id) belongs to another site") }
             throw TributaryError(.quarantined, "upload \(id) was set aside: \(q.reason)")
         }
         if let e = try await entry(id) {
-            guard e.info.site == site else { throw CoreError.forbidden("upload \(id) belongs to another site") }
-            if case .gone = e.machine.state { throw CoreError.notFound(id) }
+            guard e.info.site == site else { throw DomainError(.forbidden, "upload \(id) belongs to another site") }
+            if case .gone = e.machine.state { throw DomainError.noUpload(id) }
             return .active(e)
         }
         if let stored = try await catalog.receipt(uploadID: id) {
             let r = try JSON.decode(CommitReceipt.self, stored.json)
-            guard r.site == site else { throw CoreError.forbidden("upload \(id) belongs to another site") }
+            // A relay's upload on behalf of another site stays the relay's.
+            guard (r.relay ?? r.site) == site else { throw DomainError(.forbidden, "upload \(id) belongs to another site") }
             return .committed(receipt: stored.json, length: stored.length)
         }
-        throw CoreError.notFound(id)
+        throw DomainError.noUpload(id)
     }
 
     /// The entry of `id`, loaded from staging (off the actor, once) if this node has not yet.
@@ -206,7 +207,7 @@ public actor UploadRegistry {
         case .committed:
             return false
         case .active(var e):
-            guard !e.machine.busy else { throw CoreError.conflict("upload_busy", "upload \(id) is receiving a PATCH") }
+            guard !e.machine.busy else { throw DomainError(.uploadBusy, "upload \(id) is receiving a PATCH") }
             _ = e.machine.remove()
             entries[id] = e
             let staging = self.staging
