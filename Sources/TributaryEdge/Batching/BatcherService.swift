@@ -67,7 +67,9 @@ public final class BatcherService: Service, @unchecked Sendable {
             return (room, counts[.fresh] ?? 0, room.isEmpty ? [] : try journal.pendingObjects(limit: max(2 * configuration.segmentMaxObjects, 1000)))
         }
         guard !room.isEmpty else { return 1000 }
-        guard !candidates.isEmpty else { return 1000 }
+        // Nothing pending: intake and the S3 sources signal new objects; objects `put` by another
+        // process are found by this timer (`poll_ms`, the inbox's rescan period).
+        guard !candidates.isEmpty else { return configuration.pollMilliseconds }
         // Nagle style: with nothing queued on the fresh lane and the link usable, a finished burst
         // goes at once instead of waiting out the segment age.
         let freshIdle = freshQueued == 0 && runtime.secondsUntilAttempt() <= 0

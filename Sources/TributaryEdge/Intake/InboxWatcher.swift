@@ -90,6 +90,16 @@ struct InboxWatcher: Sendable {
 
     /// Drains pending inotify events without blocking. Returns whether anything happened, and
     /// the paths renamed into the inbox.
+    /// Blocks the calling thread until inotify has events or `milliseconds` pass (no inotify:
+    /// returns at once). Run it on a `BlockingThread`.
+    static func waitForEvents(fd: Int32, milliseconds: Int) -> Bool {
+        guard fd >= 0 else { return false }
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&p, 1, Int32(clamping: max(0, milliseconds))) > 0
+    }
+
+    var eventFD: Int32 { inotifyFD }
+
     mutating func drainEvents() -> (changed: Bool, movedIn: [String]) {
         guard inotifyFD >= 0 else { return (false, []) }
         var changed = false

@@ -90,13 +90,22 @@ public final class IntakeService: Service, @unchecked Sendable {
                 let journal = spool.journal
                 _ = try? await BlockingThread.run { try journal.forgetTaken { path in !FileIO.exists(path) } }
             }
-            // Wait for the next scan: inotify events cut it short.
+            // Wait for the next scan (`poll_ms`, the coarse rescan timer): an inotify event cuts it
+            // short. The wait blocks a thread of its own in poll(2) — no polling loop, so an idle
+            // inbox costs one wake-up per `poll_ms`.
             let deadline = clock() + Double(configuration.pollMilliseconds) / 1000
-            while clock() < deadline && !Task.isCancelled {
+            while !Task.isCancelled {
+                let left = Int(((deadline - clock()) * 1000).rounded(.up))
+                if left <= 0 { break }
+                if watcher.usesInotify {
+                    let fd = watcher.eventFD
+                    _ = try? await BlockingThread.run { InboxWatcher.waitForEvents(fd: fd, milliseconds: left) }
+                } else {
+                    await wake.wait(milliseconds: left)
+                }
                 let ev = watcher.drainEvents()
                 for p in ev.movedIn { tracker.noteMovedIn(p) }
                 if ev.changed || wake.consume() { break }
-                try? await Task.sleep(for: .milliseconds(50))
             }
         }
     }

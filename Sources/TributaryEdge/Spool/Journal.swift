@@ -8,7 +8,9 @@ import TributarySQLite
 //   <spool>/objects/<random>      one file per accepted object: its bytes, exactly as taken
 //   <spool>/batches/<random>.seg  a built segment (zstd tar), immutable once journaled
 //   <spool>/batches/<random>.zst  a large object, zstd-compressed for sending, immutable
-//   <spool>/incoming/             copies and builds in progress; emptied at start-up
+//   <spool>/incoming/             builds and bucket fetches in progress; emptied at start-up
+//   <spool>/intake.lock           flock'd shared by every intake (agent, `put`) from its first copy
+//                                 to its commit, exclusively by the start-up clean-up (IntakeLock)
 //   <spool>/agent.lock            flock'd by the running agent (one agent per spool)
 //   <spool>/agent-status.json     the running agent's link state and upload in flight (for `status`)
 //
@@ -38,7 +40,8 @@ import TributarySQLite
 //   creates the upload, so a restarted agent resumes it (HEAD) instead of starting over.
 // - Files in objects/ and batches/ that no row names are leftovers of a crash between writing
 //   and journaling; they are removed at start-up (their source is still in the inbox or `put`
-//   never returned).
+//   never returned) — under the intake lock held exclusively, so a `put` running in another
+//   process between its copy and its commit is waited for, not robbed of its copy.
 
 /// One object in the spool.
 public struct SpoolObject: Sendable, Equatable {
@@ -56,7 +59,7 @@ public struct SpoolObject: Sendable, Equatable {
     public var batchID: Int64?
 }
 
-/// An object about to be accepted (its file already written under `incoming/`).
+/// An object about to be accepted (its file already written under `objects/`, not yet journaled).
 public struct NewObject: Sendable {
     public var stream: String
     public var name: String

@@ -68,8 +68,13 @@ public final class SpoolIntake: @unchecked Sendable {
         journal = try Journal(spoolDirectory: directory)
     }
 
-    /// Removes what a crash left between writing and journaling (the sources are still in place).
-    public func removeLeftovers() throws {
+    /// Removes what a crash left between writing and journaling (the sources are still in place),
+    /// holding the intake lock exclusively so a `put` in progress is not mistaken for a crash
+    /// (`IntakeLock`). Returns false, having removed nothing, when `wait` is false and a `put` holds it.
+    @discardableResult
+    public func removeLeftovers(wait: Bool = true) throws -> Bool {
+        guard let lock = try IntakeLock(spool: directory, exclusive: true, wait: wait) else { return false }
+        defer { withExtendedLifetime(lock) {} }
         for name in FileIO.list(directory + "/incoming") { try FileIO.removeTree(directory + "/incoming/" + name) }
         let referenced = try journal.referencedFiles()
         for dir in ["objects", "batches"] {
@@ -78,11 +83,15 @@ public final class SpoolIntake: @unchecked Sendable {
                 try FileIO.removeTree(directory + "/" + dir + "/" + name)
             }
         }
+        return true
     }
 
     /// Takes `items` as one group. Files that cannot be taken are refused individually; the rest are
     /// accepted together. Throws `SpoolFullError` (policy `block`) with nothing accepted.
     public func ingest(_ items: [IntakeItem], configuration c: EdgeConfiguration, now: Date = Date()) throws -> IntakeResult {
+        // Shared with other takers, exclusive of the start-up clean-up: from the first copy to the commit.
+        let lock = try IntakeLock(spool: directory, exclusive: false)
+        defer { withExtendedLifetime(lock) {} }
         var result = IntakeResult()
         var copies: [(item: IntakeItem, object: NewObject)] = []
         defer {

@@ -108,6 +108,8 @@ public final class AgentRuntime: Sendable {
     }
 
     private let state: Mutex<State>
+    /// Signalled on every change of the live view (the status writer waits on it).
+    public let changed = Wakeup()
     let site: String
     let startedAt: Double
     let clock: @Sendable () -> Double
@@ -130,6 +132,7 @@ public final class AgentRuntime: Sendable {
         state.withLock {
             $0.link.succeeded(now: now)
             $0.generation &+= 1
+            changed.signal()
         }
     }
 
@@ -140,6 +143,7 @@ public final class AgentRuntime: Sendable {
         let unit = random()
         return state.withLock {
             $0.generation &+= 1
+            changed.signal()
             return $0.link.failed(now: now, error: error, retryAfter: retryAfter, unit: unit)
         }
     }
@@ -156,6 +160,7 @@ public final class AgentRuntime: Sendable {
         state.withLock {
             $0.inFlight[lane] = f
             $0.generation &+= 1
+            changed.signal()
         }
     }
 
@@ -164,6 +169,7 @@ public final class AgentRuntime: Sendable {
         state.withLock {
             $0.inFlight = [:]
             $0.generation &+= 1
+            changed.signal()
         }
     }
 
@@ -172,6 +178,7 @@ public final class AgentRuntime: Sendable {
             if $0.inFlight[lane] != nil, $0.inFlight[lane]!.sent != sent {
                 $0.inFlight[lane]!.sent = sent
                 $0.generation &+= 1
+            changed.signal()
             }
         }
     }
@@ -181,6 +188,7 @@ public final class AgentRuntime: Sendable {
             if $0.chunk[lane] != bytes {
                 $0.chunk[lane] = bytes
                 $0.generation &+= 1
+            changed.signal()
             }
         }
     }
@@ -191,6 +199,7 @@ public final class AgentRuntime: Sendable {
             $0.wireBytes += wire
             $0.goodBytes += good
             $0.generation &+= 1
+            changed.signal()
         }
     }
 
@@ -202,6 +211,7 @@ public final class AgentRuntime: Sendable {
         state.withLock {
             $0.lastAckAt = now
             $0.generation &+= 1
+            changed.signal()
         }
     }
 
@@ -210,6 +220,7 @@ public final class AgentRuntime: Sendable {
             if $0.bandwidth != b {
                 $0.bandwidth = b
                 $0.generation &+= 1
+            changed.signal()
             }
         }
     }

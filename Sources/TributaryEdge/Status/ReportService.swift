@@ -70,7 +70,11 @@ final class ReportService: Service, @unchecked Sendable {
                     context.logger.debug("heartbeat failed", metadata: ["error": "\(error)"])
                 }
             }
-            await context.reportWake.wait(milliseconds: 1000)
+            // Until the next heartbeat or metrics write is due (a delivery signals sooner); while the
+            // link is not up, look again every second for it to come up.
+            var next = linkUp ? lastBeat + Double(c.heartbeatSeconds) - now : 1
+            if c.metricsTextfile != nil { next = min(next, lastMetrics + 15 - now) }
+            await context.reportWake.wait(milliseconds: Int((max(0.05, min(next, 30)) * 1000).rounded(.up)))
         }
     }
 

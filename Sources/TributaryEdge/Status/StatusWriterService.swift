@@ -15,16 +15,21 @@ final class StatusWriterService: Service, @unchecked Sendable {
     }
 
     func run() async throws {
+        // Written when the live view changes (at most every 250 ms, so an upload's progress costs
+        // four writes a second), and once a minute regardless; an idle agent waits on the
+        // runtime's `changed` signal instead of polling.
         var written: UInt64 = .max
-        var ticks = 0
+        var lastWrite = ContinuousClock.now
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let g = runtime.generation
-            if g != written || ticks % 20 == 0 {
+            if g != written || ContinuousClock.now - lastWrite >= .seconds(60) {
                 do { try runtime.write(spool: spool) } catch { logger.warning("cannot write the status file", metadata: ["error": "\(error)"]) }
                 written = g
+                lastWrite = ContinuousClock.now
+                try? await Task.sleep(for: .milliseconds(250))
             }
-            ticks += 1
-            try? await Task.sleep(for: .milliseconds(250))
+            _ = runtime.changed.consume()
+            if runtime.generation == written { await runtime.changed.wait(milliseconds: 60_000) }
         }
         runtime.clearInFlight()
         try? runtime.write(spool: spool)

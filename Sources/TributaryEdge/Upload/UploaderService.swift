@@ -56,6 +56,9 @@ public final class UploaderService: Service, @unchecked Sendable {
         return l
     }
 
+    /// The longest an idle lane waits without a signal (a safety net: every new batch signals).
+    static let idleMilliseconds = 30_000
+
     private func loop(lane: UploadLane) async throws {
         let client = clients[lane]!
         let wake = context.laneWakes[lane]!
@@ -82,8 +85,11 @@ public final class UploaderService: Service, @unchecked Sendable {
                 continue
             }
             guard let batch else {
+                // Nothing to send: the batcher signals when it builds one. Batches held back by
+                // their own backoff are looked at again in a second; otherwise a long safety timer.
+                let held = !waiting.isEmpty
                 waiting = [:]
-                await wake.wait(milliseconds: 1000)
+                await wake.wait(milliseconds: held ? 1000 : Self.idleMilliseconds)
                 continue
             }
             if let w = waiting[batch.id], w.until > now {
