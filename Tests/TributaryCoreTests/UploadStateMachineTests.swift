@@ -157,24 +157,89 @@ struct UploadStateMachineTests {
         #expect(!m.isExpired(now: Self.expires.addingTimeInterval(1)))
     }
 
-    @Test("remove(): receiving and complete uploads go; a committed one stays")
-    func remove() {
+    @Test("terminate: receiving and complete uploads go; a committed one stays; a busy one is refused")
+    func terminate() {
         var r = machine(offset: 10)
-        let removedReceiving = r.remove()
-        #expect(removedReceiving)
+        let r1 = r.terminate()
+        #expect(r1 == .remove)
         #expect(r.state == .gone)
         #expect(r.patch(offset: 10, bodyLength: 1, now: Self.t0) == .reject(.gone))
+        let r2 = r.terminate()
+        #expect(r2 == .reject(.gone))
 
         var c = machine(offset: 100)
-        let removedComplete = c.remove()
-        #expect(removedComplete)
+        let r3 = c.terminate()
+        #expect(r3 == .remove)
         #expect(c.state == .gone)
 
         var committed = machine(committed: true)
-        let removedCommitted = committed.remove()
-        #expect(!removedCommitted)
+        let r4 = committed.terminate()
+        #expect(r4 == .alreadyCommitted)
         #expect(committed.state == .committed)
         #expect(committed.patch(offset: 100, bodyLength: 0, now: Self.t0) == .alreadyCommitted)
+
+        var busy = machine(offset: 10)
+        _ = busy.patch(offset: 10, bodyLength: 5, now: Self.t0)
+        let r5 = busy.terminate()
+        #expect(r5 == .reject(.busy))
+        #expect(busy.state == .receiving(offset: 10))
+    }
+
+    @Test("sweep: only an expired upload no request works on goes")
+    func sweep() {
+        var fresh = machine(offset: 10)
+        let r6 = fresh.sweep(now: Self.t0)
+        #expect(!r6)
+        #expect(fresh.state == .receiving(offset: 10))
+
+        var expired = machine(offset: 10)
+        let r7 = expired.sweep(now: Self.expires)
+        #expect(r7)
+        #expect(expired.state == .gone)
+
+        var busy = machine(offset: 10)
+        _ = busy.patch(offset: 10, bodyLength: 5, now: Self.t0)
+        let r8 = busy.sweep(now: Self.expires.addingTimeInterval(1))
+        #expect(!r8)
+
+        var committed = machine(committed: true)
+        let r9 = committed.sweep(now: Self.expires.addingTimeInterval(1))
+        #expect(!r9)
+        #expect(committed.state == .committed)
+    }
+
+    @Test("recover: a complete upload commits at start-up whatever its expiry; others do not")
+    func recover() {
+        var complete = machine(offset: 100)
+        let r10 = complete.recover()
+        #expect(r10)
+        #expect(complete.busy)
+        let r11 = complete.recover()
+        #expect(!r11, "a commit already running is not started twice")
+        let again = complete.patch(offset: 100, bodyLength: 0, now: Self.t0)
+        #expect(again == .reject(.busy))
+        complete.commitFinished(.committed)
+        #expect(complete.state == .committed)
+
+        var receiving = machine(offset: 10)
+        let r12 = receiving.recover()
+        #expect(!r12)
+        var committed = machine(committed: true)
+        let r13 = committed.recover()
+        #expect(!r13)
+    }
+
+    @Test("a committed upload known only from the catalog answers PATCH by the same rule as the machine")
+    func patchCommitted() {
+        #expect(UploadStateMachine.patchCommitted(length: 100, offset: 100, bodyLength: 0) == .alreadyCommitted)
+        #expect(UploadStateMachine.patchCommitted(length: 100, offset: 100, bodyLength: nil) == .alreadyCommitted)
+        #expect(UploadStateMachine.patchCommitted(length: 100, offset: 40, bodyLength: 0) == .reject(.offsetMismatch(expected: 100)))
+        #expect(UploadStateMachine.patchCommitted(length: 100, offset: 100, bodyLength: 3) == .reject(.offsetMismatch(expected: 100)))
+        var m = machine(committed: true)
+        for (offset, body) in [(UInt64(100), UInt64?(0)), (40, 0), (100, 3)] {
+            let action = m.patch(offset: offset, bodyLength: body, now: Self.t0)
+            #expect(action == UploadStateMachine.patchCommitted(length: 100, offset: offset, bodyLength: body))
+        }
     }
 
     @Test("a zero-length upload is complete at creation and commits on an empty PATCH at 0")

@@ -154,17 +154,24 @@ public actor UploadRegistry {
     public func patch(_ id: String, site: String, offset: UInt64, bodyLength: UInt64?, now: Date) async throws -> PatchPlan {
         switch try await lookup(id, site: site) {
         case .committed(_, let length):
-            // The client retries the final PATCH whose answer it lost: same answer again.
-            return offset == length && (bodyLength ?? 0) == 0 ? .alreadyCommitted : .reject(.offsetMismatch(expected: length))
+            return Self.plan(UploadStateMachine.patchCommitted(length: length, offset: offset, bodyLength: bodyLength), info: nil)
         case .active(var e):
             let action = e.machine.patch(offset: offset, bodyLength: bodyLength, now: now)
             entries[id] = e
-            switch action {
-            case .reject(let r): return .reject(r)
-            case .receive(let o, let room): return .receive(e.info, offset: o, room: room)
-            case .commit: return .commit(e.info)
-            case .alreadyCommitted: return .alreadyCommitted
-            }
+            return Self.plan(action, info: e.info)
+        }
+    }
+
+    private static func plan(_ action: UploadStateMachine.PatchAction, info: UploadInfo?) -> PatchPlan {
+        switch action {
+        case .reject(let r): return .reject(r)
+        case .alreadyCommitted: return .alreadyCommitted
+        case .receive(let o, let room):
+            guard let info else { return .reject(.gone) }
+            return .receive(info, offset: o, room: room)
+        case .commit:
+            guard let info else { return .reject(.gone) }
+            return .commit(info)
         }
     }
 
@@ -206,26 +213,41 @@ public actor UploadRegistry {
         switch try await lookup(id, site: site) {
         case .committed:
             return false
-        case .active(var e):
-            guard !e.machine.busy else { throw DomainError(.uploadBusy, "upload \(id) is receiving a PATCH") }
-            _ = e.machine.remove()
-            entries[id] = e
-            let staging = self.staging
-            try await FileIO.offload { try staging.remove(id) }
-            drop(id)
-            return true
+        case .active(let e):
+            var machine = e.machine
+            switch machine.terminate() {
+            case .alreadyCommitted: return false
+            case .reject(.busy): throw DomainError(.uploadBusy, "upload \(id) is receiving a PATCH")
+            case .reject: throw DomainError.noUpload(id)
+            case .remove:
+                // Gone at once (a PATCH arriving while the bytes are removed is refused); a failed
+                // removal puts the upload back as it was, so the client may DELETE again.
+                entries[id]?.machine = machine
+                let staging = self.staging
+                do { try await FileIO.offload { try staging.remove(id) } } catch {
+                    entries[id]?.machine = e.machine
+                    throw error
+                }
+                drop(id)
+                return true
+            }
         }
     }
 
-    /// Removes expired uploads from staging; returns their ids.
+    /// Removes expired uploads from staging; returns their ids. An upload whose staging cannot
+    /// be removed now stays as it was and is tried again at the next sweep.
     public func sweepExpired(now: Date) async -> [String] {
         var swept: [String] = []
         let staging = self.staging
-        for (id, e) in entries where e.machine.isExpired(now: now) && !e.machine.busy {
-            _ = entries[id]?.machine.remove()
+        for (id, e) in entries {
+            var machine = e.machine
+            guard machine.sweep(now: now) else { continue }
+            entries[id]?.machine = machine
             if (try? await FileIO.offload({ try staging.remove(id) })) != nil {
                 drop(id)
                 swept.append(id)
+            } else {
+                entries[id]?.machine = e.machine
             }
         }
         return swept
@@ -235,12 +257,10 @@ public actor UploadRegistry {
     /// commit state: the caller commits each and reports through `commitFinished`.
     public func pendingCommits() -> [UploadInfo] {
         var out: [UploadInfo] = []
-        for (id, e) in entries where e.machine.state == .complete && !e.machine.busy {
-            // The same transition as an empty PATCH at the final offset; expiry does not apply to
-            // bytes that were all received before the crash.
-            var m = e.machine
-            if case .commit = m.patch(offset: e.info.length, bodyLength: 0, now: Date.distantPast) {
-                entries[id]?.machine = m
+        for (id, e) in entries {
+            var machine = e.machine
+            if machine.recover() {
+                entries[id]?.machine = machine
                 out.append(e.info)
             }
         }

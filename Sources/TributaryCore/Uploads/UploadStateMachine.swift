@@ -13,6 +13,8 @@ import Foundation
 ///     complete ──commit rejected──▶ gone         (staging removed, 404 afterwards)
 ///     complete ──commit failed (transient)──▶ complete   (retried by an empty PATCH or at start)
 ///     receiving/complete ──now ≥ expiresAt──▶ expired (410 until swept)
+///     receiving/complete ──terminate (DELETE) or sweep (expired)──▶ gone   (not while busy)
+///     complete ──recover (start-up, after a crash mid-commit)──▶ committing   (expiry does not apply)
 ///
 /// At most one request works on an upload at a time (`busy`): a second PATCH gets 409.
 public struct UploadStateMachine: Sendable, Equatable {
@@ -92,7 +94,7 @@ public struct UploadStateMachine: Sendable, Equatable {
         case .gone:
             return .reject(.gone)
         case .committed:
-            return requested == length && (bodyLength ?? 0) == 0 ? .alreadyCommitted : .reject(.offsetMismatch(expected: length))
+            return Self.patchCommitted(length: length, offset: requested, bodyLength: bodyLength)
         case .complete:
             guard requested == length else { return .reject(.offsetMismatch(expected: length)) }
             guard (bodyLength ?? 0) == 0 else { return .reject(.tooLarge(room: 0)) }
@@ -135,10 +137,46 @@ public struct UploadStateMachine: Sendable, Equatable {
         }
     }
 
-    /// Termination (DELETE) or expiry sweep.
-    public mutating func remove() -> Bool {
-        if case .committed = state { return false }
+    /// A PATCH to an upload that is committed (answered from the catalog when this node holds no
+    /// machine for it): the client retrying the final PATCH whose answer it lost gets the same
+    /// answer again; anything else is an offset mismatch.
+    public static func patchCommitted(length: UInt64, offset requested: UInt64, bodyLength: UInt64?) -> PatchAction {
+        requested == length && (bodyLength ?? 0) == 0 ? .alreadyCommitted : .reject(.offsetMismatch(expected: length))
+    }
+
+    public enum TerminateAction: Sendable, Equatable {
+        /// Remove the staged bytes: the upload is gone.
+        case remove
+        /// Already committed: termination does nothing (tus answers 204 either way).
+        case alreadyCommitted
+        case reject(Rejection)
+    }
+
+    /// Termination (DELETE): a receiving or complete upload goes unless a request works on it.
+    public mutating func terminate() -> TerminateAction {
+        switch state {
+        case .committed: return .alreadyCommitted
+        case .gone: return .reject(.gone)
+        case .receiving, .complete:
+            if busy { return .reject(.busy) }
+            state = .gone
+            return .remove
+        }
+    }
+
+    /// The expiry sweep: true (and gone) if the upload is expired and no request works on it.
+    public mutating func sweep(now: Date) -> Bool {
+        guard isExpired(now: now), !busy else { return false }
         state = .gone
+        return true
+    }
+
+    /// Start-up recovery: a complete upload that was never committed (the node died mid-commit)
+    /// is committed now, whatever its expiry — all its bytes were received in time. True (and
+    /// busy, like the final PATCH) if the caller is to commit it and report `commitFinished`.
+    public mutating func recover() -> Bool {
+        guard state == .complete, !busy else { return false }
+        busy = true
         return true
     }
 }
