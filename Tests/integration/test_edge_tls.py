@@ -85,7 +85,12 @@ class Recorder(http.server.BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)
-        if self.path == "/v1/have":
+        if self.path == "/v1/have" and self.headers.get("Content-Type", "").startswith("application/octet-stream"):
+            # An older core: no binary have-check; the edge falls back to the JSON form.
+            self.send_response(415)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif self.path == "/v1/have":
             body = json.dumps({"have": []}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
