@@ -7,8 +7,8 @@
 # 2. swift build            — debug build of every target, tributary-core included
 # 3. swift test             — unit tests (Swift Testing), with a PostgreSQL and a SeaweedFS started
 #                             for the backend contract tests; skipped with SKIP_SWIFT_TEST=1
-# 4. scripts/fuzz.sh all — every libFuzzer target of Fuzz/ for FUZZ_SECONDS each (default 35;
-#    with the sanitizer build about 5 minutes); a crash fails the run. Skipped with SKIP_FUZZ=1.
+# 4. scripts/fuzz.sh all — every libFuzzer target of Fuzz/ for FUZZ_SECONDS each (default 20;
+#    with the sanitizer build about 4 minutes); a crash fails the run. Skipped with SKIP_FUZZ=1.
 # 5. scripts/package.sh edge — the edge's .deb (release build), installed and run by test_package.py
 # 6. pytest Tests/integration against the real tributary-core binary on 127.0.0.1, over both
 #    backend pairs (filesystem+SQLite, S3+PostgreSQL on real servers the suite starts)
@@ -50,8 +50,8 @@ fi
 if [[ "${SKIP_FUZZ:-0}" == 1 ]]; then
     step "fuzz (skipped: SKIP_FUZZ=1)"
 else
-    step "fuzz: every target for ${FUZZ_SECONDS:-35} s"
-    scripts/fuzz.sh all "${FUZZ_SECONDS:-35}" || { echo "test.sh: a fuzz target failed (input in .build-fuzz/artifacts/)" >&2; status=1; }
+    step "fuzz: every target for ${FUZZ_SECONDS:-20} s"
+    scripts/fuzz.sh all "${FUZZ_SECONDS:-20}" || { echo "test.sh: a fuzz target failed (input in .build-fuzz/artifacts/)" >&2; status=1; }
 fi
 
 bin="$(swift build --show-bin-path)/tributary-core"
