@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import TributaryFiles
 import TributaryProtocol
 
 // The lake layout (docs/LAKE.md is the user-facing version).
@@ -62,4 +66,17 @@ public protocol LakeStore: Sendable {
     /// Why `key` cannot be stored in this lake (too long for the store), or nil if it can. A key
     /// that does not fit is refused at creation (400) or at commit (422), never retried.
     func keyProblem(_ key: String) -> String?
+
+    /// Start-up housekeeping, before recovery commits anything: removes what an interrupted run
+    /// of this node left behind in the lake's working space — scratch files of commits that never
+    /// finished; with S3, multipart uploads begun and left for a day. Best effort: what cannot be
+    /// removed now is left for the next start. The default clears `scratchDirectory`.
+    func clearLeftovers() async
+}
+
+extension LakeStore {
+    public func clearLeftovers() async {
+        guard let scratch = scratchDirectory else { return }
+        _ = try? await FileIO.offload { for name in FileIO.list(scratch) { unlink(scratch + "/" + name) } }
+    }
 }

@@ -3,7 +3,7 @@ import TributarySettings
 import TOMLKit
 import TributaryProtocol
 
-extension EdgeConfiguration {
+extension EdgeConfiguration: LayeredSettings {
     /// Settings by TOML key; each is overridden by `TRIBUTARY_<KEY in upper case>` and then by flags.
     /// `priorities` and `bandwidth_schedule` are TOML tables/arrays or strings
     /// (`alarms=10,vibration=5`; `08:00-18:00=50000,22:00-06:00=0`).
