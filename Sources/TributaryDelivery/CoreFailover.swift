@@ -130,8 +130,11 @@ public struct CoreFailover: Sendable, Equatable {
 
     /// Whether `url` (an upload URL) belongs to the current core: same scheme, host and port
     /// (`CoreOrigin`). An upload on another core is never resumed here: it is created again.
-    public func isOnCurrentCore(_ url: String) -> Bool {
-        guard let mine = CoreOrigin(currentURL), let other = CoreOrigin(url) else { return false }
+    public func isOnCurrentCore(_ url: String) -> Bool { Self.upload(url, isOn: currentURL) }
+
+    /// Whether `url` (an upload URL) is on the origin of the core at `coreURL`.
+    public static func upload(_ url: String, isOn coreURL: String) -> Bool {
+        guard let mine = CoreOrigin(coreURL), let other = CoreOrigin(url) else { return false }
         return mine == other
     }
 }

@@ -201,7 +201,7 @@ extension EdgeConfiguration {
                     "core_url '\(url)' is plain http:// to another machine: the token would cross the network in clear. "
                         + "Use https://, or set allow_insecure_http = true")
             }
-            // An upload URL is told apart by its origin (`CoreFailover.isOnCurrentCore`): two cores on one origin could not be.
+            // An upload URL is told apart by its origin (`CoreFailover.upload(_:isOn:)`): two cores on one origin could not be.
             guard !origins.contains(origin) else { throw ConfigurationError("core: two URLs on one scheme, host and port ('\(url)'); list each core once") }
             origins.append(origin)
         }

@@ -166,9 +166,6 @@ public final class AgentRuntime: Sendable {
     /// The core requests go to now: its index in `core` and its base URL.
     public var currentCore: (index: Int, url: String) { state.withLock { ($0.failover.current, $0.failover.currentURL) } }
 
-    /// Whether an upload URL belongs to the current core (else it is created again there).
-    public func isOnCurrentCore(_ uploadURL: String) -> Bool { state.withLock { $0.failover.isOnCurrentCore(uploadURL) } }
-
     /// A request to `core` (default: the current one) succeeded. An answer from a core that is no
     /// longer current (a request in flight across a switch) is ignored.
     public func linkSucceeded(core: Int? = nil) {

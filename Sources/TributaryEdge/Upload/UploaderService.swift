@@ -206,8 +206,8 @@ public final class UploaderService: Service, @unchecked Sendable {
         }
         var uploadURL = batch.uploadURL
         var sent = batch.uploadOffset
-        if let url = uploadURL, !runtime.isOnCurrentCore(url) {
-            // Created on another core (before a fail-over): never PATCHed here. Created again on
+        if let url = uploadURL, !CoreFailover.upload(url, isOn: client.baseURL) {
+            // Created on another core than this session's (before a fail-over): never PATCHed here. Created again on
             // this core, whose dedup and have-check spare what it holds already; the other core's
             // partial upload expires there.
             try journal.setUpload(batch: batch.id, url: nil)
