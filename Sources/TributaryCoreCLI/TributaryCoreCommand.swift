@@ -79,6 +79,8 @@ struct Sites: AsyncParsableCommand {
         @Option(help: "Also accept a client certificate whose subject is CN=<name> (mutual TLS).") var certSubject: String?
         @Option(help: "Also accept the client certificate with this SHA-256 fingerprint (mutual TLS).") var certFingerprint: String?
         @Flag(help: "Give the site no token: it authenticates by its client certificate only.") var noToken = false
+        @Option(help: "Register the token in this file (its first line) instead of making one: the same site on several cores, for an edge that fails over between them (core = [..]).")
+        var tokenFile: String?
         @Flag(help: "Make the site a relay (a downstream core): it may submit uploads on behalf of other sites.") var relay = false
         @Option(help: "With --relay: the sites it may submit for, comma-separated names or prefix* patterns (default: any).")
         var relaySites: String?
@@ -88,6 +90,7 @@ struct Sites: AsyncParsableCommand {
                 throw ValidationError("--no-token needs --cert-subject or --cert-fingerprint")
             }
             if relaySites != nil && !relay { throw ValidationError("--relay-sites needs --relay") }
+            if tokenFile != nil && noToken { throw ValidationError("--token-file and --no-token exclude each other") }
         }
 
         func run() async throws {
@@ -95,8 +98,9 @@ struct Sites: AsyncParsableCommand {
             let (site, subject, fingerprint, withToken) = (self.site, certSubject, certFingerprint, !noToken)
             let relaySites: String? = relay ? (self.relaySites ?? "*") : nil
             if let relaySites { _ = try RelayGrant.parseSites(relaySites) }
+            let given = try tokenFile.map { try SiteRegistry.givenToken(file: $0) }
             let token: String? = try await withSiteRegistry(c) { registry in
-                let token = try await registry.add(site, withToken: withToken)
+                let token = try await registry.add(site, withToken: withToken, given: given)
                 if subject != nil || fingerprint != nil {
                     try await registry.addCertificate(site, subject: subject, fingerprint: fingerprint)
                 }
@@ -106,7 +110,9 @@ struct Sites: AsyncParsableCommand {
             if let relaySites { print("site \(site) is a relay: it may submit on behalf of \(relaySites == "*" ? "any site" : relaySites)") }
             if let subject { print("site \(site) accepts client certificates with subject \(subject)") }
             if let fingerprint { print("site \(site) accepts the client certificate with fingerprint \(fingerprint)") }
-            if let token {
+            if given != nil {
+                print("registered site \(site) with the token from \(tokenFile ?? "")")
+            } else if let token {
                 print("registered site \(site); its token (shown once):")
                 print(token)
             } else {

@@ -58,12 +58,12 @@ struct Run: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
     @Option(help: "This site's id (as registered at the core).") var site: String?
     @Option(help: "This site's token; visible to every local user in `ps`: prefer token_file or TRIBUTARY_TOKEN.") var token: String?
-    @Option(help: "Core base URL (default http://127.0.0.1:8080).") var core: String?
+    @Option(help: "Core base URL (default http://127.0.0.1:8080); repeat it, or separate URLs by commas, for several cores in preference order (fail-over).") var core: [String] = []
     @Option(help: "Inbox directory to watch (default ./tributary-data/edge/inbox).") var inbox: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String?
 
     func run() async throws {
-        let c = try common.load(["site": site, "token": token, "core_url": core, "inbox": inbox, "log_level": logLevel])
+        let c = try common.load(["site": site, "token": token, "core_url": core.isEmpty ? nil : core.joined(separator: ","), "inbox": inbox, "log_level": logLevel])
         try CLI.usage { try c.validateForRun() }
         CLI.bootstrapLogging(c.logLevel)
         let logger = Logger(label: "tributary-edge")

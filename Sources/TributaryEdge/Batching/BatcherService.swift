@@ -18,7 +18,8 @@ import TributaryProtocol
 /// contents it already holds (have-check); those go as references, without their bytes.
 public final class BatcherService: Service, @unchecked Sendable {
     let context: AgentContext
-    let client: TusClient
+    /// One per configured core: the have-check asks the current one.
+    let clients: [TusClient]
     let planner: BatchPlanner
     let builder: BatchBuilder
     var configuration: EdgeConfiguration { context.configuration }
@@ -27,9 +28,9 @@ public final class BatcherService: Service, @unchecked Sendable {
     var logger: Logger { context.logger }
     var wake: Wakeup { context.batcherWake }
 
-    public init(context: AgentContext, client: TusClient) {
+    public init(context: AgentContext, clients: [TusClient]) {
         self.context = context
-        self.client = client
+        self.clients = clients
         planner = BatchPlanner(configuration: context.configuration)
         builder = context.builder
     }
@@ -79,15 +80,21 @@ public final class BatcherService: Service, @unchecked Sendable {
         let backoff = runtime.secondsUntilAttempt()
         guard backoff <= 0 else { return max(50, min(1000, Int(backoff * 1000))) }
 
-        let client = self.client
+        let core = runtime.currentCore.index
+        let client = clients[core]
         // Objects too small to be worth asking about go with their bytes (the core still dedups them).
         let hashes = Array(Set(candidates.filter { $0.size >= configuration.haveCheckMinBytes }.map(\.sha256)))
         let held: Set<String>
         do {
             held = try await BlockingThread.run { () throws(UploadError) -> Set<String> in try client.have(hashes) }
-            runtime.linkSucceeded()
+            runtime.linkSucceeded(core: core)
         } catch let e as UploadError {
-            let delay = runtime.linkFailed("have-check: \(e)", retryAfter: e.retryAfter)
+            let (delay, switched) = runtime.linkFailed(
+                "have-check: \(e)", retryAfter: e.retryAfter, core: core, unreachable: CoreFailover.isUnreachable(status: e.status))
+            if let switched {
+                context.coreSwitched(switched)
+                return 0
+            }
             logger.warning("cannot reach the core for the have-check; objects stay pending", metadata: ["error": "\(e)", "retry_in_s": "\(Int(delay.rounded()))"])
             return max(50, Int(delay * 1000))
         }

@@ -24,8 +24,18 @@ public struct EdgeConfiguration: Sendable, Equatable {
     public var site: String = ""
     /// The site token printed by `sites add`. Required for `run`.
     public var token: String = ""
-    /// Base URL of the core (or of the load balancer in front of several).
-    public var coreURL: String = "http://127.0.0.1:8080"
+    /// Base URLs of the cores, in preference order (`core = ["https://a", "https://b"]`; one URL
+    /// is the usual case: a core, or the load balancer in front of several). The agent sends to one
+    /// at a time and fails over to the next when it is unreachable (`CoreFailover`).
+    public var coreURLs: [String] = ["http://127.0.0.1:8080"]
+    /// The preferred (first) core.
+    public var coreURL: String { coreURLs[0] }
+    /// How long the current core must have been unreachable (`down_after_failures` times in a row
+    /// at least) before the agent fails over to the next one. Default 10 s.
+    public var failoverAfterSeconds: Double = 10
+    /// While on a core other than the preferred one, how often the more preferred ones are probed
+    /// to return to them. Default 60 s.
+    public var failbackProbeSeconds: Double = 60
     /// PEM bundle of CAs to trust instead of the system's.
     public var caFile: String? = nil
     /// A file whose first line is the token (read at start when `token` is not set, and again on
