@@ -3,7 +3,7 @@
 in one invocation, on loopback (issue 14).
 
     .venv/bin/python scripts/bench.py [--files 20000] [--large-mib 1024] [--dir DIR] [--quick]
-        [--bin-dir DIR] [--edge-bin PATH|--edge-deb PATH] [--skip-s3] [--skip-large] [--skip-small]
+        [--bin-dir DIR] [--edge-bin PATH|--edge-deb PATH] [--skip-s3] [--skip-large] [--skip-small] [--profile DIR]
 
 Workloads:
   small  N CSV files of 0.5–4 KB (generated sensor readings, seeded), or every file under --dir (real data);
@@ -23,7 +23,8 @@ seconds, and the CPU seconds SeaweedFS spent in the rclone and S3 rows. Also pri
 Uses the release build (`swift build -c release`, run if the binaries are missing) unless --bin-dir
 names another. `--edge-bin` (a binary) or `--edge-deb` (scripts/package.sh's .deb, unpacked with
 dpkg-deb) runs the packaged edge in every Tributary row instead, so its RSS is the one reported.
-`--quick`: 500 small files and a 32 MiB file, a smoke run of a minute or two. Installs rclone from
+`--profile DIR`: `perf record` of the edge and the core in each Tributary row, with the hottest
+symbols printed. `--quick`: 500 small files and a 32 MiB file, a smoke run of a minute or two. Installs rclone from
 Debian if it is missing. Figures are printed, never asserted.
 """
 
@@ -33,6 +34,7 @@ import argparse
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -161,7 +163,44 @@ def run_rclone(rclone: str, weed, files: list[Path], src: Path, work: Path, prox
                   usage.ru_maxrss / 1024, None, usage.ru_utime + usage.ru_stime, None, weed_cpu)
 
 
-def run_tributary(name: str, backend, files: list[Path], work: Path, weed=None) -> Result:
+class Profiler:
+    """`perf record -g` of the edge and the core during a Tributary row (--profile DIR); the report
+    lists each process's hottest symbols (self time), the profile issue 14 asks for beside the figures."""
+
+    def __init__(self, out: Path | None, label: str):
+        self.out, self.label, self.proc, self.pids = out, label, None, {}
+
+    def start(self, **pids: int) -> None:
+        if self.out is None:
+            return
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.pids = pids
+        self.proc = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-o", str(self.data), "-p", ",".join(str(p) for p in pids.values())],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    @property
+    def data(self) -> Path:
+        return self.out / f"{self.label}.perf.data"
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(timeout=120)
+        for who, pid in self.pids.items():
+            parts = []
+            for sort, limit in (("dso", 12), ("dso,sym", 25)):
+                report = subprocess.run(["perf", "report", "-i", str(self.data), "--stdio", "--no-children", "--pid", str(pid),
+                                         "--sort", sort, "-g", "none", "--percent-limit", "0.5"],
+                                        capture_output=True, text=True).stdout
+                parts.append("\n".join([line for line in report.splitlines() if line.strip() and not line.startswith("#")][:limit]))
+            text = "\n\n".join(parts)
+            (self.out / f"{self.label}-{who}.txt").write_text(text + "\n")
+            print(f"\n### profile: {self.label}, {who} (self time by library, then by symbol)\n```\n{text}\n```", flush=True)
+
+
+def run_tributary(name: str, backend, files: list[Path], work: Path, weed=None, profile: Path | None = None, label: str = "",
+                  edge_settings: dict[str, int | str] | None = None) -> Result:
     from conftest import CoreServer
     from edgekit import EdgeAgent, FaultProxy
 
@@ -171,14 +210,17 @@ def run_tributary(name: str, backend, files: list[Path], work: Path, weed=None) 
     site = f"bench-{name}"
     token = core.add_site(site)
     # The agent's own defaults: no test shortcuts (segment age, settle time, retry pacing).
-    agent = EdgeAgent(work / f"edge-{name}", proxy.url, site, token, log_level="notice", settle_ms=None, poll_ms=None,
-                      segment_max_age_ms=None, retry_base_ms=None, retry_cap_ms=None, stall_seconds=None,
-                      connect_timeout_seconds=None, max_spool_bytes=8 << 30)
+    settings: dict = dict(log_level="notice", settle_ms=None, poll_ms=None, segment_max_age_ms=None, retry_base_ms=None,
+                          retry_cap_ms=None, stall_seconds=None, connect_timeout_seconds=None, max_spool_bytes=8 << 30)
+    settings.update(edge_settings or {})
+    agent = EdgeAgent(work / f"edge-{name}", proxy.url, site, token, **settings)
     agent.start()
     stream_dir = agent.inbox / "readings"
     stream_dir.mkdir()
     edge_cpu0, core_cpu0 = cpu_seconds(agent.proc.pid), cpu_seconds(core.proc.pid)
     weed_cpu0 = cpu_seconds(weed.proc.pid) if weed is not None else 0.0
+    profiler = Profiler(profile, f"{label}-{name}")
+    profiler.start(edge=agent.proc.pid, core=core.proc.pid)
     t = time.monotonic()
     for p in files:
         # A writer's usual pattern: the file appears whole, by rename (same filesystem: no copy).
@@ -186,6 +228,7 @@ def run_tributary(name: str, backend, files: list[Path], work: Path, weed=None) 
         os.rename(agent.dir / "staging-link", stream_dir / p.name)
     agent.wait_drained(timeout=3600, acked=len(files))
     seconds = time.monotonic() - t
+    profiler.stop()
     edge_cpu, core_cpu = cpu_seconds(agent.proc.pid) - edge_cpu0, cpu_seconds(core.proc.pid) - core_cpu0
     weed_cpu = cpu_seconds(weed.proc.pid) - weed_cpu0 if weed is not None else None
     edge_rss, core_rss = agent.peak_rss_kb / 1024, peak_rss_mib(core.proc.pid)
@@ -252,7 +295,14 @@ def main() -> None:
     ap.add_argument("--skip-s3", action="store_true", help="only rclone and the filesystem lake")
     ap.add_argument("--skip-small", action="store_true")
     ap.add_argument("--skip-large", action="store_true")
+    ap.add_argument("--edge-set", action="append", default=[], metavar="KEY=VALUE",
+                    help="an [edge] setting other than the product default for the Tributary rows (repeatable; printed)")
+    ap.add_argument("--profile", type=Path, help="perf record the edge and the core in each Tributary row; data and reports here")
     args = ap.parse_args()
+    edge_settings: dict[str, int | str] = {}
+    for kv in args.edge_set:
+        k, _, v = kv.partition("=")
+        edge_settings[k.strip()] = int(v) if v.strip().lstrip("-").isdigit() else v.strip()
     if args.quick:
         args.files, args.large_mib = min(args.files, 500), min(args.large_mib, 32)
 
@@ -282,9 +332,12 @@ def main() -> None:
             src = files[0].parent
             run_dir = work / label.replace(" ", "-")
             results = [run_rclone(rclone, weed, files, src, run_dir, FaultProxy)]
-            results.append(run_tributary("fs", FsSqlite(), files, run_dir))
+            tag = label.replace(" ", "-")
+            results.append(run_tributary("fs", FsSqlite(), files, run_dir, profile=args.profile, label=tag,
+                                           edge_settings=edge_settings))
             if pg is not None:
-                results.append(run_tributary("s3", S3Postgres(pg, weed), files, run_dir, weed=weed))
+                results.append(run_tributary("s3", S3Postgres(pg, weed), files, run_dir, weed=weed, profile=args.profile, label=tag,
+                                           edge_settings=edge_settings))
             out.append(table(label, results, tar_zstd_ratio(src) if with_reference else None))
             print(out[-1], flush=True)
             shutil.rmtree(src, ignore_errors=True)
@@ -296,6 +349,8 @@ def main() -> None:
     print(f"\n(core, faultproxy: {bin_dir}; edge: {edge}; {os.cpu_count()} cores; every client through a fault-free "
           "tributary-faultproxy on loopback; × rclone: its time ÷ ours, and for RSS and CPU ours ÷ its; "
           "client = the edge agent or rclone; SeaweedFS CPU: the S3 server's, during the rclone and S3-lake rows)")
+    if edge_settings:
+        print(f"(edge settings other than the product defaults: {edge_settings})")
 
 
 if __name__ == "__main__":
