@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
 import TributaryProtocol
 
 /// `PUT /v1/dictionaries/<sha256>`: a site sends a zstd dictionary its segments name
@@ -25,8 +26,14 @@ struct DictionaryController: Sendable {
             throw TributaryError(.invalidDictionary, "a dictionary is named by the 64 lowercase hex digits of its sha256")
         }
         try gate.take(.creation, site: site)
+        if let length = req.headers[.contentLength].flatMap(Int.init), length > ZstdDictionary.maxBytes {
+            throw TributaryError(.tooLarge, "a dictionary of \(length) bytes exceeds \(ZstdDictionary.maxBytes)")
+        }
         var request = req
-        let body = try await request.collectBody(upTo: ZstdDictionary.maxBytes)
+        let body: ByteBuffer
+        do { body = try await request.collectBody(upTo: ZstdDictionary.maxBytes) } catch is NIOTooManyBytesError {
+            throw TributaryError(.tooLarge, "a dictionary is at most \(ZstdDictionary.maxBytes) bytes")
+        }
         let d = try ZstdDictionary(validating: Array(buffer: body))
         guard d.id == id else {
             throw TributaryError(.invalidDictionary, "the dictionary's sha256 is \(d.id), not the \(id) it is sent as")

@@ -9,6 +9,8 @@ public struct BuiltBatch: Sendable {
     public var file: String
     public var size: UInt64
     public var sha256: String
+    /// The zstd dictionary a segment is compressed with (its sha256), if any.
+    public var dictionary: String? = nil
 }
 
 /// A spool object whose file no longer matches its journaled size or sha256 (disk corruption,
@@ -40,7 +42,7 @@ public struct BatchBuilder: Sendable {
         })
         let sent = entries.filter { !$0.ref }.map(\.object)
         let dictionary = dictionaries?.forSegment(sent)
-        let built = try build(suffix: ".seg") { sink in
+        var built = try build(suffix: ".seg") { sink in
             var writer = try SegmentWriter(sink: sink, manifest: manifest, level: zstdLevel, dictionary: dictionary)
             for (o, ref) in entries where !ref {
                 _ = try writer.beginObject()
@@ -59,6 +61,7 @@ public struct BatchBuilder: Sendable {
             }
             return try writer.finish()
         }
+        built.dictionary = dictionary?.id
         if let dictionaries {
             for (stream, n) in Dictionary(sent.map { ($0.stream, 1) }, uniquingKeysWith: +) { dictionaries.packed(stream: stream, count: n) }
             // Training failing to persist leaves the stream without a new dictionary; the segment stands.

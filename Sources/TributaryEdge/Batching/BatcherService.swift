@@ -130,7 +130,7 @@ public final class BatcherService: Service, @unchecked Sendable {
                 let raw = entries.filter { !$0.ref }.reduce(UInt64(0)) { $0 + $1.object.size }
                 logger.debug("built a segment", metadata: [
                     "batch": "\(id.map(String.init) ?? "void")", "objects": "\(entries.count)", "refs": "\(entries.filter(\.ref).count)",
-                    "bytes": "\(raw)", "compressed": "\(built.size)",
+                    "bytes": "\(raw)", "compressed": "\(built.size)", "dictionary": "\(built.dictionary ?? "none")",
                 ])
             }
         } catch let c as CorruptSpoolObject {
