@@ -120,6 +120,8 @@ public struct CoreServer: Sendable {
         UploadController(
             registry: registry, committer: committer, auth: auth, gate: gate, refusals: refusals, configuration: configuration, logger: logger
         ).addRoutes(to: router)
+        DictionaryController(dictionaries: committer.dictionaries, auth: auth, gate: gate, refusals: refusals, logger: logger)
+            .addRoutes(to: router)
         AdminController(sites: SiteRegistry(catalog: catalog), auth: auth, lake: lake, catalog: catalog, recovery: progress, logger: logger)
             .addRoutes(to: router)
         let fleet = Fleet(catalog: catalog, configuration: configuration)

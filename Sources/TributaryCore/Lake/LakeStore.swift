@@ -12,6 +12,8 @@ import TributaryProtocol
 //   <lake>/_tributary/arrivals/stream=<s>/site=<x>/date=<d>/<committed-at>-<upload-id>.jsonl
 //       one JSON line per arrival of that upload in that partition (stored and duplicate),
 //       so a reader can pick up new arrivals incrementally by listing this prefix.
+//   <lake>/_tributary/dictionaries/<sha256>.zdict
+//       the zstd dictionaries sites compress segments with, content-addressed (`LakeDictionaries`).
 //
 // Invariants:
 // - A key is written once, atomically, with fully fsync'd content, before the catalog names it.
@@ -56,6 +58,10 @@ public protocol LakeStore: Sendable {
 
     /// Writes a small derived file (an arrival manifest) atomically, replacing any previous one.
     func writeMetadata(key: String, bytes: [UInt8]) async throws
+
+    /// Reads a small derived file (a dictionary) of at most `limit` bytes; nil when the key does
+    /// not exist. More than `limit` bytes is an error, never a partial read.
+    func readMetadata(key: String, limit: Int) async throws -> [UInt8]?
 
     /// Removes a key (used only to undo a placement that lost a dedup race).
     func remove(key: String) async throws
