@@ -19,6 +19,17 @@ public final class ZstdCompressor {
             let r = d.bytes.withUnsafeBytes { ZSTD_CCtx_loadDictionary(cctx, $0.baseAddress, $0.count) }
             // A validated dictionary loads unless memory is exhausted.
             if ZSTD_isError(r) != 0 { fatalError("ZSTD_CCtx_loadDictionary: \(String(cString: ZSTD_getErrorName(r)))") }
+            // With a dictionary and an unknown input size zstd assumes a tiny input and picks that
+            // table's parameters (a 16 KiB window at level 19): a segment of many objects then
+            // loses the matches between them. Keep the parameters of the level without a dictionary.
+            let p = ZSTD_getCParams(level, 0, 0)
+            ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, Int32(p.windowLog))
+            ZSTD_CCtx_setParameter(cctx, ZSTD_c_chainLog, Int32(p.chainLog))
+            ZSTD_CCtx_setParameter(cctx, ZSTD_c_hashLog, Int32(p.hashLog))
+            ZSTD_CCtx_setParameter(cctx, ZSTD_c_searchLog, Int32(p.searchLog))
+            ZSTD_CCtx_setParameter(cctx, ZSTD_c_minMatch, Int32(p.minMatch))
+            ZSTD_CCtx_setParameter(cctx, ZSTD_c_targetLength, Int32(p.targetLength))
+            ZSTD_CCtx_setParameter(cctx, ZSTD_c_strategy, Int32(p.strategy.rawValue))
         }
         self.out = [UInt8](repeating: 0, count: ZSTD_CStreamOutSize())
     }

@@ -38,6 +38,14 @@ import TributaryTestKit
         #expect(!p.wantsSample(s, sampling: 0))
     }
 
+    @Test func onlySmallSegmentsUseADictionary() {
+        #expect(policy.usesDictionary(segmentBytes: DictionaryPolicy.maxSegmentBytes))
+        #expect(!policy.usesDictionary(segmentBytes: DictionaryPolicy.maxSegmentBytes + 1))
+        var off = policy
+        off.capacity = 0
+        #expect(!off.usesDictionary(segmentBytes: 10))
+    }
+
     @Test func boundedSamplingStreamsAndCooldownAfterAFailedTraining() {
         let s = DictionaryPolicy.Stream()
         #expect(!policy.wantsSample(s, sampling: DictionaryPolicy.maxSamplingStreams))
@@ -80,6 +88,7 @@ import TributaryTestKit
         }
         let current = try #require(d.forSegment([object("weather", 10), object("other", 5)]))
         #expect(d.forSegment([object("weather", 1), object("other", 50)]) == nil, "the stream with most bytes decides")
+        #expect(d.forSegment([object("weather", DictionaryPolicy.maxSegmentBytes + 1)]) == nil, "a large segment goes without")
         let file = dir + "/dictionaries/" + current.id + ".zdict"
         #expect(FileManager.default.fileExists(atPath: file))
 

@@ -16,6 +16,10 @@ import TributaryProtocol
 ///   dictionary replaces the stream's current one for the segments built after it.
 /// - When zstd cannot train (samples too uniform or too few distinct), the stream waits
 ///   `cooldownObjects` objects before sampling again.
+/// - Only segments of at most `maxSegmentBytes` of content are compressed with a dictionary:
+///   measured (docs/PERFORMANCE.md), a dictionary saves 3–10 % on a segment of a few small files,
+///   nothing at ~300 KB, and costs up to 14 % at level 19 on a segment of hundreds of files,
+///   which learns more from itself than from 16 KiB of samples.
 public struct DictionaryPolicy: Sendable, Equatable {
     public var capacity: Int
     public var sampleBytes: Int
@@ -23,6 +27,7 @@ public struct DictionaryPolicy: Sendable, Equatable {
     public var retrainObjects: Int
     public static let maxSamplingStreams = 4
     public static let minSamples = 16
+    public static let maxSegmentBytes: UInt64 = 128 << 10
 
     public init(configuration c: EdgeConfiguration) {
         capacity = c.dictionaryBytes
@@ -53,6 +58,9 @@ public struct DictionaryPolicy: Sendable, Equatable {
         if !s.hasDictionary { return true }
         return retrainObjects > 0 && s.objectsSince >= retrainObjects
     }
+
+    /// Whether a segment with `bytes` of content is compressed with its stream's dictionary.
+    public func usesDictionary(segmentBytes bytes: UInt64) -> Bool { enabled && bytes <= Self.maxSegmentBytes }
 
     public func shouldTrain(_ s: Stream) -> Bool {
         enabled && s.sampleBytes >= sampleBytes && s.samples >= Self.minSamples
@@ -88,11 +96,12 @@ public final class StreamDictionaries: Sendable {
     }
 
     /// The dictionary a segment is compressed with: the current one of the stream that has the
-    /// most bytes in it (a segment's frames use one dictionary).
+    /// most bytes in it (a segment's frames use one dictionary); none for a large segment.
     public func forSegment(_ objects: [SpoolObject]) -> ZstdDictionary? {
         guard policy.enabled else { return nil }
         var bytes: [String: UInt64] = [:]
         for o in objects { bytes[o.stream, default: 0] &+= o.size }
+        guard policy.usesDictionary(segmentBytes: bytes.values.reduce(0, &+)) else { return nil }
         guard let top = bytes.max(by: { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) })?.key else { return nil }
         return state.withLock { $0.current[top] }
     }
