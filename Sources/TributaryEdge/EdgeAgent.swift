@@ -19,12 +19,13 @@ public struct EdgeAgent {
     public let runtime: AgentRuntime
     let lock: SpoolLock
 
-    public init(configuration c: EdgeConfiguration, logger: Logger) throws {
+    /// `clock`: every service's time and timers (a `ManualClock` lets a test drive them).
+    public init(configuration c: EdgeConfiguration, logger: Logger, clock: any ServiceClock = SystemClock()) throws {
         try c.validateForRun()
         spool = try SpoolIntake(directory: c.spoolDirectory, logger: logger)
         lock = try SpoolLock(spool: c.spoolDirectory)
         try spool.removeLeftovers()
-        runtime = AgentRuntime(configuration: c)
+        runtime = AgentRuntime(configuration: c, clock: { clock.now() })
         var options = TransferOptions()
         options.connectTimeout = c.connectTimeoutSeconds
         options.lowSpeedLimit = 1024
@@ -37,17 +38,25 @@ public struct EdgeAgent {
         let token = SiteToken(c.token)
         let haveClient = TusClient(baseURL: c.coreURL, token: token, options: options)
         let reportClient = TusClient(baseURL: c.coreURL, token: token, options: options)
-        let context = AgentContext(configuration: c, spool: spool, runtime: runtime, logger: logger)
+        let context = AgentContext(configuration: c, spool: spool, runtime: runtime, logger: logger, clock: clock)
+        // How the services nudge each other, each a `Wakeup` its receiver waits on (no polling):
+        // intake and the S3 sources → batcher ("objects accepted"); batcher → each upload lane ("a
+        // batch is built"); upload lanes → batcher ("a batch left the spool") and → reports
+        // ("delivered"); the runtime's `changed` → the status writer.
+        let toBatcher = Wakeup()
+        let toLanes = Dictionary(uniqueKeysWithValues: UploadLane.allCases.map { ($0, Wakeup()) })
+        let toReports = Wakeup()
         var services: [any Service] = [
-            IntakeService(context: context),
-            BatcherService(context: context, client: haveClient),
-            UploaderService(context: context, clients: Dictionary(uniqueKeysWithValues: UploadLane.allCases.map {
-                ($0, TusClient(baseURL: c.coreURL, token: token, options: options))
-            })),
-            ReportService(context: context, client: reportClient),
-            StatusWriterService(runtime: runtime, spool: c.spoolDirectory, logger: logger),
+            IntakeService(context: context, accepted: toBatcher),
+            BatcherService(context: context, client: haveClient, wake: toBatcher, lanes: Array(toLanes.values)),
+            UploaderService(
+                context: context,
+                clients: Dictionary(uniqueKeysWithValues: UploadLane.allCases.map { ($0, TusClient(baseURL: c.coreURL, token: token, options: options)) }),
+                wakes: toLanes, spoolFreed: toBatcher, delivered: toReports),
+            ReportService(context: context, client: reportClient, deliveries: toReports),
+            StatusWriterService(runtime: runtime, spool: c.spoolDirectory, logger: logger, clock: clock),
         ]
-        for source in c.sources { services.append(S3SourceService(context: context, settings: source)) }
+        for source in c.sources { services.append(S3SourceService(context: context, settings: source, accepted: toBatcher)) }
         if let file = c.tokenFile {
             // After `sites rotate` at the core: the new token from the file, the token itself never logged.
             services.append(SIGHUPReloader(

@@ -26,17 +26,28 @@ import TributaryProtocol
 public final class UploaderService: Service, @unchecked Sendable {
     let context: AgentContext
     let clients: [UploadLane: TusClient]
+    /// What each lane waits on: "a batch is built" (the batcher signals).
+    let wakes: [UploadLane: Wakeup]
+    /// What it signals: "a batch left the spool" (the batcher builds the next), "delivered" (reports).
+    let spoolFreed: Wakeup
+    let delivered: Wakeup
     let builder: BatchBuilder
     var configuration: EdgeConfiguration { context.configuration }
     var spool: SpoolIntake { context.spool }
     var runtime: AgentRuntime { context.runtime }
     var logger: Logger { context.logger }
 
-    /// One client (connection) per lane.
-    public init(context: AgentContext, clients: [UploadLane: TusClient]) {
+    /// One client (connection) and one wake-up per lane.
+    public init(
+        context: AgentContext, clients: [UploadLane: TusClient], wakes: [UploadLane: Wakeup], spoolFreed: Wakeup, delivered: Wakeup
+    ) {
         precondition(Set(clients.keys) == Set(UploadLane.allCases), "a client per lane")
+        precondition(Set(wakes.keys) == Set(UploadLane.allCases), "a wake-up per lane")
         self.context = context
         self.clients = clients
+        self.wakes = wakes
+        self.spoolFreed = spoolFreed
+        self.delivered = delivered
         builder = context.builder
     }
 
@@ -61,7 +72,7 @@ public final class UploaderService: Service, @unchecked Sendable {
 
     private func loop(lane: UploadLane) async throws {
         let client = clients[lane]!
-        let wake = context.laneWakes[lane]!
+        let wake = wakes[lane]!
         var chunk = ChunkSizer(maximum: configuration.chunkBytes, floor: configuration.chunkFloorBytes)
         runtime.setChunk(chunk.current, lane: lane)
         // Batches the core answered but did not take: when each may be tried again (lane-local backoff).
@@ -69,7 +80,7 @@ public final class UploaderService: Service, @unchecked Sendable {
         while !Task.isCancelled {
             let backoff = runtime.secondsUntilAttempt()
             if backoff > 0 {
-                await wake.wait(milliseconds: Int(min(backoff, 1) * 1000) + 1)
+                await wake.wait(milliseconds: Int(min(backoff, 1) * 1000) + 1, clock: context.clock)
                 _ = wake.consume()
                 continue
             }
@@ -81,7 +92,7 @@ public final class UploaderService: Service, @unchecked Sendable {
                 batch = try await BlockingThread.run { try journal.nextBatch(lane: lane, waiting: held) }
             } catch {
                 logger.error("cannot read the journal", metadata: ["error": "\(error)"])
-                await wake.wait(milliseconds: 1000)
+                await wake.wait(milliseconds: 1000, clock: context.clock)
                 continue
             }
             guard let batch else {
@@ -89,12 +100,12 @@ public final class UploaderService: Service, @unchecked Sendable {
                 // their own backoff are looked at again in a second; otherwise a long safety timer.
                 let held = !waiting.isEmpty
                 waiting = [:]
-                await wake.wait(milliseconds: held ? 1000 : Self.idleMilliseconds)
+                await wake.wait(milliseconds: held ? 1000 : Self.idleMilliseconds, clock: context.clock)
                 continue
             }
             if let w = waiting[batch.id], w.until > now {
                 // Every batch of the lane waits out its own backoff.
-                await wake.wait(milliseconds: max(1, min(1000, Int((w.until - now) * 1000))))
+                await wake.wait(milliseconds: max(1, min(1000, Int((w.until - now) * 1000))), clock: context.clock)
                 continue
             }
             let outcome: SessionOutcome
@@ -122,8 +133,8 @@ public final class UploaderService: Service, @unchecked Sendable {
                 waiting[batch.id] = nil
                 runtime.linkSucceeded()
                 if case .delivered = outcome.end { runtime.acknowledged() }
-                context.batcherWake.signal()
-                context.reportWake.signal()
+                spoolFreed.signal()
+                delivered.signal()
             case .retry(let e, .batch):
                 runtime.linkSucceeded()
                 let failures = (waiting[batch.id]?.failures ?? 0) + 1
@@ -134,7 +145,7 @@ public final class UploaderService: Service, @unchecked Sendable {
                 logger.warning("the core did not take a batch; it waits, the lane goes on", metadata: [
                     "batch": "\(batch.id)", "lane": "\(lane.rawValue)", "error": "\(e)", "retry_in_s": "\(String(format: "%.1f", delay))",
                 ])
-                context.reportWake.signal()
+                delivered.signal()
             case .retry(let e, .link):
                 if e.kind == .unauthorized {
                     let delay = runtime.linkFailed("the core refused the site token: \(e)", retryAfter: e.retryAfter)
@@ -177,7 +188,7 @@ public final class UploaderService: Service, @unchecked Sendable {
 
     /// The upload rate cap now, shared between the lanes sending at once.
     func currentRate() -> Int64 {
-        var t = time(nil)
+        var t = time_t(context.clock.now())
         var tmv = tm()
         localtime_r(&t, &tmv)
         let rate = configuration.bandwidthSchedule.rate(atMinute: Int(tmv.tm_hour) * 60 + Int(tmv.tm_min), otherwise: configuration.bandwidthBytesPerSecond)
@@ -190,12 +201,12 @@ public final class UploaderService: Service, @unchecked Sendable {
         let objects = try journal.objects(inBatch: batch.id)
         guard !objects.isEmpty else {
             // Its objects were all acknowledged by an earlier receipt: nothing left to send.
-            _ = try journal.releaseBatch(batch.id, quarantine: [], reason: "", at: Timestamp.format(Date()))
+            _ = try journal.releaseBatch(batch.id, quarantine: [], reason: "", at: Timestamp.format(context.clock.date))
             return SessionOutcome(end: .released, chunk: chunk)
         }
         var inFlight = AgentRuntimeStatus.InFlight(
             batchID: batch.id, kind: batch.kind.rawValue, objects: objects.count, bytes: batch.size, sent: batch.uploadOffset,
-            uploadURL: batch.uploadURL, startedAt: Timestamp.format(Date()))
+            uploadURL: batch.uploadURL, startedAt: Timestamp.format(context.clock.date))
         runtime.setInFlight(inFlight, lane: lane)
 
         let path = spool.directory + "/" + batch.file
@@ -337,7 +348,7 @@ public final class UploaderService: Service, @unchecked Sendable {
     /// - `quarantine`: the whole batch is set aside with the reason (`retry-quarantined` puts it back).
     private func release(_ batch: SpoolBatch, objects: [SpoolObject], how: UploadSession.Release, reason: String) throws {
         let journal = spool.journal
-        let now = Timestamp.format(Date())
+        let now = Timestamp.format(context.clock.date)
         try journal.count("batches_rejected")
         let released: (file: String?, quarantined: Int)
         switch how {
