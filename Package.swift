@@ -167,7 +167,7 @@ let package = Package(
         ),
         .target(
             name: "TributaryTestKit",
-            dependencies: ["TributaryProtocol"],
+            dependencies: ["TributaryProtocol", "TributaryDelivery"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

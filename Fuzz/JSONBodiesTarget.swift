@@ -1,3 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
 /// JSON bodies target: the first byte chooses the body — have-check request, heartbeat
 /// `SiteReport`, segment manifest, a compact receipt (what a core sends an edge), a binary
 /// have-check request or its bitmap answer — and the rest is decoded as a site (or a core) would
@@ -15,6 +21,12 @@ func fuzzJSONBodies(_ input: UnsafeRawBufferPointer) {
         case 1:
             let r = try JSONBody.decode(SiteReport.self, from: body, limits: limits)
             for t in [r.reportedAt, r.oldestCapturedAt, r.lastSuccessAt].compactMap({ $0 }) { _ = try? Timestamp.parse(t) }
+            // What the core keeps of a report re-encodes and decodes to the same (streams with
+            // or without the edge's `priority`).
+            var roomy = limits
+            roomy.maxJSONBodyBytes = 1 << 20  // the encoder escapes '/' as '\/'
+            let again = try JSONBody.decode(SiteReport.self, from: Array(try JSONEncoder().encode(r)), limits: roomy)
+            precondition(again.streams == r.streams, "a report's streams do not round-trip")
         case 3:
             let r = try CompactReceipt.parse(body, limits: limits)
             precondition(r.count >= 0 && r.count <= CompactReceipt.maxObjects && Hex.isSHA256(r.objectsSHA256), "compact receipt accepted out of range")

@@ -39,14 +39,29 @@ public final class Wakeup: Sendable {
         }
     }
 
-    /// Suspends up to `milliseconds`, ending early on a signal (which it consumes) or cancellation.
-    public func wait(milliseconds: Int) async {
-        guard milliseconds > 0, !Task.isCancelled, !consume() else { return }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await Task.sleep(for: .milliseconds(milliseconds)) }
-            group.addTask { await self.signalled() }
-            await group.next()
+    /// Suspends up to `milliseconds` of `clock`, ending early on a signal (which it consumes) or
+    /// cancellation.
+    public func wait(milliseconds: Int, clock: any ServiceClock = SystemClock()) async {
+        _ = await signalled(within: milliseconds, clock: clock)
+    }
+
+    /// `wait`, answering whether a signal ended it (or was pending): a receiver that acts on the
+    /// signal itself ("something was delivered") must not lose it to the wait that consumed it.
+    public func signalled(within milliseconds: Int, clock: any ServiceClock = SystemClock()) async -> Bool {
+        if consume() { return true }
+        guard milliseconds > 0, !Task.isCancelled else { return false }
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await clock.sleep(milliseconds: milliseconds)
+                return false
+            }
+            group.addTask {
+                await self.signalled()
+                return !Task.isCancelled
+            }
+            let signalled = await group.next() ?? false
             group.cancelAll()
+            return signalled
         }
     }
 

@@ -1,32 +1,30 @@
 import Logging
 import TributaryDelivery
 
-/// What the agent's services share: settings, the spool, the live runtime state, the logger,
-/// and the nudges they give each other.
+/// What the agent's services share: settings, the spool, the live runtime state, the logger and
+/// the clock they read and wait on. The nudges they give each other are not here: each service
+/// is handed the `Wakeup`s it waits on and those it signals (wired in `EdgeAgent`).
 public struct AgentContext: Sendable {
     public let configuration: EdgeConfiguration
     public let spool: SpoolIntake
     public let runtime: AgentRuntime
     public let logger: Logger
-    /// "Files may be waiting in the inbox", "objects were accepted", "a batch is built".
-    public let intakeWake = Wakeup()
-    public let batcherWake = Wakeup()
-    /// One per upload lane: "a batch is built" wakes both (`wakeUploaders`).
-    public let laneWakes: [UploadLane: Wakeup] = [.fresh: Wakeup(), .bulk: Wakeup()]
-    /// "Something was delivered": report the new backlog now.
-    public let reportWake = Wakeup()
+    /// Every service's time and timers (`SystemClock`; a `ManualClock` in unit tests).
+    public let clock: any ServiceClock
     /// Per-stream zstd dictionaries, shared by the batch builder and the uploaders.
     public let dictionaries: StreamDictionaries
 
-    public init(configuration: EdgeConfiguration, spool: SpoolIntake, runtime: AgentRuntime, logger: Logger) {
+    public init(
+        configuration: EdgeConfiguration, spool: SpoolIntake, runtime: AgentRuntime, logger: Logger,
+        clock: any ServiceClock = SystemClock()
+    ) {
         self.configuration = configuration
         self.spool = spool
         self.runtime = runtime
         self.logger = logger
+        self.clock = clock
         dictionaries = StreamDictionaries(spoolDirectory: spool.directory, policy: DictionaryPolicy(configuration: configuration))
     }
-
-    public func wakeUploaders() { for w in laneWakes.values { w.signal() } }
 
     var builder: BatchBuilder { BatchBuilder(spoolDirectory: spool.directory, zstdLevel: configuration.zstdLevel, dictionaries: dictionaries) }
 }

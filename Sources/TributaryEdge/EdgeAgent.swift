@@ -19,12 +19,13 @@ public struct EdgeAgent {
     public let runtime: AgentRuntime
     let lock: SpoolLock
 
-    public init(configuration c: EdgeConfiguration, logger: Logger) throws {
+    /// `clock`: every service's time and timers (a `ManualClock` lets a test drive them).
+    public init(configuration c: EdgeConfiguration, logger: Logger, clock: any ServiceClock = SystemClock()) throws {
         try c.validateForRun()
         spool = try SpoolIntake(directory: c.spoolDirectory, logger: logger)
         lock = try SpoolLock(spool: c.spoolDirectory)
         try spool.removeLeftovers()
-        runtime = AgentRuntime(configuration: c)
+        runtime = AgentRuntime(configuration: c, clock: { clock.now() })
         var options = TransferOptions()
         options.connectTimeout = c.connectTimeoutSeconds
         options.lowSpeedLimit = 1024
@@ -37,16 +38,28 @@ public struct EdgeAgent {
         // behind a PATCH; each service talks to the current core (`CoreFailover`).
         let token = SiteToken(c.token)
         let perCore = { c.coreURLs.map { TusClient(baseURL: $0, token: token, options: options) } }
-        let context = AgentContext(configuration: c, spool: spool, runtime: runtime, logger: logger)
+        let context = AgentContext(configuration: c, spool: spool, runtime: runtime, logger: logger, clock: clock)
+        // How the services nudge each other, each a `Wakeup` its receiver waits on (no polling):
+        // intake and the S3 sources → batcher ("objects accepted"); batcher → each upload lane ("a
+        // batch is built"); upload lanes → batcher ("a batch left the spool") and → reports
+        // ("delivered"); a change of the current core → lanes, batcher and reports; the runtime's
+        // `changed` → the status writer.
+        let toBatcher = Wakeup()
+        let toLanes = Dictionary(uniqueKeysWithValues: UploadLane.allCases.map { ($0, Wakeup()) })
+        let toReports = Wakeup()
+        let coreSwitched = CoreSwitchNotice(cores: c.coreURLs, logger: logger, wakes: Array(toLanes.values) + [toBatcher, toReports])
         var services: [any Service] = [
-            IntakeService(context: context),
-            BatcherService(context: context, clients: perCore()),
-            UploaderService(context: context, clients: Dictionary(uniqueKeysWithValues: UploadLane.allCases.map { ($0, perCore()) })),
-            ReportService(context: context, clients: perCore()),
-            StatusWriterService(runtime: runtime, spool: c.spoolDirectory, logger: logger),
+            IntakeService(context: context, accepted: toBatcher),
+            BatcherService(context: context, clients: perCore(), wake: toBatcher, lanes: Array(toLanes.values), coreSwitched: coreSwitched),
+            UploaderService(
+                context: context,
+                clients: Dictionary(uniqueKeysWithValues: UploadLane.allCases.map { ($0, perCore()) }),
+                wakes: toLanes, spoolFreed: toBatcher, delivered: toReports, coreSwitched: coreSwitched),
+            ReportService(context: context, clients: perCore(), deliveries: toReports),
+            StatusWriterService(runtime: runtime, spool: c.spoolDirectory, logger: logger, clock: clock),
         ]
-        if c.coreURLs.count > 1 { services.append(CoreProbeService(context: context, clients: perCore())) }
-        for source in c.sources { services.append(S3SourceService(context: context, settings: source)) }
+        if c.coreURLs.count > 1 { services.append(CoreProbeService(context: context, clients: perCore(), coreSwitched: coreSwitched)) }
+        for source in c.sources { services.append(S3SourceService(context: context, settings: source, accepted: toBatcher)) }
         if let file = c.tokenFile {
             // After `sites rotate` at the core: the new token from the file, the token itself never logged.
             services.append(SIGHUPReloader(

@@ -1,21 +1,25 @@
 /// `POST /v1/heartbeat`: what an edge agent reports about its backlog. The site is the token's;
 /// the figures are the same as the agent's own `tributary-edge status` at `reported_at`.
 public struct SiteReport: Codable, Sendable, Equatable {
+    /// One stream's backlog: the heartbeat's, and the edge's own `status` (one definition).
     public struct Stream: Codable, Sendable, Equatable {
         public var stream: String
+        /// The stream's priority at the edge: shown by `status`, left out of heartbeats (nil).
+        public var priority: Int?
         public var pendingObjects: Int
         public var pendingBytes: UInt64
         public var oldestCapturedAt: String?
 
-        public init(stream: String, pendingObjects: Int, pendingBytes: UInt64, oldestCapturedAt: String?) {
+        public init(stream: String, priority: Int? = nil, pendingObjects: Int, pendingBytes: UInt64, oldestCapturedAt: String?) {
             self.stream = stream
+            self.priority = priority
             self.pendingObjects = pendingObjects
             self.pendingBytes = pendingBytes
             self.oldestCapturedAt = oldestCapturedAt
         }
 
         enum CodingKeys: String, CodingKey {
-            case stream
+            case stream, priority
             case pendingObjects = "pending_objects"
             case pendingBytes = "pending_bytes"
             case oldestCapturedAt = "oldest_captured_at"

@@ -126,7 +126,7 @@ public struct SiteView: Sendable, Encodable, Equatable {
         var buckets: [Lag.Bucket] = []
         for (i, c) in s.lag.counts.enumerated() {
             cumulative += c
-            buckets.append(.init(le: i < LagHistogram.bounds.count ? Self.number(LagHistogram.bounds[i]) : "+Inf", count: cumulative))
+            buckets.append(.init(le: i < LagHistogram.bounds.count ? PrometheusText.number(LagHistogram.bounds[i]) : "+Inf", count: cumulative))
         }
         ingestLag = Lag(
             count: s.lag.count, sumSeconds: Self.round(s.lag.sumSeconds),
@@ -139,8 +139,6 @@ public struct SiteView: Sendable, Encodable, Equatable {
     }
 
     static func round(_ d: Double) -> Double { (d * 1000).rounded() / 1000 }
-
-    static func number(_ d: Double) -> String { d == d.rounded() ? String(Int64(d)) : String(d) }
 
     enum CodingKeys: String, CodingKey {
         case site, status, streams, rejections

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import TributaryProtocol
 
 /// The per-site part of `/metrics`, computed from the catalog at scrape time (so every node
 /// answers the same figures, offline sites included). Prometheus text format 0.0.4. Names:
@@ -26,14 +27,16 @@ import Foundation
 /// every node reports the same, so aggregate across nodes with `max`, not `sum`.
 public enum FleetMetrics {
     public static func render(_ view: FleetView) -> String {
-        var out = ""
-        func family(_ name: String, _ type: String, _ help: String, _ samples: [(String, String)]) {
-            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
-            for (labels, value) in samples { out += "\(name){\(labels)} \(value)\n" }
+        var out = PrometheusText()
+        func family(_ name: String, _ type: String, _ help: String, _ samples: [(labels: String, value: String)]) {
+            out.family(name, type, help, samples)
         }
         let sites = view.sites
-        func site(_ s: SiteView) -> String { "site=\"\(escape(s.site))\"" }
-        func each(_ value: (SiteView) -> String?) -> [(String, String)] { sites.compactMap { s in value(s).map { (site(s), $0) } } }
+        func site(_ s: SiteView) -> String { PrometheusText.label("site", s.site) }
+        func each(_ value: (SiteView) -> String?) -> [(labels: String, value: String)] {
+            sites.compactMap { s in value(s).map { (site(s), $0) } }
+        }
+        let number = PrometheusText.number
 
         family("tributary_site_status", "gauge", "1 for the site's current status (healthy, lagging, offline, dropping).",
                sites.flatMap { s in SiteHealth.allCases.map { ("\(site(s)),status=\"\($0.rawValue)\"", s.status == $0 ? "1" : "0") } })
@@ -56,38 +59,19 @@ public enum FleetMetrics {
         family("tributary_site_duplicates_total", "counter", "Objects whose content the site had already delivered.",
                each { String($0.duplicates) })
         family("tributary_site_rejections_total", "counter", "Uploads the core refused, by error code.",
-               sites.flatMap { s in s.rejections.sorted { $0.key < $1.key }.map { ("\(site(s)),reason=\"\(escape($0.key))\"", String($0.value)) } })
+               sites.flatMap { s in s.rejections.sorted { $0.key < $1.key }.map { ("\(site(s)),\(PrometheusText.label("reason", $0.key))", String($0.value)) } })
         family("tributary_site_dropped_objects_total", "counter", "Objects the edge evicted from a full spool (drop-oldest), as it reports.",
                each { $0.droppedObjects.map(String.init) })
         family("tributary_site_dropped_bytes_total", "counter", "Bytes the edge evicted from a full spool, as it reports.",
                each { $0.droppedBytes.map(String.init) })
-        out += "# HELP tributary_site_ingest_lag_seconds Received-at minus captured-at of each arrival.\n"
-        out += "# TYPE tributary_site_ingest_lag_seconds histogram\n"
+        out.header("tributary_site_ingest_lag_seconds", "histogram", "Received-at minus captured-at of each arrival.")
         for s in sites {
             for b in s.ingestLag.buckets {
-                out += "tributary_site_ingest_lag_seconds_bucket{\(site(s)),le=\"\(b.le)\"} \(b.count)\n"
+                out.sample("tributary_site_ingest_lag_seconds_bucket", "\(site(s)),le=\"\(b.le)\"", String(b.count))
             }
-            out += "tributary_site_ingest_lag_seconds_sum{\(site(s))} \(number(s.ingestLag.sumSeconds))\n"
-            out += "tributary_site_ingest_lag_seconds_count{\(site(s))} \(s.ingestLag.count)\n"
+            out.sample("tributary_site_ingest_lag_seconds_sum", site(s), number(s.ingestLag.sumSeconds))
+            out.sample("tributary_site_ingest_lag_seconds_count", site(s), String(s.ingestLag.count))
         }
-        return out
-    }
-
-    static func number(_ d: Double) -> String {
-        if d.isInfinite { return d > 0 ? "+Inf" : "-Inf" }
-        return d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)
-    }
-
-    static func escape(_ s: String) -> String {
-        var o = ""
-        for c in s {
-            switch c {
-            case "\\": o += "\\\\"
-            case "\"": o += "\\\""
-            case "\n": o += "\\n"
-            default: o.append(c)
-            }
-        }
-        return o
+        return out.text
     }
 }

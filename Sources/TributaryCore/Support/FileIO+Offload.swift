@@ -24,6 +24,10 @@ public enum BlockingPools {
     }()
 }
 
+/// Hummingbird exports a `FileIO` of its own (serving files), which files importing both saw
+/// beside this one; inside TributaryCore the name means one type, the durability helpers.
+typealias FileIO = TributaryFiles.FileIO
+
 extension FileIO {
     /// Runs blocking file work off the Swift concurrency pool, on `pool` (default `BlockingPools.io`).
     static func offload<T: Sendable>(on pool: NIOThreadPool = BlockingPools.io, _ body: @escaping @Sendable () throws -> T) async throws -> T {

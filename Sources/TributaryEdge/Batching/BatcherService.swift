@@ -26,11 +26,19 @@ public final class BatcherService: Service, @unchecked Sendable {
     var spool: SpoolIntake { context.spool }
     var runtime: AgentRuntime { context.runtime }
     var logger: Logger { context.logger }
-    var wake: Wakeup { context.batcherWake }
+    /// What it waits on: objects accepted (intake, S3 sources), spool space freed (upload lanes).
+    let wake: Wakeup
+    /// What it signals: one per upload lane, "a batch is built".
+    let lanes: [Wakeup]
+    /// What a change of the current core wakes (with several cores configured).
+    let coreSwitched: CoreSwitchNotice
 
-    public init(context: AgentContext, clients: [TusClient]) {
+    public init(context: AgentContext, clients: [TusClient], wake: Wakeup, lanes: [Wakeup], coreSwitched: CoreSwitchNotice) {
         self.context = context
         self.clients = clients
+        self.wake = wake
+        self.lanes = lanes
+        self.coreSwitched = coreSwitched
         planner = BatchPlanner(configuration: context.configuration)
         builder = context.builder
     }
@@ -46,14 +54,14 @@ public final class BatcherService: Service, @unchecked Sendable {
                 if let next = try await step() {
                     waitMs = next
                 } else {
-                    context.wakeUploaders()
+                    for lane in lanes { lane.signal() }
                     continue
                 }
             } catch {
                 logger.error("batching failed; will retry", metadata: ["error": "\(error)"])
                 waitMs = 2000
             }
-            await wake.wait(milliseconds: waitMs)
+            await wake.wait(milliseconds: waitMs, clock: context.clock)
         }
     }
 
@@ -79,7 +87,7 @@ public final class BatcherService: Service, @unchecked Sendable {
         // Nagle style: with nothing queued on the fresh lane and the link usable, a finished burst
         // goes at once instead of waiting out the segment age.
         let freshIdle = freshQueued == 0 && runtime.secondsUntilAttempt() <= 0
-        let (lanes, waitSeconds) = planner.dueLanes(candidates, now: Date(), lanes: Set(room), freshIdle: freshIdle)
+        let (lanes, waitSeconds) = planner.dueLanes(candidates, now: context.clock.date, lanes: Set(room), freshIdle: freshIdle)
         guard !lanes.isEmpty else { return max(20, min(1000, Int(waitSeconds * 1000) + 5)) }
         // The link decides when the core may be asked; the uploader and this share its backoff.
         let backoff = runtime.secondsUntilAttempt()
@@ -97,7 +105,7 @@ public final class BatcherService: Service, @unchecked Sendable {
             let (delay, switched) = runtime.linkFailed(
                 "have-check: \(e)", retryAfter: e.retryAfter, core: core, unreachable: CoreFailover.isUnreachable(status: e.status))
             if let switched {
-                context.coreSwitched(switched)
+                coreSwitched(switched)
                 return 0
             }
             logger.warning("cannot reach the core for the have-check; objects stay pending", metadata: ["error": "\(e)", "retry_in_s": "\(Int(delay.rounded()))"])
@@ -112,7 +120,7 @@ public final class BatcherService: Service, @unchecked Sendable {
         }
         guard let plan = next else { return 1000 }
         let builder = self.builder
-        let now = Timestamp.format(Date())
+        let now = Timestamp.format(context.clock.date)
         do {
             switch plan {
             case .single(let o, let compress):

@@ -22,19 +22,19 @@ import TributaryProtocol
 /// settle). With policy `block` a full spool leaves files waiting in the inbox.
 public final class IntakeService: Service, @unchecked Sendable {
     let context: AgentContext
-    let clock: @Sendable () -> Double
     var configuration: EdgeConfiguration { context.configuration }
     var spool: SpoolIntake { context.spool }
     var logger: Logger { context.logger }
-    var wake: Wakeup { context.intakeWake }
-    var batcherWake: Wakeup { context.batcherWake }
+    var clock: any ServiceClock { context.clock }
+    /// Signalled when objects were accepted (the batcher waits on it).
+    let accepted: Wakeup
     /// Files per group commit, and bytes.
     static let groupObjects = 256
     static let groupBytes: UInt64 = 256 << 20
 
-    public init(context: AgentContext, clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+    public init(context: AgentContext, accepted: Wakeup) {
         self.context = context
-        self.clock = clock
+        self.accepted = accepted
     }
 
     public func run() async throws {
@@ -81,7 +81,7 @@ public final class IntakeService: Service, @unchecked Sendable {
                 } else if outcome.accepted > 0 {
                     if spoolFullLogged { logger.info("spool has room again: taking inbox files") }
                     spoolFullLogged = false
-                    batcherWake.signal()
+                    accepted.signal()
                     continue  // more may be ready right away
                 }
             }
@@ -92,20 +92,20 @@ public final class IntakeService: Service, @unchecked Sendable {
             }
             // Wait for the next scan (`poll_ms`, the coarse rescan timer): an inotify event cuts it
             // short. The wait blocks a thread of its own in poll(2) — no polling loop, so an idle
-            // inbox costs one wake-up per `poll_ms`.
-            let deadline = clock() + Double(configuration.pollMilliseconds) / 1000
+            // inbox costs one wake-up per `poll_ms`. Without inotify, the clock's timer.
+            let deadline = clock.now() + Double(configuration.pollMilliseconds) / 1000
             while !Task.isCancelled {
-                let left = Int(((deadline - clock()) * 1000).rounded(.up))
+                let left = Int(((deadline - clock.now()) * 1000).rounded(.up))
                 if left <= 0 { break }
-                if watcher.usesInotify {
-                    let fd = watcher.eventFD
-                    _ = try? await BlockingThread.run { InboxWatcher.waitForEvents(fd: fd, milliseconds: left) }
-                } else {
-                    await wake.wait(milliseconds: left)
+                guard watcher.usesInotify else {
+                    await clock.sleep(milliseconds: left)
+                    continue
                 }
+                let fd = watcher.eventFD
+                _ = try? await BlockingThread.run { InboxWatcher.waitForEvents(fd: fd, milliseconds: left) }
                 let ev = watcher.drainEvents()
                 for p in ev.movedIn { tracker.noteMovedIn(p) }
-                if ev.changed || wake.consume() { break }
+                if ev.changed { break }
             }
         }
     }
@@ -116,7 +116,7 @@ public final class IntakeService: Service, @unchecked Sendable {
         -> (ready: [IntakeItem], blocked: Bool, now: Double)
     {
         let entries = watcher.scan()
-        let now = clock()
+        let now = clock.now()
         let present = Set(entries.map(\.path))
         tracker.retain(present)
         warned = warned.filter { present.contains($0.key) }
@@ -153,7 +153,8 @@ public final class IntakeService: Service, @unchecked Sendable {
         let spool = self.spool
         let configuration = self.configuration
         do {
-            let result = try await BlockingThread.run { try spool.ingest(items, configuration: configuration) }
+            let now = clock.date
+            let result = try await BlockingThread.run { try spool.ingest(items, configuration: configuration, now: now) }
             for r in result.refused {
                 switch r.reason {
                 case .vanished: logger.debug("inbox file vanished before it was taken", metadata: ["path": "\(Names.printable(r.item.sourcePath))"])

@@ -9,6 +9,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import TributaryCurl
+import TributaryDelivery
 import TributaryFiles
 import TributaryProtocol
 
@@ -26,22 +27,20 @@ public final class S3SourceService: Service, @unchecked Sendable {
     let settings: S3SourceSettings
     let planner: S3SourcePlanner
     let client: S3SourceClient
-    let sleep: @Sendable (Duration) async -> Void
+    /// Signalled when objects were accepted (the batcher waits on it).
+    let toBatcher: Wakeup
     /// Failed fetches by key and ETag in this run.
     private var failures: [String: Int] = [:]
     private var spoolFullLogged = false
     var logger: Logger { context.logger }
 
-    public init(
-        context: AgentContext, settings: S3SourceSettings,
-        sleep: @escaping @Sendable (Duration) async -> Void = { try? await Task.sleep(for: $0) }
-    ) {
+    public init(context: AgentContext, settings: S3SourceSettings, accepted: Wakeup) {
         self.context = context
+        toBatcher = accepted
         self.settings = settings
         let c = context.configuration
         planner = S3SourcePlanner(settings, maxObjectBytes: c.maxSpoolBytes)
         client = S3SourceClient(settings: settings, stallSeconds: c.stallSeconds, connectTimeout: c.connectTimeoutSeconds)
-        self.sleep = sleep
     }
 
     public func run() async throws {
@@ -49,7 +48,7 @@ public final class S3SourceService: Service, @unchecked Sendable {
         try await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 await self.pass()
-                await self.sleep(.seconds(self.settings.pollSeconds))
+                await self.context.clock.sleep(milliseconds: self.settings.pollSeconds * 1000)
                 try Task.checkCancellation()
             }
         }
@@ -128,6 +127,7 @@ public final class S3SourceService: Service, @unchecked Sendable {
         let staging = spool.directory + "/incoming/s3-" + Hex.encode(secureRandomBytes(12))
         let limit = configuration.maxSpoolBytes
         let captured = (try? Timestamp.parse(o.lastModified)).map(Timestamp.format)
+        let now = context.clock.date
         do {
             let result: IntakeResult? = try await BlockingThread.run {
                 let fd = try FileIO.open(staging, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode: 0o600)
@@ -138,7 +138,7 @@ public final class S3SourceService: Service, @unchecked Sendable {
                 guard let got = try client.get(o.key, into: fd, path: staging, limit: limit) else { return nil }
                 let version = SourceVersion(source: source, key: o.key, etag: got.etag, size: got.size)
                 let item = IntakeItem(sourcePath: staging, stream: stream, name: name, capturedAt: captured, origin: version)
-                return try spool.ingest([item], configuration: configuration)
+                return try spool.ingest([item], configuration: configuration, now: now)
             }
             guard let result else { return .gone }
             if let refusal = result.refused.first { throw S3SourceError(message: refusal.message) }
@@ -148,7 +148,7 @@ public final class S3SourceService: Service, @unchecked Sendable {
                 "source": "\(source)", "key": "\(Names.printable(o.key))", "stream": "\(stream)", "size": "\(accepted.size)",
                 "etag": "\(v.etag)",
             ])
-            context.batcherWake.signal()
+            toBatcher.signal()
             return .taken(v)
         } catch let full as SpoolFullError {
             if !spoolFullLogged {
@@ -169,7 +169,7 @@ public final class S3SourceService: Service, @unchecked Sendable {
         ])
         let journal = context.spool.journal
         let v = SourceVersion(source: settings.name, key: o.key, etag: o.etag, size: o.size)
-        let at = Timestamp.format(Date())
+        let at = Timestamp.format(context.clock.date)
         _ = try? await BlockingThread.run { try journal.refuseSourceObject(v, reason: why, at: at) }
     }
 

@@ -5,7 +5,11 @@ extension EdgeStatus {
     public func report(reportedAt: String) -> SiteReport {
         var r = SiteReport(
             agentVersion: tributaryEdgeVersion, reportedAt: reportedAt,
-            streams: streams.map { .init(stream: $0.stream, pendingObjects: $0.pendingObjects, pendingBytes: $0.pendingBytes, oldestCapturedAt: $0.oldestCapturedAt) },
+            streams: streams.map {
+                var s = $0
+                s.priority = nil  // the core has no use for it; heartbeats stay as they were
+                return s
+            },
             pendingObjects: pendingObjects, pendingBytes: pendingBytes, oldestCapturedAt: oldestCapturedAt,
             spoolUsedBytes: spool.usedBytes, spoolMaxBytes: spool.maxBytes, spoolUsedObjects: spool.usedObjects,
             spoolMaxObjects: spool.maxObjects, droppedObjects: droppedObjects, droppedBytes: droppedBytes,
@@ -24,30 +28,19 @@ extension EdgeStatus {
         return r
     }
 
-    /// Prometheus text exposition (for node_exporter's textfile collector).
+    /// Prometheus text exposition (for node_exporter's textfile collector), through the one writer
+    /// both sides use (`PrometheusText`).
     public func prometheusText(now: Double) -> String {
-        var out = ""
+        var out = PrometheusText()
         func metric(_ name: String, _ type: String, _ help: String, _ samples: [(labels: String, value: String)]) {
-            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
-            for s in samples { out += "\(name)\(s.labels.isEmpty ? "" : "{\(s.labels)}") \(s.value)\n" }
+            out.family(name, type, help, samples)
         }
-        func esc(_ s: String) -> String {
-            var o = ""
-            for c in s {
-                switch c {
-                case "\\": o += "\\\\"
-                case "\"": o += "\\\""
-                case "\n": o += "\\n"
-                default: o.append(c)
-                }
-            }
-            return o
-        }
+        let esc = PrometheusText.escape
         func age(_ ts: String?) -> String {
             guard let ts, let d = try? Timestamp.parse(ts) else { return "0" }
             return String(max(0, now - d.timeIntervalSince1970))
         }
-        let site = "site=\"\(esc(self.site))\""
+        let site = PrometheusText.label("site", self.site)
         metric("tributary_edge_pending_objects", "gauge", "Objects accepted and not yet acknowledged by the core.",
                [(site, String(pendingObjects))] + streams.map { ("\(site),stream=\"\(esc($0.stream))\"", String($0.pendingObjects)) })
         metric("tributary_edge_pending_bytes", "gauge", "Bytes of the pending objects.",
@@ -87,6 +80,6 @@ extension EdgeStatus {
         if let s = agent?.link.lastSuccessAt, let d = try? Timestamp.parse(s) {
             metric("tributary_edge_last_success_timestamp_seconds", "gauge", "When the core last answered.", [(site, String(d.timeIntervalSince1970))])
         }
-        return out
+        return out.text
     }
 }

@@ -12,20 +12,8 @@ import TributaryProtocol
 /// What `tributary-edge status` shows: the journal's figures (exact, read in one transaction)
 /// plus the running agent's live view (link, upload in flight) when it runs.
 public struct EdgeStatus: Codable, Sendable, Equatable {
-    public struct Stream: Codable, Sendable, Equatable {
-        public var stream: String
-        public var priority: Int
-        public var pendingObjects: Int
-        public var pendingBytes: UInt64
-        public var oldestCapturedAt: String?
-
-        enum CodingKeys: String, CodingKey {
-            case stream, priority
-            case pendingObjects = "pending_objects"
-            case pendingBytes = "pending_bytes"
-            case oldestCapturedAt = "oldest_captured_at"
-        }
-    }
+    /// The heartbeat's stream record, with the stream's priority set.
+    public typealias Stream = SiteReport.Stream
 
     public struct SpoolUse: Codable, Sendable, Equatable {
         public var directory: String
@@ -152,7 +140,7 @@ extension EdgeStatus {
         }
         out += "\n\nstream               prio  pending  bytes          oldest captured-at\n"
         for s in streams {
-            out += pad(s.stream, 20) + " " + pad(String(s.priority), 5) + " " + pad(String(s.pendingObjects), 8) + " "
+            out += pad(s.stream, 20) + " " + pad(String(s.priority ?? 0), 5) + " " + pad(String(s.pendingObjects), 8) + " "
                 + pad(String(s.pendingBytes), 14) + " " + (s.oldestCapturedAt ?? "-") + "\n"
         }
         out += pad("total", 20) + " " + pad("", 5) + " " + pad(String(pendingObjects), 8) + " " + pad(String(pendingBytes), 14) + " "

@@ -19,12 +19,22 @@ import TributaryProtocol
 /// metrics for node_exporter's textfile collector every 15 s. Both carry exactly what `status` shows.
 final class ReportService: Service, @unchecked Sendable {
     let context: AgentContext
-    /// One per configured core: the heartbeat goes to the current one.
-    let clients: [TusClient]
+    /// What it waits on besides its timers: "delivered" (upload lanes): report the new backlog now.
+    let deliveries: Wakeup
+    /// Sends one heartbeat (blocking; run on its own thread): `TusClient.heartbeat` to the core.
+    let heartbeat: @Sendable (SiteReport) throws -> Void
 
-    init(context: AgentContext, clients: [TusClient]) {
+    /// `clients`: one per configured core; each heartbeat goes to the current one (`CoreFailover`).
+    convenience init(context: AgentContext, clients: [TusClient], deliveries: Wakeup) {
+        let runtime = context.runtime
+        self.init(context: context, deliveries: deliveries) { try clients[runtime.currentCore.index].heartbeat($0) }
+    }
+
+    /// `heartbeat`: where reports go (unit tests record them).
+    init(context: AgentContext, deliveries: Wakeup, heartbeat: @escaping @Sendable (SiteReport) throws -> Void) {
         self.context = context
-        self.clients = clients
+        self.deliveries = deliveries
+        self.heartbeat = heartbeat
     }
 
     func run() async throws {
@@ -36,15 +46,17 @@ final class ReportService: Service, @unchecked Sendable {
         var lastBeat = 0.0
         var lastMetrics = 0.0
         var unsupportedLogged = false
+        // A delivery's signal usually ends the wait below (which consumes it): carried here.
+        var delivered = false
         while !Task.isCancelled {
-            let now = Date().timeIntervalSince1970
-            let delivered = context.reportWake.consume()
+            let now = context.clock.now()
+            if self.deliveries.consume() { delivered = true }
             let status: EdgeStatus
             do {
                 status = try await BlockingThread.run { try self.current() }
             } catch {
                 context.logger.warning("cannot read the journal for a report", metadata: ["error": "\(error)"])
-                await context.reportWake.wait(milliseconds: 5000)
+                if await self.deliveries.signalled(within: 5000, clock: context.clock) { delivered = true }
                 continue
             }
             if let file = c.metricsTextfile, now - lastMetrics >= 15 || delivered {
@@ -56,10 +68,10 @@ final class ReportService: Service, @unchecked Sendable {
             let linkUp = context.runtime.link.state == .up
             if linkUp && (delivered || now - lastBeat >= Double(c.heartbeatSeconds)) {
                 lastBeat = now
-                let report = status.report(reportedAt: Timestamp.format(Date()))
-                let client = clients[context.runtime.currentCore.index]
+                let report = status.report(reportedAt: Timestamp.format(Date(timeIntervalSince1970: now)))
+                let heartbeat = self.heartbeat
                 do {
-                    try await BlockingThread.run { () throws -> Void in try client.heartbeat(report) }
+                    try await BlockingThread.run { () throws -> Void in try heartbeat(report) }
                 } catch let e as UploadError {
                     if e.status == 404 && !unsupportedLogged {
                         unsupportedLogged = true
@@ -75,7 +87,8 @@ final class ReportService: Service, @unchecked Sendable {
             // link is not up, look again every second for it to come up.
             var next = linkUp ? lastBeat + Double(c.heartbeatSeconds) - now : 1
             if c.metricsTextfile != nil { next = min(next, lastMetrics + 15 - now) }
-            await context.reportWake.wait(milliseconds: Int((max(0.05, min(next, 30)) * 1000).rounded(.up)))
+            delivered = await self.deliveries.signalled(
+                within: Int((max(0.05, min(next, 30)) * 1000).rounded(.up)), clock: context.clock)
         }
     }
 

@@ -12,11 +12,13 @@ final class CoreProbeService: Service, @unchecked Sendable {
     let context: AgentContext
     /// One per configured core (its own connections: a probe never waits behind a PATCH).
     let clients: [TusClient]
+    let coreSwitched: CoreSwitchNotice
 
-    init(context: AgentContext, clients: [TusClient]) {
+    init(context: AgentContext, clients: [TusClient], coreSwitched: CoreSwitchNotice) {
         precondition(clients.count == context.configuration.coreURLs.count, "a client per core")
         self.context = context
         self.clients = clients
+        self.coreSwitched = coreSwitched
     }
 
     func run() async throws {
@@ -28,11 +30,11 @@ final class CoreProbeService: Service, @unchecked Sendable {
         while !Task.isCancelled {
             guard let wait = runtime.secondsUntilProbe() else {
                 // On the preferred core: nothing to probe until a fail-over.
-                await runtime.coreChanged.wait(milliseconds: 3_600_000)
+                await runtime.coreChanged.wait(milliseconds: 3_600_000, clock: context.clock)
                 continue
             }
             if wait > 0 {
-                await runtime.coreChanged.wait(milliseconds: Int((wait * 1000).rounded(.up)))
+                await runtime.coreChanged.wait(milliseconds: Int((wait * 1000).rounded(.up)), clock: context.clock)
                 continue
             }
             for target in runtime.probeTargets() {
@@ -51,7 +53,7 @@ final class CoreProbeService: Service, @unchecked Sendable {
                 }
                 if Task.isCancelled { return }
                 if let s = runtime.probed(core: target.index, reachable: reachable) {
-                    context.coreSwitched(s)
+                    coreSwitched(s)
                     break
                 }
             }
@@ -59,18 +61,20 @@ final class CoreProbeService: Service, @unchecked Sendable {
     }
 }
 
-extension AgentContext {
-    /// Logs a change of the current core and wakes every service that talks to it: the new core
-    /// is tried at once.
-    func coreSwitched(_ s: CoreFailover.Switch) {
-        let cores = configuration.coreURLs
+/// What a change of the current core does besides `CoreFailover`'s bookkeeping: logs it and wakes
+/// every service that talks to the core (upload lanes, batcher, reports), so the new core is tried
+/// at once. `EdgeAgent` builds it from its wiring; the services that can switch cores call it.
+public struct CoreSwitchNotice: Sendable {
+    let cores: [String]
+    let logger: Logger
+    let wakes: [Wakeup]
+
+    func callAsFunction(_ s: CoreFailover.Switch) {
         let metadata: Logger.Metadata = ["from": "\(cores[s.from])", "to": "\(cores[s.to])", "reason": "\(s.reason.rawValue)"]
         switch s.reason {
         case .unreachable: logger.warning("the core is unreachable; failing over to the next one", metadata: metadata)
         case .preferred: logger.notice("a preferred core answers again; returning to it", metadata: metadata)
         }
-        wakeUploaders()
-        batcherWake.signal()
-        reportWake.signal()
+        for w in wakes { w.signal() }
     }
 }

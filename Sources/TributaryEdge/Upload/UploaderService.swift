@@ -32,18 +32,33 @@ public final class UploaderService: Service, @unchecked Sendable {
     let context: AgentContext
     /// Per lane, one client per configured core (in the order of `core`).
     let clients: [UploadLane: [TusClient]]
+    /// What each lane waits on: "a batch is built" (the batcher signals).
+    let wakes: [UploadLane: Wakeup]
+    /// What it signals: "a batch left the spool" (the batcher builds the next), "delivered" (reports).
+    let spoolFreed: Wakeup
+    let delivered: Wakeup
+    /// What a change of the current core wakes (with several cores configured).
+    let coreSwitched: CoreSwitchNotice
     let builder: BatchBuilder
     var configuration: EdgeConfiguration { context.configuration }
     var spool: SpoolIntake { context.spool }
     var runtime: AgentRuntime { context.runtime }
     var logger: Logger { context.logger }
 
-    /// One client (connection) per lane and core.
-    public init(context: AgentContext, clients: [UploadLane: [TusClient]]) {
+    /// One client (connection) per lane and core, one wake-up per lane.
+    public init(
+        context: AgentContext, clients: [UploadLane: [TusClient]], wakes: [UploadLane: Wakeup], spoolFreed: Wakeup, delivered: Wakeup,
+        coreSwitched: CoreSwitchNotice
+    ) {
         precondition(Set(clients.keys) == Set(UploadLane.allCases), "clients per lane")
         precondition(clients.values.allSatisfy { $0.count == context.configuration.coreURLs.count }, "a client per core")
+        precondition(Set(wakes.keys) == Set(UploadLane.allCases), "a wake-up per lane")
         self.context = context
         self.clients = clients
+        self.wakes = wakes
+        self.spoolFreed = spoolFreed
+        self.delivered = delivered
+        self.coreSwitched = coreSwitched
         builder = context.builder
     }
 
@@ -68,7 +83,7 @@ public final class UploaderService: Service, @unchecked Sendable {
 
     private func loop(lane: UploadLane) async throws {
         let laneClients = clients[lane]!
-        let wake = context.laneWakes[lane]!
+        let wake = wakes[lane]!
         var chunk = ChunkSizer(maximum: configuration.chunkBytes, floor: configuration.chunkFloorBytes)
         runtime.setChunk(chunk.current, lane: lane)
         // Batches the core answered but did not take: when each may be tried again (lane-local backoff).
@@ -76,7 +91,7 @@ public final class UploaderService: Service, @unchecked Sendable {
         while !Task.isCancelled {
             let backoff = runtime.secondsUntilAttempt()
             if backoff > 0 {
-                await wake.wait(milliseconds: Int(min(backoff, 1) * 1000) + 1)
+                await wake.wait(milliseconds: Int(min(backoff, 1) * 1000) + 1, clock: context.clock)
                 _ = wake.consume()
                 continue
             }
@@ -88,7 +103,7 @@ public final class UploaderService: Service, @unchecked Sendable {
                 batch = try await BlockingThread.run { try journal.nextBatch(lane: lane, waiting: held) }
             } catch {
                 logger.error("cannot read the journal", metadata: ["error": "\(error)"])
-                await wake.wait(milliseconds: 1000)
+                await wake.wait(milliseconds: 1000, clock: context.clock)
                 continue
             }
             guard let batch else {
@@ -96,12 +111,12 @@ public final class UploaderService: Service, @unchecked Sendable {
                 // their own backoff are looked at again in a second; otherwise a long safety timer.
                 let held = !waiting.isEmpty
                 waiting = [:]
-                await wake.wait(milliseconds: held ? 1000 : Self.idleMilliseconds)
+                await wake.wait(milliseconds: held ? 1000 : Self.idleMilliseconds, clock: context.clock)
                 continue
             }
             if let w = waiting[batch.id], w.until > now {
                 // Every batch of the lane waits out its own backoff.
-                await wake.wait(milliseconds: max(1, min(1000, Int((w.until - now) * 1000))))
+                await wake.wait(milliseconds: max(1, min(1000, Int((w.until - now) * 1000))), clock: context.clock)
                 continue
             }
             let outcome: SessionOutcome
@@ -131,8 +146,8 @@ public final class UploaderService: Service, @unchecked Sendable {
                 waiting[batch.id] = nil
                 runtime.linkSucceeded(core: core)
                 if case .delivered = outcome.end { runtime.acknowledged() }
-                context.batcherWake.signal()
-                context.reportWake.signal()
+                spoolFreed.signal()
+                delivered.signal()
             case .retry(let e, .batch):
                 runtime.linkSucceeded(core: core)
                 let failures = (waiting[batch.id]?.failures ?? 0) + 1
@@ -143,7 +158,7 @@ public final class UploaderService: Service, @unchecked Sendable {
                 logger.warning("the core did not take a batch; it waits, the lane goes on", metadata: [
                     "batch": "\(batch.id)", "lane": "\(lane.rawValue)", "error": "\(e)", "retry_in_s": "\(String(format: "%.1f", delay))",
                 ])
-                context.reportWake.signal()
+                delivered.signal()
             case .retry(let e, .link):
                 if e.kind == .unauthorized {
                     let delay = runtime.linkFailed("the core refused the site token: \(e)", retryAfter: e.retryAfter, core: core, unreachable: false).delay
@@ -151,7 +166,7 @@ public final class UploaderService: Service, @unchecked Sendable {
                 } else {
                     let (delay, switched) = runtime.linkFailed(
                         "\(e)", retryAfter: e.retryAfter, core: core, unreachable: CoreFailover.isUnreachable(status: e.status))
-                    if let switched { context.coreSwitched(switched) }
+                    if let switched { coreSwitched(switched) }
                     logger.warning("upload interrupted; will resume", metadata: [
                         "batch": "\(batch.id)", "lane": "\(lane.rawValue)", "error": "\(e)", "chunk_bytes": "\(chunk.current)",
                         "retry_in_s": "\(String(format: "%.1f", delay))",
@@ -190,7 +205,7 @@ public final class UploaderService: Service, @unchecked Sendable {
 
     /// The upload rate cap now, shared between the lanes sending at once.
     func currentRate() -> Int64 {
-        var t = time(nil)
+        var t = time_t(context.clock.now())
         var tmv = tm()
         localtime_r(&t, &tmv)
         let rate = configuration.bandwidthSchedule.rate(atMinute: Int(tmv.tm_hour) * 60 + Int(tmv.tm_min), otherwise: configuration.bandwidthBytesPerSecond)
@@ -203,7 +218,7 @@ public final class UploaderService: Service, @unchecked Sendable {
         let objects = try journal.objects(inBatch: batch.id)
         guard !objects.isEmpty else {
             // Its objects were all acknowledged by an earlier receipt: nothing left to send.
-            _ = try journal.releaseBatch(batch.id, quarantine: [], reason: "", at: Timestamp.format(Date()))
+            _ = try journal.releaseBatch(batch.id, quarantine: [], reason: "", at: Timestamp.format(context.clock.date))
             return SessionOutcome(end: .released, chunk: chunk)
         }
         var uploadURL = batch.uploadURL
@@ -221,7 +236,7 @@ public final class UploaderService: Service, @unchecked Sendable {
         }
         var inFlight = AgentRuntimeStatus.InFlight(
             batchID: batch.id, kind: batch.kind.rawValue, objects: objects.count, bytes: batch.size, sent: sent,
-            uploadURL: uploadURL, startedAt: Timestamp.format(Date()))
+            uploadURL: uploadURL, startedAt: Timestamp.format(context.clock.date))
         runtime.setInFlight(inFlight, lane: lane)
 
         let path = spool.directory + "/" + batch.file
@@ -378,7 +393,7 @@ public final class UploaderService: Service, @unchecked Sendable {
     /// - `quarantine`: the whole batch is set aside with the reason (`retry-quarantined` puts it back).
     private func release(_ batch: SpoolBatch, objects: [SpoolObject], how: UploadSession.Release, reason: String) throws {
         let journal = spool.journal
-        let now = Timestamp.format(Date())
+        let now = Timestamp.format(context.clock.date)
         try journal.count("batches_rejected")
         let released: (file: String?, quarantined: Int)
         switch how {

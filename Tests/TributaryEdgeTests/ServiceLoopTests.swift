@@ -1,0 +1,125 @@
+import Foundation
+import Logging
+import Synchronization
+import Testing
+import TributaryDelivery
+import TributaryProtocol
+import TributaryTestKit
+@testable import TributaryEdge
+
+/// The edge services' loops driven by a `ManualClock`: each timer fires when the test moves the
+/// clock, never after real sleeping. `clock.sleeps(atLeast: n)` returns once the loop has parked
+/// for the n-th time, so every check below sees the loop between two passes.
+@Suite struct ServiceLoopTests {
+    struct Agent {
+        let dir: TemporaryDirectory
+        let context: AgentContext
+        let clock: ManualClock
+    }
+
+    static func agent(_ configure: (inout EdgeConfiguration) -> Void = { _ in }) throws -> Agent {
+        let dir = try TemporaryDirectory()
+        var c = EdgeConfiguration()
+        c.site = "s1"
+        c.spoolDirectory = dir.path("spool")
+        c.inboxDirectory = dir.path("inbox")
+        configure(&c)
+        let clock = ManualClock()
+        let logger = Logger(label: "test")
+        let spool = try SpoolIntake(directory: c.spoolDirectory, logger: logger)
+        let runtime = AgentRuntime(configuration: c, clock: { clock.now() }, random: { 0.5 })
+        return Agent(dir: dir, context: AgentContext(configuration: c, spool: spool, runtime: runtime, logger: logger, clock: clock), clock: clock)
+    }
+
+    @Test func theHeartbeatGoesEveryHeartbeatSecondsAndRightAfterADelivery() async throws {
+        let a = try Self.agent { $0.heartbeatSeconds = 30 }
+        a.context.runtime.linkSucceeded()
+        let beats = Mutex<[SiteReport]>([])
+        let deliveries = Wakeup()
+        let service = ReportService(context: a.context, deliveries: deliveries) { r in beats.withLock { $0.append(r) } }
+        let task = Task { try await service.run() }
+        defer { task.cancel() }
+
+        await a.clock.sleeps(atLeast: 1)
+        #expect(beats.withLock { $0.count } == 1, "the first heartbeat goes at start")
+        a.clock.advance(seconds: 29)
+        #expect(a.clock.sleepsStarted == 1 && a.clock.sleeping == 1, "29 s in, the loop still waits")
+        a.clock.advance(seconds: 1)
+        await a.clock.sleeps(atLeast: 2)
+        #expect(beats.withLock { $0.count } == 2)
+        #expect(beats.withLock { $0.last?.reportedAt } == Timestamp.format(a.clock.date), "reported at the clock's time")
+
+        // A delivery signals the service: the new backlog is reported at once, not 30 s later.
+        deliveries.signal()
+        await a.clock.sleeps(atLeast: 3)
+        #expect(beats.withLock { $0.count } == 3)
+
+        // While the link is not up nothing is sent; the loop looks again every second.
+        for _ in 0..<a.context.configuration.downAfterFailures { a.context.runtime.linkFailed("test") }
+        a.clock.advance(seconds: 30)
+        await a.clock.sleeps(atLeast: 4)
+        a.clock.advance(seconds: 1)
+        await a.clock.sleeps(atLeast: 5)
+        #expect(beats.withLock { $0.count } == 3)
+    }
+
+    @Test func anInboxFileIsTakenOnceItHasSettledForSettleMilliseconds() async throws {
+        let a = try Self.agent {
+            $0.useInotify = false
+            $0.settleMilliseconds = 2000
+            $0.pollMilliseconds = 500
+        }
+        let inbox = a.context.configuration.inboxDirectory
+        try FileManager.default.createDirectory(atPath: inbox, withIntermediateDirectories: true)
+        try Data("t,v\n1,2\n".utf8).write(to: URL(fileURLWithPath: inbox + "/a.csv"))
+        let accepted = Wakeup()
+        let service = IntakeService(context: a.context, accepted: accepted)
+        let task = Task { try await service.run() }
+        defer { task.cancel() }
+
+        // Seen at 0 s, unchanged at 0.5, 1.0, 1.5 s: not settled yet.
+        await a.clock.sleeps(atLeast: 1)
+        for pass in 2...4 {
+            #expect(try a.context.spool.journal.usage().objects == 0)
+            a.clock.advance(seconds: 0.5)
+            await a.clock.sleeps(atLeast: pass)
+        }
+        #expect(try a.context.spool.journal.usage().objects == 0)
+        #expect(!accepted.consume())
+        // 2.0 s unchanged: taken, removed from the inbox, and the batcher told.
+        a.clock.advance(seconds: 0.5)
+        await a.clock.sleeps(atLeast: 5)
+        #expect(try a.context.spool.journal.usage().objects == 1)
+        #expect(!FileManager.default.fileExists(atPath: inbox + "/a.csv"))
+        #expect(accepted.consume())
+        #expect(try a.context.spool.journal.pendingObjects(limit: 10).map(\.name) == ["a.csv"])
+    }
+
+    @Test func theStatusFileIsRewrittenOnChangeAndOnceAMinute() async throws {
+        let a = try Self.agent()
+        let path = AgentRuntime.statusPath(spool: a.context.configuration.spoolDirectory)
+        let service = StatusWriterService(runtime: a.context.runtime, spool: a.context.configuration.spoolDirectory, logger: a.context.logger, clock: a.clock)
+        let task = Task { try await service.run() }
+        defer { task.cancel() }
+
+        // Written at start, then at most every 250 ms while the view changes.
+        await a.clock.sleeps(atLeast: 1)
+        #expect(FileManager.default.fileExists(atPath: path))
+        a.clock.advance(seconds: 0.25)
+        await a.clock.sleeps(atLeast: 2)  // idle: waits up to a minute for a change
+        try FileManager.default.removeItem(atPath: path)
+        a.clock.advance(seconds: 59)
+        #expect(!FileManager.default.fileExists(atPath: path))
+        a.clock.advance(seconds: 1)
+        await a.clock.sleeps(atLeast: 3)
+        #expect(FileManager.default.fileExists(atPath: path), "rewritten after a minute so updated_at shows the agent alive")
+
+        // A change is written without waiting for the minute.
+        a.clock.advance(seconds: 0.25)
+        await a.clock.sleeps(atLeast: 4)
+        try FileManager.default.removeItem(atPath: path)
+        a.context.runtime.linkSucceeded()
+        await a.clock.sleeps(atLeast: 5)
+        #expect(FileManager.default.fileExists(atPath: path))
+    }
+}
