@@ -62,12 +62,17 @@ public final class BatcherService: Service, @unchecked Sendable {
         let journal = spool.journal
         // Each lane has its own `batches_ahead`: a full bulk lane never stops segments being built.
         // Journal reads block: on their own thread, not the cooperative pool.
-        let (room, freshQueued, candidates) = try await BlockingThread.run { [configuration] in
+        let (room, freshQueued, queued, candidates) = try await BlockingThread.run { [configuration] in
             let counts = try Dictionary(uniqueKeysWithValues: UploadLane.allCases.map { ($0, try journal.batchCount(lane: $0)) })
             let room = UploadLane.allCases.filter { (counts[$0] ?? 0) < configuration.batchesAhead }
-            return (room, counts[.fresh] ?? 0, room.isEmpty ? [] : try journal.pendingObjects(limit: max(2 * configuration.segmentMaxObjects, 1000)))
+            return (room, counts[.fresh] ?? 0, counts.values.reduce(0, +),
+                    room.isEmpty ? [] : try journal.pendingObjects(limit: max(2 * configuration.segmentMaxObjects, 1000)))
         }
         guard !room.isEmpty else { return 1000 }
+        if queued == 0 {
+            // No built batch can reference a dictionary that is no stream's current one any more.
+            try await BlockingThread.run { [context] in context.dictionaries.pruneStale() }
+        }
         // Nothing pending: intake and the S3 sources signal new objects; objects `put` by another
         // process are found by this timer (`poll_ms`, the inbox's rescan period).
         guard !candidates.isEmpty else { return configuration.pollMilliseconds }
@@ -132,7 +137,7 @@ public final class BatcherService: Service, @unchecked Sendable {
                 let raw = entries.filter { !$0.ref }.reduce(UInt64(0)) { $0 + $1.object.size }
                 logger.debug("built a segment", metadata: [
                     "batch": "\(id.map(String.init) ?? "void")", "objects": "\(entries.count)", "refs": "\(entries.filter(\.ref).count)",
-                    "bytes": "\(raw)", "compressed": "\(built.size)",
+                    "bytes": "\(raw)", "compressed": "\(built.size)", "dictionary": "\(built.dictionary ?? "none")",
                 ])
             }
         } catch let c as CorruptSpoolObject {

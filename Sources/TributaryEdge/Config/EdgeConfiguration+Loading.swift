@@ -3,7 +3,7 @@ import TributarySettings
 import TOMLKit
 import TributaryProtocol
 
-extension EdgeConfiguration {
+extension EdgeConfiguration: LayeredSettings {
     /// Settings by TOML key; each is overridden by `TRIBUTARY_<KEY in upper case>` and then by flags.
     /// `priorities` and `bandwidth_schedule` are TOML tables/arrays or strings
     /// (`alarms=10,vibration=5`; `08:00-18:00=50000,22:00-06:00=0`).
@@ -11,6 +11,7 @@ extension EdgeConfiguration {
         "site", "token", "core_url", "core", "failover_after_seconds", "failback_probe_seconds", "ca_file", "inbox", "spool_dir", "inbox_policy", "default_stream",
         "settle_ms", "poll_ms", "inotify", "max_spool_bytes", "max_spool_objects", "full_policy",
         "segment_max_bytes", "segment_max_objects", "segment_max_age_ms", "segment_idle_linger_ms", "zstd_level", "large_object_bytes",
+        "dictionary_bytes", "dictionary_sample_bytes", "dictionary_sample_object_bytes", "dictionary_retrain_objects",
         "incompressible_alone_bytes", "have_check_min_bytes", "batches_ahead", "chunk_bytes", "chunk_floor_bytes", "poison_after_failures", "connect_timeout_seconds", "stall_seconds",
         "bandwidth_bytes_per_second", "bandwidth_schedule", "retry_base_ms", "retry_cap_ms", "down_after_failures",
         "priorities", "heartbeat_seconds", "metrics_textfile", "log_level",
@@ -137,6 +138,18 @@ extension EdgeConfiguration {
             guard v <= 19 else { throw ConfigurationError("zstd_level must be 1…19, got \(v)") }
             zstdLevel = Int32(v)
         }
+        if let v = try int("dictionary_bytes", min: 0) {
+            guard v == 0 || (1024...ZstdDictionary.maxBytes).contains(v) else {
+                throw ConfigurationError("dictionary_bytes must be 0 (off) or 1024…\(ZstdDictionary.maxBytes), got \(v)")
+            }
+            dictionaryBytes = v
+        }
+        if let v = try int("dictionary_sample_bytes", min: 16 << 10) {
+            guard v <= 16 << 20 else { throw ConfigurationError("dictionary_sample_bytes must be at most 16 MiB, got \(v)") }
+            dictionarySampleBytes = v
+        }
+        if let v = try int("dictionary_sample_object_bytes", min: 256) { dictionarySampleObjectBytes = v }
+        if let v = try int("dictionary_retrain_objects", min: 0) { dictionaryRetrainObjects = v }
         if let v = try int("large_object_bytes", min: 1) { largeObjectBytes = UInt64(v) }
         if let v = try int("incompressible_alone_bytes", min: 1) { incompressibleAloneBytes = UInt64(v) }
         if let v = try int("have_check_min_bytes", min: 0) { haveCheckMinBytes = UInt64(v) }

@@ -78,6 +78,16 @@ public struct EdgeConfiguration: Sendable, Equatable {
     /// 0 turns it off. Default 100 ms.
     public var segmentIdleLingerMilliseconds: Int = 100
     public var zstdLevel: Int32 = 3
+    /// Per-stream zstd dictionaries (docs/PROTOCOL.md, "Dictionaries"): the most bytes of one
+    /// trained dictionary; 0 turns dictionaries off.
+    public var dictionaryBytes: Int = 16 << 10
+    /// The sample a stream's dictionary is trained from: the first `dictionarySampleObjectBytes`
+    /// of each object, up to `dictionarySampleBytes` in all.
+    public var dictionarySampleBytes: Int = 512 << 10
+    public var dictionarySampleObjectBytes: Int = 8 << 10
+    /// A stream's dictionary is trained again from fresh samples after this many of its objects
+    /// went in segments with it (the data drifts); 0: never retrained.
+    public var dictionaryRetrainObjects: Int = 100_000
     /// Objects of at least this size go as their own upload instead of into a segment.
     public var largeObjectBytes: UInt64 = 8 << 20
     /// Incompressible objects of at least this size also go alone, sent as they are.

@@ -173,10 +173,12 @@ public final class UploaderService: Service, @unchecked Sendable {
     }
 
     /// tus metadata of a batch.
-    static func metadata(_ batch: SpoolBatch, _ objects: [SpoolObject]) -> UploadMetadata {
+    static func metadata(_ batch: SpoolBatch, _ objects: [SpoolObject], dictionary: ZstdDictionary? = nil) -> UploadMetadata {
         switch batch.kind {
         case .segment:
-            return UploadMetadata([MetadataKey.kind: "segment", MetadataKey.sha256: batch.sha256, MetadataKey.encoding: "zstd"])
+            var m = UploadMetadata([MetadataKey.kind: "segment", MetadataKey.sha256: batch.sha256, MetadataKey.encoding: "zstd"])
+            if let d = dictionary { m[MetadataKey.dictionary] = d.id }
+            return m
         case .object:
             let o = objects[0]
             return UploadMetadata([
@@ -231,6 +233,12 @@ public final class UploaderService: Service, @unchecked Sendable {
             return SessionOutcome(end: .released, chunk: chunk)
         }
         defer { close(fd) }
+        let dictionary: ZstdDictionary?
+        do { dictionary = batch.kind == .segment ? try context.dictionaries.dictionary(ofSegment: fd, path: path) : nil } catch {
+            // The segment names a dictionary this spool lost: it cannot be decoded anywhere; rebuild.
+            try release(batch, objects: objects, how: .reverify, reason: "\(error)")
+            return SessionOutcome(end: .released, chunk: chunk)
+        }
         var session = UploadSession(
             size: batch.size, uploadURL: uploadURL, creationRefusals: batch.attempts, commitFailures: batch.commitFailures,
             chunk: chunk, limits: limits)
@@ -240,7 +248,16 @@ public final class UploaderService: Service, @unchecked Sendable {
             switch action {
             case .create:
                 event = Self.event { () throws(UploadError) in
-                    let c = try client.create(length: batch.size, metadata: Self.metadata(batch, objects))
+                    let metadata = Self.metadata(batch, objects, dictionary: dictionary)
+                    let c: (url: String, committed: Bool)
+                    do throws(UploadError) {
+                        c = try client.create(length: batch.size, metadata: metadata)
+                    } catch {
+                        // The core does not hold the segment's dictionary yet: send it once, create again.
+                        guard error.code == TributaryError.Code.unknownDictionary.rawValue, let d = dictionary else { throw error }
+                        try client.putDictionary(d)
+                        c = try client.create(length: batch.size, metadata: metadata)
+                    }
                     CrashPoints.hit("upload.after-create")
                     return .created(url: c.url, committed: c.committed)
                 }
