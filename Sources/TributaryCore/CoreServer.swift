@@ -133,7 +133,8 @@ public struct CoreServer: Sendable {
         router.middlewares.add(CoreIDMiddleware(coreID: coreID))
         router.middlewares.add(JSONErrorMiddleware(logger: logger))
         UploadController(
-            registry: registry, committer: committer, auth: auth, gate: gate, refusals: refusals, configuration: configuration, logger: logger
+            registry: registry, committer: committer, auth: auth, gate: gate, refusals: refusals, configuration: configuration, logger: logger,
+            coreID: coreID
         ).addRoutes(to: router)
         AdminController(sites: SiteRegistry(catalog: catalog), auth: auth, lake: lake, catalog: catalog, recovery: progress, logger: logger)
             .addRoutes(to: router)

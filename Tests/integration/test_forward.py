@@ -99,6 +99,11 @@ def test_forward_survives_kills_of_both_cores(tmp_path, edge_factory):
         # Every upload committed at A is behind the cursor, nothing set aside.
         assert a.query("SELECT position, set_aside FROM forward_targets") == [(a.count("SELECT MAX(commit_seq) FROM uploads"), 0)]
 
+        # B recorded where the uploads came from: origin A, path [A], in the catalog and the manifests.
+        assert set(b.query("SELECT origin, path FROM uploads WHERE site = ?", (site.site,))) == {("core-a", "core-a")}
+        lines = [l for l in b.arrival_manifest_lines() if l["site"] == site.site]
+        assert lines and all(l["origin"] == "core-a" and l["path"] == ["core-a"] for l in lines)
+
         # On B, an ordinary site token cannot submit on behalf of another site.
         other = b.new_site("intruder")
         r = other.create(4, {"name": "x.csv", "stream": "s", "site": site.site})
@@ -107,3 +112,26 @@ def test_forward_survives_kills_of_both_cores(tmp_path, edge_factory):
         for c in (a, b):
             if c.alive:
                 c.stop()
+
+
+def test_core_path_is_checked_at_creation(live_core, site):
+    """Loop prevention's input rules at the upstream: relays only, bounded, well-formed, and a
+    core refuses an upload whose path already holds it."""
+    out = live_core.cli("sites", "add", f"relay-{uuid.uuid4().hex[:8]}", "--relay").stdout
+    relay = live_core.client([l for l in out.splitlines() if l.strip()][-1].strip())
+    md = {"kind": "segment", "site": site.site}
+    # An ordinary site may not state a path.
+    assert_error(site.create(10, {"kind": "segment", "origin-core": "core-x", "core-path": "core-x"}), 403, "not_a_relay")
+    # Malformed or unbounded values are precise 400s, before anything is staged.
+    for origin, path in [("core-x", None), (None, "core-x"), ("core-x", "core-y"), ("core-x", "core-x,core-x"),
+                         ("core x", "core x"), ("core-x", "core-x," + ",".join(f"c{i}" for i in range(16))),
+                         ("c" * 65, "c" * 65), ("core-x", "core-x,")]:
+        r = relay.create(10, {**md, "origin-core": origin, "core-path": path})
+        assert_error(r, 400, "invalid_metadata")
+    # A path holding this core is a loop.
+    core_id = relay.request("OPTIONS", "/v1/uploads").headers["Tributary-Core-Id"]
+    assert core_id == (live_core.data_dir / "core.id").read_text().strip()
+    body = assert_error(relay.create(10, {**md, "origin-core": "core-x", "core-path": f"core-x,{core_id}"}), 409, "forward_loop")
+    assert core_id in body["message"]
+    # A well-formed path of other cores is taken.
+    assert relay.create(10, {**md, "origin-core": "core-x", "core-path": "core-x,core-y"}).status_code == 201

@@ -51,9 +51,14 @@ public struct ArrivalRecord: Sendable, Equatable, Codable {
     public var status: CommitReceipt.Status
     /// The relay that submitted this arrival on behalf of `site` (Catalog/RelayGrant.swift).
     public var relay: String? = nil
+    /// The core the arrival entered at and the cores it passed before this one, when it was
+    /// forwarded here (Forward/CorePath.swift). Stored with the upload (`uploads.origin/path`),
+    /// written on each manifest line.
+    public var origin: String? = nil
+    public var path: [String]? = nil
 
     enum CodingKeys: String, CodingKey {
-        case seq, site, stream, name, sha256, size, key, status, relay
+        case seq, site, stream, name, sha256, size, key, status, relay, origin, path
         case uploadID = "upload_id"
         case capturedAt = "captured_at"
         case receivedAt = "received_at"

@@ -20,6 +20,52 @@ public enum CorePath {
         item.origin == target || item.path.contains(target)
     }
 
+    /// Whether `core` is the origin or on the path (the upstream's own check at creation).
+    public static func holds(_ path: [String], origin: String?, core: String) -> Bool {
+        !core.isEmpty && (origin == core || path.contains(core))
+    }
+
+    /// The origin and path an upload states (`origin-core`, `core-path`), validated: both or
+    /// neither; the path is 1–`maxHops` valid ids, no id twice (that would be a loop already),
+    /// the origin first. Every failure is `400 invalid_metadata` with what was wrong.
+    public static func parse(origin: String?, path: String?) throws -> (origin: String, path: [String])? {
+        switch (origin, path) {
+        case (nil, nil):
+            return nil
+        case (let o?, let p?):
+            let origin = try validateID(o)
+            // Counted before anything is split off: the work is bounded by the limit, not the input.
+            let hops = p.utf8.reduce(1) { $0 + ($1 == UInt8(ascii: ",") ? 1 : 0) }
+            guard hops <= maxHops else {
+                throw TributaryError(.invalidMetadata, "'core-path' has \(hops) hops; at most \(maxHops) are accepted")
+            }
+            let parts = p.split(separator: ",", omittingEmptySubsequences: false)
+            var ids: [String] = []
+            for part in parts {
+                let id = try validateID(String(part))
+                guard !ids.contains(id) else {
+                    throw TributaryError(.invalidMetadata, "'core-path' names core '\(id)' twice")
+                }
+                ids.append(id)
+            }
+            guard ids.first == origin else {
+                throw TributaryError(.invalidMetadata, "'core-path' must begin with 'origin-core' ('\(origin)')")
+            }
+            return (origin, ids)
+        default:
+            throw TributaryError(.invalidMetadata, "'origin-core' and 'core-path' go together")
+        }
+    }
+
+    /// What a forwarding core states for `item`: its origin (this core when the objects entered
+    /// here) and its path with this core appended.
+    public static func forwarded(_ item: ForwardItem, by core: String) -> (origin: String, path: [String]) {
+        let origin = item.origin ?? core
+        var path = item.path.isEmpty ? [origin] : item.path
+        if path.last != core { path.append(core) }
+        return (origin, path)
+    }
+
     /// A core id: 1–64 bytes of `[A-Za-z0-9._-]`, not starting with `.` or `-`.
     public static func validateID(_ id: String) throws -> String {
         let bytes = Array(id.utf8)

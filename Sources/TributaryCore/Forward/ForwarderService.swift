@@ -216,6 +216,7 @@ public final class ForwarderService: Service, @unchecked Sendable {
         }
         chunk = session.chunk
         status.sent(bytes: journal.sentBytes)
+        status.learned(coreID: client.peerCoreID)
         switch end {
         case .acknowledged(let receipt):
             if let missing = Self.unnamed(item, receipt) {
@@ -235,6 +236,10 @@ public final class ForwarderService: Service, @unchecked Sendable {
             return .refused(reason: reason, final: false, retryAfter: nil)
         case .retry(let e, .batch):
             return .refused(reason: e.description, final: false, retryAfter: e.retryAfter)
+        case .retry(let e, _) where e.code == "forward_loop":
+            // The upstream is on the path (its id is learned from this very answer): the planner
+            // skips the upload from now on.
+            return .refused(reason: e.description, final: false, retryAfter: 0)
         case .retry(let e, .link):
             return Self.outcome(e)
         }
@@ -251,6 +256,9 @@ public final class ForwarderService: Service, @unchecked Sendable {
             MetadataKey.kind: "segment", MetadataKey.sha256: sha256, MetadataKey.encoding: "zstd", MetadataKey.site: item.site,
         ])
         if let received = item.arrivals.first?.receivedAt { m[MetadataKey.receivedAt] = received }
+        let hops = CorePath.forwarded(item, by: coreID)
+        m[MetadataKey.originCore] = hops.origin
+        m[MetadataKey.corePath] = hops.path.joined(separator: ",")
         return m
     }
 

@@ -17,7 +17,7 @@ enum ErrorMapping {
         .forbidden: .forbidden, .notARelay: .forbidden, .relayNotPermitted: .forbidden,
         .notFound: .notFound,
         .offsetMismatch: .conflict, .uploadBusy: .conflict, .notCommitted: .conflict, .alreadyCommitted: .conflict, .siteExists: .conflict,
-        .credentialExists: .conflict,
+        .credentialExists: .conflict, .forwardLoop: .conflict,
         .expired: .gone,
         .unsupportedVersion: .preconditionFailed,
         .tooLarge: .contentTooLarge,

@@ -105,7 +105,8 @@ public struct Committer: Sendable {
             arrivals.append(
                 ArrivalRecord(
                     uploadID: info.id, seq: i, site: info.owner, stream: e.stream, name: e.name, sha256: e.sha256, size: e.size,
-                    capturedAt: captured, receivedAt: receivedAt, key: key, status: status, relay: info.onBehalfOf.map { _ in info.site }))
+                    capturedAt: captured, receivedAt: receivedAt, key: key, status: status, relay: info.onBehalfOf.map { _ in info.site },
+                    origin: info.originCore, path: info.corePath))
         }
 
         await failPoints.hit("commit.before-lake")
@@ -120,7 +121,7 @@ public struct Committer: Sendable {
 
         let record = CommitRecord(
             uploadID: info.id, site: info.owner, kind: info.kind, committedAt: committedAt, length: info.length, arrivals: arrivals,
-            relay: info.onBehalfOf.map { _ in info.site })
+            relay: info.onBehalfOf.map { _ in info.site }, origin: info.originCore, path: info.corePath ?? [])
         let outcome = try await catalog.commit(record)
         await failPoints.hit("commit.after-catalog")
         // The commit point has passed: from here on the upload is committed whatever fails.
