@@ -8,6 +8,7 @@ import time
 import uuid
 
 import pytest
+import requests
 
 from conftest import CoreServer, assert_error, sha256_hex, wait_until
 from fleetkit import metrics
@@ -84,6 +85,9 @@ def test_forward_survives_kills_of_both_cores(tmp_path, edge_factory):
         wait_until(lambda: (_lag(a, target)["lag_seconds"] or 0) >= 2, 20, what="lag to rise during B's outage")
         behind = _lag(a, target)
         assert behind["objects_behind"] and behind["objects_behind"] > 0 and behind["bytes_behind"] > 0, behind
+        # The fleet API (and so the dashboard) shows the same, from the catalog.
+        view = requests.get(a.url("/v1/sites"), headers={"Authorization": f"Bearer {a.admin_token}"}, timeout=10).json()["forward"]
+        assert [f["target"] for f in view] == [target] and view[0]["objects_behind"] > 0 and view[0]["rpo_seconds"] == 5
         # Phase 2: B back; A is killed -9 while forwarding (the bandwidth cap keeps it busy).
         b.start()
         before = len(_b_objects(b, site.site))
@@ -93,6 +97,8 @@ def test_forward_survives_kills_of_both_cores(tmp_path, edge_factory):
         wait_until(lambda: len(_b_objects(b, site.site)) == len(expected), 60, what="every object forwarded to B")
         wait_until(lambda: _lag(a, target)["lag_seconds"] == 0, 20, what="lag back to 0")
         final = _lag(a, target)
+        view = requests.get(a.url("/v1/sites"), headers={"Authorization": f"Bearer {a.admin_token}"}, timeout=10).json()["forward"][0]
+        assert view["lag_seconds"] == 0 and view["uploads_behind"] == 0 and not view["behind"] and view["last_success_at"]
         assert final["objects_behind"] == 0 and final["bytes_behind"] == 0, final
         assert final["last_success_timestamp_seconds"] and final["last_success_timestamp_seconds"] > time.time() - 60
         _check_landed(a, b, site.site, expected)
