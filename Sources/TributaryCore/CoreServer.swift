@@ -122,7 +122,9 @@ public struct CoreServer: Sendable {
     /// Builds the HTTP application with its services.
     public func makeApplication(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws -> some ApplicationProtocol {
         let (host, port) = try configuration.hostAndPort()
-        let committer = try makeCommitter()
+        let forwarder = try makeForwarder()
+        var committer = try makeCommitter()
+        committer.onCommit = forwarder?.wake
         let registry = UploadRegistry(staging: staging, catalog: catalog)
         let progress = RecoveryProgress()
         let refusals = RefusalCounter(catalog: catalog, metrics: metrics, logger: logger)
@@ -159,7 +161,7 @@ public struct CoreServer: Sendable {
                 manifestRepairInterval: .seconds(60), logger: logger),
             refusals,
             ExpirySweeper(registry: registry, interval: .seconds(configuration.sweepIntervalSeconds), logger: logger))
-        if let forwarder = try makeForwarder() { app.addServices(forwarder) }
+        if let forwarder { app.addServices(forwarder) }
         if let tls {
             app.addServices(SIGHUPReloader(
                 reloaded: "TLS certificate reloaded", failed: "TLS reload failed; the previous certificate stays in use",
