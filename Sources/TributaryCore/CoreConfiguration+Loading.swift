@@ -1,4 +1,5 @@
 import TributarySettings
+import TributaryProtocol
 import TOMLKit
 
 extension CoreConfiguration {
@@ -168,7 +169,9 @@ extension CoreConfiguration {
         if let v = values["tls_key"] { tlsKey = v.isEmpty ? nil : v }
         if let v = values["tls_client_ca"] { tlsClientCA = v.isEmpty ? nil : v }
         if let v = try int("token_grace_seconds") { tokenGraceSeconds = v }
-        if let v = values["core_id"] { coreID = v.isEmpty ? nil : try CorePath.validateID(v) }
+        if let v = values["core_id"] {
+            do { coreID = v.isEmpty ? nil : try CorePath.validateID(v) } catch let e as TributaryError { throw ConfigurationError("core_id: \(e.message)") }
+        }
         if values.keys.contains(where: { $0.hasPrefix("forward_") }) {
             // Flags and the environment override single keys of [forward]: merge with what is set.
             var merged = forwardValues

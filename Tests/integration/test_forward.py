@@ -10,10 +10,10 @@ import uuid
 import pytest
 import requests
 
-from conftest import CoreServer, assert_error, sha256_hex, wait_until
+from conftest import CoreServer, Entry, assert_error, backend_pair, make_segment, sha256_hex, wait_until
 from fleetkit import metrics
 
-from backend_pairs import FsSqlite, S3Postgres  # noqa: F401  (the pair classes, for isinstance)
+from backend_pairs import FsSqlite
 from edgekit import edge_factory  # noqa: F401  (fixture)
 
 
@@ -141,3 +141,35 @@ def test_core_path_is_checked_at_creation(live_core, site):
     assert core_id in body["message"]
     # A well-formed path of other cores is taken.
     assert relay.create(10, {**md, "origin-core": "core-x", "core-path": "core-x,core-y"}).status_code == 201
+
+
+def test_forward_on_s3_and_postgres(tmp_path, request):
+    """A short forward with both cores on S3 lakes and PostgreSQL catalogs: objects are read back
+    from A's bucket (ranged GETs) and land once in B's under the original site; A's cursor and
+    lag live in PostgreSQL."""
+    a, b = _forward_pair(tmp_path, backend_pair("s3+postgres", request), backend_pair("s3+postgres", request), bandwidth=None)
+    try:
+        site = a.new_site("plant")
+        expected: dict[str, bytes] = {}
+        for u in range(3):
+            entries = [Entry("vibration", f"s{u}-{i}.bin", os.urandom(3000 + 1500 * i)) for i in range(4)]
+            # The same content twice in one upload: stored once, two arrivals, both forwarded.
+            entries.append(Entry("vibration", f"s{u}-copy.bin", entries[0].data))
+            for e in entries:
+                expected[e.name] = e.data
+            site.upload_segment(make_segment(entries))
+        big = os.urandom(3 << 20)  # more than one 1 MiB lake read
+        site.upload_object(big, "big.bin")
+        expected["big.bin"] = big
+        target = b.base
+        wait_until(lambda: b.count("SELECT COUNT(*) FROM arrivals WHERE site = ?", (site.site,)) >= len(expected), 60,
+                   what="every arrival forwarded to B")
+        wait_until(lambda: _lag(a, target)["lag_seconds"] == 0, 20, what="lag back to 0")
+        _check_landed(a, b, site.site, {k: v for k, v in expected.items() if not k.endswith("-copy.bin")})
+        names = sorted(n for (n,) in b.query("SELECT name FROM arrivals WHERE site = ?", (site.site,)))
+        assert names == sorted(expected), "every arrival, duplicates within an upload included, reaches B once"
+        assert a.query("SELECT position, set_aside FROM forward_targets") == [(4, 0)]
+    finally:
+        for c in (a, b):
+            if c.alive:
+                c.stop()
