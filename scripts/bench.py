@@ -2,23 +2,30 @@
 """Benchmark: Tributary edge → core (filesystem lake, S3 lake) beside rclone into the same SeaweedFS,
 in one invocation, on loopback (issue 14).
 
-    .venv/bin/python scripts/bench.py [--files 2000] [--large-mib 256] [--data DIR] [--bin-dir DIR] [--skip-s3]
+    .venv/bin/python scripts/bench.py [--files 20000] [--large-mib 1024] [--dir DIR] [--quick]
+        [--bin-dir DIR] [--edge-bin PATH|--edge-deb PATH] [--skip-s3] [--skip-large] [--skip-small] [--profile DIR]
 
 Workloads:
-  small  N CSV files of 0.5–4 KB (generated sensor readings), or every file under --data (real data);
+  small  N CSV files of 0.5–4 KB (generated sensor readings, seeded), or every file under --dir (real data);
   large  one incompressible file of --large-mib MiB.
 Runs, for each workload:
-  rclone     `rclone copy --transfers 16` into a SeaweedFS bucket (the reference);
+  rclone     `rclone copy --transfers 16` into a SeaweedFS bucket (the reference), configured through
+             RCLONE_CONFIG_* variables (no config file);
   fs lake    tributary-edge → tributary-core with the embedded defaults (filesystem lake + SQLite);
   s3 lake    tributary-edge → tributary-core with an S3 lake (the same SeaweedFS) + PostgreSQL.
 Every client talks through a fault-free `tributary-faultproxy`, whose counters give the bytes on the
 wire both ways. Measured: objects/s and MB/s from the first file offered to the last one durable at
 the far end (for Tributary: acknowledged by the core's receipt; for rclone: its exit), wire bytes ÷ raw
-bytes, peak RSS (VmHWM) of the edge, the core and rclone, and their CPU seconds. Also printed: the
-ratio of `tar | zstd -19` of the small files, the best a compressing shipper could do.
+bytes, peak RSS (VmHWM; rclone's from wait4's rusage) of the edge, the core and rclone, their CPU
+seconds, and the CPU seconds SeaweedFS spent in the rclone and S3 rows. Also printed: the ratio of
+`tar | zstd -19` of the small files, the best a compressing shipper could do.
 
 Uses the release build (`swift build -c release`, run if the binaries are missing) unless --bin-dir
-names another. Installs rclone from Debian if it is missing. Figures are printed, never asserted.
+names another. `--edge-bin` (a binary) or `--edge-deb` (scripts/package.sh's .deb, unpacked with
+dpkg-deb) runs the packaged edge in every Tributary row instead, so its RSS is the one reported.
+`--profile DIR`: `perf record` of the edge and the core in each Tributary row, with the hottest
+symbols printed. `--quick`: 500 small files and a 32 MiB file, a smoke run of a minute or two. Installs rclone from
+Debian if it is missing. Figures are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -26,8 +33,8 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -115,8 +122,10 @@ def peak_rss_mib(pid: int) -> float:
 
 
 class Result:
-    def __init__(self, name: str, files: int, raw: int, seconds: float, wire: int, rss: dict[str, float], cpu: float):
-        self.name, self.files, self.raw, self.seconds, self.wire, self.rss, self.cpu = name, files, raw, seconds, wire, rss, cpu
+    def __init__(self, name: str, files: int, raw: int, seconds: float, wire: int, client_rss: float, core_rss: float | None,
+                 client_cpu: float, core_cpu: float | None, server_cpu: float | None):
+        self.name, self.files, self.raw, self.seconds, self.wire = name, files, raw, seconds, wire
+        self.client_rss, self.core_rss, self.client_cpu, self.core_cpu, self.server_cpu = client_rss, core_rss, client_cpu, core_cpu, server_cpu
 
 
 # ------------------------------------------------------------------------------------------------
@@ -132,30 +141,66 @@ def run_rclone(rclone: str, weed, files: list[Path], src: Path, work: Path, prox
         "RCLONE_CONFIG_BENCH_ENDPOINT": proxy.url, "RCLONE_CONFIG_BENCH_ACCESS_KEY_ID": weed.access_key,
         "RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY": weed.secret_key, "RCLONE_CONFIG_BENCH_REGION": "us-east-1",
     })
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    weed_cpu0 = cpu_seconds(weed.proc.pid)
     t = time.monotonic()
-    proc = subprocess.Popen([rclone, "copy", str(src), f"bench:{weed.bucket}/rclone-{src.name}", "--transfers", "16",
+    proc = subprocess.Popen([rclone, "copy", str(src), f"bench:{weed.bucket}/rclone-{work.name}", "--transfers", "16",
                              "--s3-no-check-bucket", "--no-traverse", "-q"], env=env)
-    peak = 0.0
-    while proc.poll() is None:
-        try:
-            peak = max(peak, peak_rss_mib(proc.pid))
-        except OSError:
-            pass
-        time.sleep(0.05)
+    # wait4 gives exactly this process's peak RSS and CPU (not every child's, as RUSAGE_CHILDREN would).
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid == proc.pid:
+            break
+        time.sleep(0.02)
     seconds = time.monotonic() - t
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    weed_cpu = cpu_seconds(weed.proc.pid) - weed_cpu0
     if proc.returncode != 0:
         raise SystemExit(f"rclone failed with {proc.returncode}")
     stats = proxy.stats()
     proxy.stop()
     raw = sum(p.stat().st_size for p in files)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return Result("rclone → SeaweedFS", len(files), raw, seconds, stats["bytes_up"] + stats["bytes_down"],
-                  {"rclone": max(peak, after.ru_maxrss / 1024)}, cpu)
+                  usage.ru_maxrss / 1024, None, usage.ru_utime + usage.ru_stime, None, weed_cpu)
 
 
-def run_tributary(name: str, backend, files: list[Path], work: Path) -> Result:
+class Profiler:
+    """`perf record -g` of the edge and the core during a Tributary row (--profile DIR); the report
+    lists each process's hottest symbols (self time), the profile issue 14 asks for beside the figures."""
+
+    def __init__(self, out: Path | None, label: str):
+        self.out, self.label, self.proc, self.pids = out, label, None, {}
+
+    def start(self, **pids: int) -> None:
+        if self.out is None:
+            return
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.pids = pids
+        self.proc = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-o", str(self.data), "-p", ",".join(str(p) for p in pids.values())],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    @property
+    def data(self) -> Path:
+        return self.out / f"{self.label}.perf.data"
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(timeout=120)
+        for who, pid in self.pids.items():
+            parts = []
+            for sort, limit in (("dso", 12), ("dso,sym", 25)):
+                report = subprocess.run(["perf", "report", "-i", str(self.data), "--stdio", "--no-children", "--pid", str(pid),
+                                         "--sort", sort, "-g", "none", "--percent-limit", "0.5"],
+                                        capture_output=True, text=True).stdout
+                parts.append("\n".join([line for line in report.splitlines() if line.strip() and not line.startswith("#")][:limit]))
+            text = "\n\n".join(parts)
+            (self.out / f"{self.label}-{who}.txt").write_text(text + "\n")
+            print(f"\n### profile: {self.label}, {who} (self time by library, then by symbol)\n```\n{text}\n```", flush=True)
+
+
+def run_tributary(name: str, backend, files: list[Path], work: Path, weed=None, profile: Path | None = None, label: str = "",
+                  edge_settings: dict[str, int | str] | None = None) -> Result:
     from conftest import CoreServer
     from edgekit import EdgeAgent, FaultProxy
 
@@ -165,28 +210,35 @@ def run_tributary(name: str, backend, files: list[Path], work: Path) -> Result:
     site = f"bench-{name}"
     token = core.add_site(site)
     # The agent's own defaults: no test shortcuts (segment age, settle time, retry pacing).
-    agent = EdgeAgent(work / f"edge-{name}", proxy.url, site, token, log_level="notice", settle_ms=None, poll_ms=None,
-                      segment_max_age_ms=None, retry_base_ms=None, retry_cap_ms=None, stall_seconds=None,
-                      connect_timeout_seconds=None, max_spool_bytes=8 << 30)
+    settings: dict = dict(log_level="notice", settle_ms=None, poll_ms=None, segment_max_age_ms=None, retry_base_ms=None,
+                          retry_cap_ms=None, stall_seconds=None, connect_timeout_seconds=None, max_spool_bytes=8 << 30)
+    settings.update(edge_settings or {})
+    agent = EdgeAgent(work / f"edge-{name}", proxy.url, site, token, **settings)
     agent.start()
     stream_dir = agent.inbox / "readings"
     stream_dir.mkdir()
-    cpu0 = cpu_seconds(core.proc.pid) + cpu_seconds(agent.proc.pid)
+    edge_cpu0, core_cpu0 = cpu_seconds(agent.proc.pid), cpu_seconds(core.proc.pid)
+    weed_cpu0 = cpu_seconds(weed.proc.pid) if weed is not None else 0.0
+    profiler = Profiler(profile, f"{label}-{name}")
+    profiler.start(edge=agent.proc.pid, core=core.proc.pid)
     t = time.monotonic()
     for p in files:
         # A writer's usual pattern: the file appears whole, by rename (same filesystem: no copy).
         os.link(p, agent.dir / "staging-link")
         os.rename(agent.dir / "staging-link", stream_dir / p.name)
-    agent.wait_drained(timeout=1800, acked=len(files))
+    agent.wait_drained(timeout=3600, acked=len(files))
     seconds = time.monotonic() - t
-    cpu = cpu_seconds(core.proc.pid) + cpu_seconds(agent.proc.pid) - cpu0
-    rss = {"edge": agent.peak_rss_kb / 1024, "core": peak_rss_mib(core.proc.pid)}
+    profiler.stop()
+    edge_cpu, core_cpu = cpu_seconds(agent.proc.pid) - edge_cpu0, cpu_seconds(core.proc.pid) - core_cpu0
+    weed_cpu = cpu_seconds(weed.proc.pid) - weed_cpu0 if weed is not None else None
+    edge_rss, core_rss = agent.peak_rss_kb / 1024, peak_rss_mib(core.proc.pid)
     stats = proxy.stats()
     agent.stop()
     proxy.stop()
     core.stop()
     raw = sum(p.stat().st_size for p in files)
-    return Result(f"tributary, {name} lake", len(files), raw, seconds, stats["bytes_up"] + stats["bytes_down"], rss, cpu)
+    return Result(f"tributary, {name} lake", len(files), raw, seconds, stats["bytes_up"] + stats["bytes_down"],
+                  edge_rss, core_rss, edge_cpu, core_cpu, weed_cpu)
 
 
 def tar_zstd_ratio(src: Path) -> float:
@@ -198,32 +250,67 @@ def tar_zstd_ratio(src: Path) -> float:
 
 def table(workload: str, results: list[Result], reference: float | None) -> str:
     base = results[0]
-    lines = [f"\n## {workload}: {base.files} files, {base.raw / 1e6:.1f} MB",
-             "| run | objects/s | MB/s | × rclone | wire ÷ raw | peak RSS MiB | CPU s |",
-             "|---|---|---|---|---|---|---|"]
+
+    def opt(v: float | None, fmt: str = "{:.1f}") -> str:
+        return "—" if v is None else fmt.format(v)
+
+    lines = [f"\n## {workload}: {base.files:,} files, {base.raw / 1e6:,.1f} MB",
+             "| run | objects/s | MB/s | × rclone | wire ÷ raw | client RSS MiB (× rclone) | core RSS MiB | client CPU s | core CPU s | "
+             "CPU s per GB, all ours (× rclone) | SeaweedFS CPU s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    base_cpu = base.client_cpu
     for r in results:
         ops = r.files / r.seconds
         mbs = r.raw / r.seconds / 1e6
-        ratio = (base.seconds / r.seconds) if r is not base else 1.0
-        rss = ", ".join(f"{k} {v:.1f}" for k, v in r.rss.items())
-        lines.append(f"| {r.name} | {ops:,.{0 if ops >= 10 else 2}f} | {mbs:.1f} | {ratio:.2f} | {r.wire / r.raw:.3f} | {rss} | {r.cpu:.1f} |")
+        ratio = base.seconds / r.seconds
+        ours = r.client_cpu + (r.core_cpu or 0.0)
+        per_gb = ours / (r.raw / 1e9)
+        lines.append(
+            f"| {r.name} | {ops:,.{0 if ops >= 10 else 2}f} | {mbs:,.1f} | {ratio:.2f} | {r.wire / r.raw:.3f} | "
+            f"{r.client_rss:.1f} ({r.client_rss / base.client_rss:.2f}) | {opt(r.core_rss)} | {r.client_cpu:.1f} | {opt(r.core_cpu)} | "
+            f"{per_gb:,.0f} ({ours / base_cpu if base_cpu > 0 else float('nan'):.2f}) | {opt(r.server_cpu)} |")
     if reference is not None:
-        lines.append(f"| reference: `tar \\| zstd -19` | | | | {reference:.3f} | | |")
+        lines.append(f"| reference: `tar \\| zstd -19` | | | | {reference:.3f} | | | | | | |")
     return "\n".join(lines)
+
+
+def edge_from_deb(deb: Path, work: Path) -> Path:
+    root = work / "edge-deb"
+    subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True)
+    found = [p for p in root.rglob("tributary-edge") if p.is_file() and os.access(p, os.X_OK)]
+    if not found:
+        raise SystemExit(f"{deb} holds no tributary-edge binary")
+    return found[0]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--files", type=int, default=2000)
-    ap.add_argument("--large-mib", type=int, default=256)
-    ap.add_argument("--data", type=Path, help="a directory of real files for the small workload")
-    ap.add_argument("--bin-dir", type=Path)
+    ap.add_argument("--files", type=int, default=20000, help="small files to generate (default 20000)")
+    ap.add_argument("--large-mib", type=int, default=1024, help="size of the large file (default 1024)")
+    ap.add_argument("--dir", "--data", dest="data", type=Path, help="a directory of real files for the small workload")
+    ap.add_argument("--quick", action="store_true", help="smoke run: 500 small files, a 32 MiB file")
+    ap.add_argument("--bin-dir", type=Path, help="where tributary-core/-edge/-faultproxy are (default: the release build)")
+    ap.add_argument("--edge-bin", type=Path, help="a packaged tributary-edge binary to run instead of the built one")
+    ap.add_argument("--edge-deb", type=Path, help="scripts/package.sh's edge .deb: its binary is run instead of the built one")
     ap.add_argument("--skip-s3", action="store_true", help="only rclone and the filesystem lake")
+    ap.add_argument("--skip-small", action="store_true")
+    ap.add_argument("--skip-large", action="store_true")
+    ap.add_argument("--edge-set", action="append", default=[], metavar="KEY=VALUE",
+                    help="an [edge] setting other than the product default for the Tributary rows (repeatable; printed)")
+    ap.add_argument("--profile", type=Path, help="perf record the edge and the core in each Tributary row; data and reports here")
     args = ap.parse_args()
+    edge_settings: dict[str, int | str] = {}
+    for kv in args.edge_set:
+        k, _, v = kv.partition("=")
+        edge_settings[k.strip()] = int(v) if v.strip().lstrip("-").isdigit() else v.strip()
+    if args.quick:
+        args.files, args.large_mib = min(args.files, 500), min(args.large_mib, 32)
 
+    work = Path(tempfile.mkdtemp(prefix="tributary-bench-"))
     bin_dir = args.bin_dir or release_bin_dir()
+    edge = args.edge_bin or (edge_from_deb(args.edge_deb, work) if args.edge_deb else bin_dir / "tributary-edge")
     os.environ["TRIBUTARY_CORE_BIN"] = str(bin_dir / "tributary-core")
-    os.environ["TRIBUTARY_EDGE_BIN"] = str(bin_dir / "tributary-edge")
+    os.environ["TRIBUTARY_EDGE_BIN"] = str(edge)
     os.environ["TRIBUTARY_FAULTPROXY_BIN"] = str(bin_dir / "tributary-faultproxy")
     rclone = ensure_rclone()
 
@@ -231,27 +318,39 @@ def main() -> None:
     from backend_pairs import FsSqlite, S3Postgres
     from edgekit import FaultProxy
 
-    work = Path(tempfile.mkdtemp(prefix="tributary-bench-"))
     weed = SeaweedFS().start()
     pg = None if args.skip_s3 else Postgres().start()
     out = []
     try:
-        workloads = [("small files", make_small(work / "small", args.files, args.data), True),
-                     ("one large file", make_large(work / "large", args.large_mib), False)]
-        for label, files, with_reference in workloads:
+        workloads = []
+        if not args.skip_small:
+            workloads.append(("small files", lambda: make_small(work / "small", args.files, args.data), True))
+        if not args.skip_large:
+            workloads.append(("one large file", lambda: make_large(work / "large", args.large_mib), False))
+        for label, make, with_reference in workloads:
+            files = make()
             src = files[0].parent
-            results = [run_rclone(rclone, weed, files, src, work / label.replace(" ", "-"), FaultProxy)]
-            results.append(run_tributary("fs", FsSqlite(), files, work / label.replace(" ", "-")))
+            run_dir = work / label.replace(" ", "-")
+            results = [run_rclone(rclone, weed, files, src, run_dir, FaultProxy)]
+            tag = label.replace(" ", "-")
+            results.append(run_tributary("fs", FsSqlite(), files, run_dir, profile=args.profile, label=tag,
+                                           edge_settings=edge_settings))
             if pg is not None:
-                results.append(run_tributary("s3", S3Postgres(pg, weed), files, work / label.replace(" ", "-")))
+                results.append(run_tributary("s3", S3Postgres(pg, weed), files, run_dir, weed=weed, profile=args.profile, label=tag,
+                                           edge_settings=edge_settings))
             out.append(table(label, results, tar_zstd_ratio(src) if with_reference else None))
             print(out[-1], flush=True)
+            shutil.rmtree(src, ignore_errors=True)
     finally:
         weed.cleanup()
         if pg is not None:
             pg.cleanup()
         shutil.rmtree(work, ignore_errors=True)
-    print(f"\n(bin: {bin_dir}; {os.cpu_count()} cores; every client through a fault-free tributary-faultproxy on loopback)")
+    print(f"\n(core, faultproxy: {bin_dir}; edge: {edge}; {os.cpu_count()} cores; every client through a fault-free "
+          "tributary-faultproxy on loopback; × rclone: its time ÷ ours, and for RSS and CPU ours ÷ its; "
+          "client = the edge agent or rclone; SeaweedFS CPU: the S3 server's, during the rclone and S3-lake rows)")
+    if edge_settings:
+        print(f"(edge settings other than the product defaults: {edge_settings})")
 
 
 if __name__ == "__main__":

@@ -138,7 +138,7 @@ struct UploadController: Sendable {
     /// transient reason: counted per site by error code. (A zero-length upload refused at its
     /// commit is counted by the committer.)
     static func isRefusal(_ e: any Error) -> Bool {
-        if let t = e as? TributaryError { return t.code != .io }
+        if let t = e as? TributaryError { return t.code != .io && t.code != .unknownDictionary }
         if let c = e as? CoreError { return c.code == "too_large" }
         return false
     }
@@ -171,6 +171,10 @@ struct UploadController: Sendable {
         }
         if let path = parsed.corePath, CorePath.holds(path, origin: parsed.originCore, core: coreID) {
             throw DomainError(.forwardLoop, "this core (\(coreID)) is already on the upload's path (\(path.joined(separator: " → "))): not taken again")
+        }
+        if let id = info.dictionary, try await committer.dictionaries.get(id) == nil {
+            // The edge sends it (PUT /v1/dictionaries/<id>) and creates again.
+            throw TributaryError(.unknownDictionary, "the core does not hold zstd dictionary \(id); send it first")
         }
         if info.kind == .object, let stream = info.stream, let name = info.name {
             // The key this object will have must fit the lake (a segment's entries are checked at commit).

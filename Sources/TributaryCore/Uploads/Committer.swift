@@ -39,6 +39,8 @@ public struct Committer: Sendable {
     public var metrics: NodeMetrics?
     /// Signalled after each commit (the forwarder's wake-up: it ships the upload at once).
     public var onCommit: Wakeup?
+    /// The zstd dictionaries segments name, kept in the lake.
+    public let dictionaries: LakeDictionaries
 
     public init(
         lake: any LakeStore, catalog: any Catalog, staging: StagingArea, template: PartitionTemplate,
@@ -54,6 +56,7 @@ public struct Committer: Sendable {
         self.failPoints = failPoints
         self.logger = logger
         self.metrics = metrics
+        self.dictionaries = LakeDictionaries(lake: lake)
     }
 
     /// Commits a staged upload. Throws `TributaryError` for a validation failure (the caller
@@ -73,8 +76,16 @@ public struct Committer: Sendable {
         cleanScratch(scratch, id: info.id)
         // Whatever happens, no scratch file outlives this attempt (placed ones were renamed away).
         defer { cleanScratch(scratch, id: info.id) }
-        let extracted = try await FileIO.offload(on: BlockingPools.commits) {
-            try Self.extract(info, dataPath: dataPath, scratchPrefix: prefix, limit: limit)
+        var dictionary: ZstdDictionary?
+        if let id = info.dictionary {
+            // Checked at creation; a lake that lost it since cannot decode this segment.
+            guard let d = try await dictionaries.get(id) else {
+                throw TributaryError(.corruptSegment, "the segment's zstd dictionary \(id) is no longer in the lake")
+            }
+            dictionary = d
+        }
+        let extracted = try await FileIO.offload(on: BlockingPools.commits) { [dictionary] in
+            try Self.extract(info, dataPath: dataPath, scratchPrefix: prefix, limit: limit, dictionary: dictionary)
         }
 
         let committedAt = Timestamp.format(now)
@@ -319,7 +330,9 @@ public struct Committer: Sendable {
     }
 
     /// Step 1: one streaming pass over the staged bytes.
-    static func extract(_ info: UploadInfo, dataPath: String, scratchPrefix: String, limit: UInt64) throws -> Extracted {
+    static func extract(
+        _ info: UploadInfo, dataPath: String, scratchPrefix: String, limit: UInt64, dictionary: ZstdDictionary? = nil
+    ) throws -> Extracted {
         let fd = try FileIO.open(dataPath, O_RDONLY)
         defer { close(fd) }
         let uploadDigest = StreamingDigest()
@@ -344,7 +357,8 @@ public struct Committer: Sendable {
 
         switch info.kind {
         case .segment:
-            var reader = SegmentReader(delegate: SegmentExtractor(prefix: scratchPrefix, limit: limit), limits: ParserLimits(maxDecodedBytes: limit))
+            var reader = SegmentReader(
+                delegate: SegmentExtractor(prefix: scratchPrefix, limit: limit), limits: ParserLimits(maxDecodedBytes: limit), dictionary: dictionary)
             defer { reader.delegate.closeCurrent() }
             do {
                 try readChunks { try reader.feed($0) }
