@@ -1,4 +1,5 @@
 import TributarySettings
+import TributaryProtocol
 import TOMLKit
 
 extension CoreConfiguration: LayeredSettings {
@@ -33,12 +34,13 @@ extension CoreConfiguration: LayeredSettings {
         ("token_grace_seconds", "TRIBUTARY_TOKEN_GRACE_SECONDS"),
         ("admin_token_file", "TRIBUTARY_ADMIN_TOKEN_FILE"), ("metrics_token_file", "TRIBUTARY_METRICS_TOKEN_FILE"),
         ("catalog_password_file", "TRIBUTARY_CATALOG_PASSWORD_FILE"), ("s3_secret_access_key_file", "TRIBUTARY_S3_SECRET_ACCESS_KEY_FILE"),
-    ]
+        ("core_id", "TRIBUTARY_CORE_ID"),
+    ] + ForwardConfiguration.tomlKeys.map { ("forward_" + $0, "TRIBUTARY_FORWARD_" + $0.uppercased()) }
 
     /// Secrets that may be given as `<key>_file`: the first line of that file (systemd credentials,
     /// compose secrets), so the value is in neither the environment nor the command line. A value
     /// given directly wins.
-    static let secretKeys = ["admin_token", "metrics_token", "catalog_password", "s3_secret_access_key"]
+    static let secretKeys = ["admin_token", "metrics_token", "catalog_password", "s3_secret_access_key", "forward_token"]
 
     /// The usual variables of AWS tools and libpq, used when the setting is not given otherwise.
     static let fallbacks: [(toml: String, env: [String])] = [
@@ -51,8 +53,9 @@ extension CoreConfiguration: LayeredSettings {
     public static func load(file: String?, environment: [String: String]) throws -> CoreConfiguration {
         var values: [String: String] = [:]
         if let file {
-            let section = try TOMLSettings.read(file: file, section: "core", known: Set(keys.map(\.toml)))
-            for (toml, _) in keys {
+            let section = try TOMLSettings.read(file: file, section: "core", known: Set(keys.map(\.toml)).union(["forward"]))
+            values.merge(try ForwardConfiguration.values(file: file)) { _, forward in forward }
+            for (toml, _) in keys where !toml.hasPrefix("forward_") {
                 guard let v = section[toml] else { continue }
                 guard let scalar = TOMLSettings.scalar(v) else {
                     throw ConfigurationError("config file \(file): '\(toml)' must be a string, a number or a boolean")
@@ -166,6 +169,16 @@ extension CoreConfiguration: LayeredSettings {
         if let v = values["tls_key"] { tlsKey = v.isEmpty ? nil : v }
         if let v = values["tls_client_ca"] { tlsClientCA = v.isEmpty ? nil : v }
         if let v = try int("token_grace_seconds") { tokenGraceSeconds = v }
+        if let v = values["core_id"] {
+            do { coreID = v.isEmpty ? nil : try CorePath.validateID(v) } catch let e as TributaryError { throw ConfigurationError("core_id: \(e.message)") }
+        }
+        if values.keys.contains(where: { $0.hasPrefix("forward_") }) {
+            // Flags and the environment override single keys of [forward]: merge with what is set.
+            var merged = forwardValues
+            merged.merge(values.filter { $0.key.hasPrefix("forward_") }) { _, new in new }
+            forward = try ForwardConfiguration.from(merged)
+            forwardValues = merged
+        }
         _ = try tlsFiles()
         _ = try hostAndPort()
         _ = try PartitionTemplate(partitionTemplate)

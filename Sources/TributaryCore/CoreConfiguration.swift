@@ -74,6 +74,13 @@ public struct CoreConfiguration: Sendable, Equatable {
     /// `TRIBUTARY_FAILPOINTS` (crash tests only).
     public var failPoints: String?
     public var logLevel: String = "info"
+    /// This core's stable id in forwarding paths (`core_id`); default: generated once into
+    /// `<data-dir>/core.id` (Forward/CorePath.swift).
+    public var coreID: String?
+    /// Forwarding to an upstream core (`[forward]`); nil: none.
+    public var forward: ForwardConfiguration?
+    /// The `forward_*` values `forward` was built from (later flags are merged into them).
+    var forwardValues: [String: String] = [:]
 
     public init() {}
 
@@ -82,6 +89,8 @@ public struct CoreConfiguration: Sendable, Equatable {
     public var stagingPath: String { dataDirectory + "/staging" }
     public var multipartStatePath: String { dataDirectory + "/s3-multipart" }
     public var adminTokenPath: String { dataDirectory + "/admin.token" }
+    public var coreIDPath: String { dataDirectory + "/core.id" }
+    public var forwardPath: String { dataDirectory + "/forward" }
 
     /// The listener's TLS files, or nil for plain HTTP.
     public func tlsFiles() throws -> ServerTLS.Files? {

@@ -26,6 +26,8 @@ public struct CoreServer: Sendable {
     public let adminToken: String
     /// This node's own metrics; `/metrics` serves them with the per-site figures.
     public let metrics: NodeMetrics
+    /// This core's stable id in forwarding paths (Forward/CorePath.swift).
+    public let coreID: String
 
     /// The PostgreSQL catalog's connection pool, which must run while the server does.
     let postgres: PostgresCatalog?
@@ -35,6 +37,7 @@ public struct CoreServer: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.metrics = metrics
+        try configuration.validateForward()
         try FileIO.makeDirectories(configuration.dataDirectory)
         (catalog, postgres) = try Self.makeCatalog(configuration, logger: logger)
         switch try configuration.lakeLocation() {
@@ -45,6 +48,7 @@ public struct CoreServer: Sendable {
         }
         staging = try StagingArea(root: configuration.stagingPath)
         adminToken = try Self.loadAdminToken(configuration, logger: logger)
+        coreID = try CorePath.loadID(configuration, logger: logger)
     }
 
     static func makeCatalog(_ c: CoreConfiguration, logger: Logger) throws -> (any Catalog, PostgresCatalog?) {
@@ -108,7 +112,9 @@ public struct CoreServer: Sendable {
     /// Builds the HTTP application with its services.
     public func makeApplication(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws -> some ApplicationProtocol {
         let (host, port) = try configuration.hostAndPort()
-        let committer = try makeCommitter()
+        let forwarder = try makeForwarder()
+        var committer = try makeCommitter()
+        committer.onCommit = forwarder?.wake
         let registry = UploadRegistry(staging: staging, catalog: catalog)
         let progress = RecoveryProgress()
         let refusals = RefusalCounter(catalog: catalog, metrics: metrics, logger: logger)
@@ -116,9 +122,11 @@ public struct CoreServer: Sendable {
 
         let auth = Authenticator(catalog: catalog, adminToken: adminToken)
         let router = Router(context: CoreRequestContext.self)
+        router.middlewares.add(CoreIDMiddleware(coreID: coreID))
         router.middlewares.add(JSONErrorMiddleware(logger: logger))
         UploadController(
-            registry: registry, committer: committer, auth: auth, gate: gate, refusals: refusals, configuration: configuration, logger: logger
+            registry: registry, committer: committer, auth: auth, gate: gate, refusals: refusals, configuration: configuration, logger: logger,
+            coreID: coreID
         ).addRoutes(to: router)
         DictionaryController(dictionaries: committer.dictionaries, auth: auth, gate: gate, refusals: refusals, logger: logger)
             .addRoutes(to: router)
@@ -148,12 +156,23 @@ public struct CoreServer: Sendable {
                 manifestRepairInterval: .seconds(60), logger: logger),
             refusals,
             ExpirySweeper(registry: registry, interval: .seconds(configuration.sweepIntervalSeconds), logger: logger))
+        if let forwarder { app.addServices(forwarder) }
         if let tls {
             app.addServices(SIGHUPReloader(
                 reloaded: "TLS certificate reloaded", failed: "TLS reload failed; the previous certificate stays in use",
                 metadata: ["tls.cert": "\(tls.files.certificateChain)"], logger: logger, reload: tls.reload))
         }
         return app
+    }
+}
+
+extension CoreServer {
+    /// The forwarder of `[forward]`, if configured.
+    func makeForwarder() throws -> ForwarderService? {
+        guard let f = configuration.forward else { return nil }
+        logger.notice("forwarding committed uploads", metadata: ["forward.url": "\(f.url)", "core.id": "\(coreID)"])
+        return try ForwarderService(
+            configuration: f, catalog: catalog, lake: lake, coreID: coreID, spoolRoot: configuration.forwardPath, logger: logger)
     }
 }
 

@@ -46,13 +46,14 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "PEM private key of --tls-cert (env TRIBUTARY_TLS_KEY).") var tlsKey: String?
     @Option(help: "PEM CA bundle: require client certificates signed by it (mutual TLS; env TRIBUTARY_TLS_CLIENT_CA).")
     var tlsClientCa: String?
+    @OptionGroup(title: "Forwarding") var forward: ForwardOptions
 
     func run() async throws {
         let c = try common.load([
             "listen": listen, "lake": lake, "partition_template": partitionTemplate, "max_upload_bytes": maxUploadBytes,
             "upload_expiry_seconds": uploadExpiry, "sweep_interval_seconds": sweepInterval, "idle_timeout_seconds": idleTimeout,
             "log_level": logLevel, "tls_cert": tlsCert, "tls_key": tlsKey, "tls_client_ca": tlsClientCa,
-        ])
+        ].merging(forward.values) { a, _ in a })
         CLI.bootstrapLogging(c.logLevel)
         // Metrics of any library go to the registry /metrics serves.
         let metrics = NodeMetrics()

@@ -90,9 +90,16 @@ public final class TusClient: @unchecked Sendable {
         pathOrURL.hasPrefix("http://") || pathOrURL.hasPrefix("https://") ? pathOrURL : baseURL + pathOrURL
     }
 
+    /// The id the core states in its answers (`Tributary-Core-Id`, docs/REPLICATION.md "Loops"),
+    /// once one answered with it.
+    public var peerCoreID: String? { peerID.withLock { $0 } }
+    private let peerID = Mutex<String?>(nil)
+
     private func perform(_ request: HTTPRequest, options: TransferOptions? = nil, progress: ((TransferProgress) -> Void)? = nil) throws(UploadError) -> HTTPResponse {
         do {
-            return try session.perform(request, options: options ?? self.options, progress: progress)
+            let r = try session.perform(request, options: options ?? self.options, progress: progress)
+            if let id = r.header("tributary-core-id"), !id.isEmpty, id.utf8.count <= 64 { peerID.withLock { $0 = id } }
+            return r
         } catch {
             throw UploadError(kind: .transient, status: nil, code: nil, message: error.description, bytesSent: error.bytesSent)
         }
@@ -226,7 +233,9 @@ public final class TusClient: @unchecked Sendable {
     /// The subset of `hashes` the core already holds for this site. Asked in the binary form
     /// (`BinaryHave`: 32 bytes a hash, a bitmap back); JSON if the core refuses that. An empty
     /// list is still asked (an empty body): the batcher builds nothing while the core cannot be reached.
-    public func have(_ hashes: [String]) throws(UploadError) -> Set<String> {
+    /// `site`: a relay asks about the site it submits for (`?site=NAME`, docs/REPLICATION.md).
+    public func have(_ hashes: [String], site: String? = nil) throws(UploadError) -> Set<String> {
+        let havePath = WireProtocol.havePath + (site.map { "?site=" + PercentEncoding.encode($0, keepSlash: false) } ?? "")
         var out = Set<String>()
         var start = 0
         repeat {
@@ -234,7 +243,7 @@ public final class TusClient: @unchecked Sendable {
             start += part.count
             if !jsonHaveOnly.withLock({ $0 }) {
                 let r = try perform(HTTPRequest(
-                    method: "POST", url: url(WireProtocol.havePath), headers: headers([("Content-Type", BinaryHave.contentType)]),
+                    method: "POST", url: url(havePath), headers: headers([("Content-Type", BinaryHave.contentType)]),
                     body: .bytes(BinaryHave.encode(part))))
                 if r.status == 200 {
                     do { out.formUnion(try BinaryHave.parseAnswer(r.body, hashes: part)) } catch {
@@ -250,7 +259,7 @@ public final class TusClient: @unchecked Sendable {
                 throw UploadError(kind: .transient, status: nil, code: nil, message: "\(error)")
             }
             let r = try perform(HTTPRequest(
-                method: "POST", url: url(WireProtocol.havePath), headers: headers([("Content-Type", "application/json")]), body: .bytes(body)))
+                method: "POST", url: url(havePath), headers: headers([("Content-Type", "application/json")]), body: .bytes(body)))
             guard r.status == 200 else { throw Self.readFailure(r) }
             guard let answer = try? JSONDecoder().decode(HaveResponse.self, from: Data(r.body)) else {
                 throw UploadError(kind: .transient, status: r.status, code: nil, message: "have-check answer is not valid JSON")

@@ -69,6 +69,11 @@ public enum MetadataKey {
     public static let site = "site"
     /// RFC 3339 instant the original core received the upload's objects; relays only.
     public static let receivedAt = "received-at"
+    /// The id of the core the upload's objects entered at; relays only (docs/REPLICATION.md, "Loops").
+    public static let originCore = "origin-core"
+    /// Comma-separated ids of the cores the objects passed through, origin first, the sender last;
+    /// relays only, at most 16 (a core on it refuses the upload: `409 forward_loop`).
+    public static let corePath = "core-path"
     /// Lowercase hex sha256 of the zstd dictionary a segment is compressed with (`kind=segment`
     /// only; the core must hold it, else `409 unknown_dictionary` — docs/PROTOCOL.md, "Dictionaries").
     public static let dictionary = "dictionary"

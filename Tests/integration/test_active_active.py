@@ -31,17 +31,6 @@ from fleetkit import metrics
 ROAMING = "plant-roaming"  # core = [A, B]
 
 
-def _forwarding_built() -> bool:
-    """Whether this core has the forwarder (`serve --forward-url`, helper fwd's branch of issue 12)."""
-    help_text = subprocess.run([str(core_binary()), "serve", "--help"], capture_output=True, text=True, timeout=30).stdout
-    return "--forward-url" in help_text and "--core-id" in help_text
-
-
-# Until the forwarder is merged this test cannot run (the core would refuse the flags); it runs as
-# soon as the binary has them. It was run against fwd's tree before that merge (see the commit).
-pytestmark = pytest.mark.skipif(not _forwarding_built(), reason="the core→core forwarder (serve --forward-url) is not in this build yet")
-
-
 def relay_token(core, name: str) -> str:
     out = core.cli("sites", "add", name, "--relay").stdout
     return [l for l in out.splitlines() if l.strip()][-1].strip()

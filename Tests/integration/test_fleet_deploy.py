@@ -12,7 +12,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import REPO_ROOT, sha256_hex
+from conftest import REPO_ROOT, free_port, sha256_hex
 from fleetkit import ago, beat, metrics, report
 
 ALERTS = REPO_ROOT / "deploy" / "prometheus" / "alerts.yml"
@@ -44,8 +44,9 @@ def as_promql(expr: str) -> str:
 
 @pytest.fixture
 def busy_core(core_factory):
-    """A core whose /metrics has a sample in every family: a report, commits, a rejection."""
-    core = core_factory()
+    """A core whose /metrics has a sample in every family: a report, commits, a rejection, and a
+    forward target (unreachable: its lag grows, which is what the forwarding alert reads)."""
+    core = core_factory(args=["--forward-url", f"http://127.0.0.1:{free_port()}", "--forward-token", "trb_unreachable"])
     s = core.new_site("deploy")
     beat(s, report(pending=2, oldest_age=30, dropped=1))
     s.upload_object(b"a,b\n1,2\n", "x.csv", captured_at=ago(5))
@@ -70,7 +71,7 @@ def test_alert_rules_parse_and_pass_their_unit_tests():
     names = [r["alert"] for g in rules["groups"] for r in g["rules"]]
     for want in ["TributarySiteOffline", "TributaryBacklogGrowing", "TributaryOldestPendingTooOld", "TributaryEdgeDropping"]:
         assert want in names
-    tested = {t["alertname"] for t in yaml.safe_load(ALERT_TESTS.read_text())["tests"][0]["alert_rule_test"]}
+    tested = {a["alertname"] for t in yaml.safe_load(ALERT_TESTS.read_text())["tests"] for a in t["alert_rule_test"]}
     assert set(names) <= tested, f"alerts without a unit test: {set(names) - tested}"
     p = promtool("check", "rules", str(ALERTS))
     assert p.returncode == 0, p.stdout + p.stderr

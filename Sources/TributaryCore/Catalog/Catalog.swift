@@ -51,9 +51,14 @@ public struct ArrivalRecord: Sendable, Equatable, Codable {
     public var status: CommitReceipt.Status
     /// The relay that submitted this arrival on behalf of `site` (Catalog/RelayGrant.swift).
     public var relay: String? = nil
+    /// The core the arrival entered at and the cores it passed before this one, when it was
+    /// forwarded here (Forward/CorePath.swift). Stored with the upload (`uploads.origin/path`),
+    /// written on each manifest line.
+    public var origin: String? = nil
+    public var path: [String]? = nil
 
     enum CodingKeys: String, CodingKey {
-        case seq, site, stream, name, sha256, size, key, status, relay
+        case seq, site, stream, name, sha256, size, key, status, relay, origin, path
         case uploadID = "upload_id"
         case capturedAt = "captured_at"
         case receivedAt = "received_at"
@@ -73,6 +78,10 @@ public struct CommitRecord: Sendable {
     public var arrivals: [ArrivalRecord]
     /// The relay that submitted the upload on behalf of `site`; nil for a site's own upload.
     public var relay: String? = nil
+    /// The core the arrivals entered the system at and the cores they passed before this one
+    /// (a forwarded upload; Forward/CorePath.swift).
+    public var origin: String? = nil
+    public var path: [String] = []
 }
 
 /// The result of `Catalog.commit`.
@@ -166,6 +175,18 @@ public protocol Catalog: Sendable {
     func siteState(_ site: String) async throws -> SiteState?
     /// Backlog points at or after `since`, oldest first, by site (one site, or all when nil).
     func backlogHistory(site: String?, since: String) async throws -> [String: [BacklogPoint]]
+
+    // MARK: Forwarding (issue 12; Catalog/ForwardCursor.swift)
+
+    /// Where forwarding to `target` stands (position 0 if it never started).
+    func forwardCursor(target: String) async throws -> ForwardCursor
+    /// Up to `limit` committed uploads after `position` in commit order, with their arrivals.
+    func forwardItems(after position: Int64, limit: Int) async throws -> [ForwardItem]
+    /// What is committed after `position`.
+    func forwardBacklog(after position: Int64) async throws -> ForwardBacklog
+    /// Moves `target`'s cursor to `position` (never back) at `at`: a success, or — with
+    /// `setAside` — an upload given up on, recorded with its reason and counted.
+    func advanceForward(target: String, to position: Int64, at: String, setAside: ForwardSetAside?) async throws
 }
 
 extension Catalog {

@@ -70,10 +70,12 @@ extension DropCounter {
 }
 
 extension PendingManifest {
-    static let columns = "upload_id, committed_at"
+    static let columns = "upload_id, committed_at, origin, path"
 
     init(row: some CatalogRow) throws {
-        self.init(uploadID: try row.text(0), committedAt: try row.text(1), arrivals: [])
+        self.init(
+            uploadID: try row.text(0), committedAt: try row.text(1), arrivals: [], origin: try row.textOrNil(2),
+            path: ForwardSchema.path(try row.textOrNil(3)))
     }
 }
 

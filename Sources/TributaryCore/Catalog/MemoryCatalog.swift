@@ -13,6 +13,10 @@ public final class MemoryCatalog: Catalog {
         var backlog: [String: [BacklogPoint]] = [:]
         var credentials: [String: SiteCredential] = [:]  // "kind/value"
         var relays: [String: RelayGrant] = [:]
+        /// Committed uploads in commit order (ForwardCursor.swift).
+        var committed: [ForwardItem] = []
+        var cursors: [String: ForwardCursor] = [:]
+        var setAside: [String: [ForwardSetAside]] = [:]
     }
 
     private let state = Mutex(State())
@@ -93,6 +97,9 @@ public final class MemoryCatalog: Catalog {
             let json = try JSON.encode(receipt)
             s.uploads[record.uploadID] = (json, false, record.committedAt, record.length)
             s.arrivals[record.uploadID] = resolved.arrivals
+            s.committed.append(ForwardItem(
+                seq: Int64(s.committed.count + 1), uploadID: record.uploadID, site: record.site, committedAt: record.committedAt,
+                origin: record.origin, path: record.path, arrivals: resolved.arrivals))
             let tally = SiteTally(arrivals: resolved.arrivals)
             s.update(record.site) { st in
                 st.lastSeen = max(st.lastSeen ?? "", record.committedAt)
@@ -202,5 +209,41 @@ extension MemoryCatalog {
 
     public func relay(site: String) async throws -> RelayGrant? {
         state.withLock { $0.relays[site] }
+    }
+}
+
+extension MemoryCatalog {
+    public func forwardCursor(target: String) async throws -> ForwardCursor {
+        state.withLock { $0.cursors[target] ?? ForwardCursor(target: target) }
+    }
+
+    public func forwardItems(after position: Int64, limit: Int) async throws -> [ForwardItem] {
+        state.withLock { s in Array(s.committed.filter { $0.seq > position }.prefix(limit)) }
+    }
+
+    public func forwardBacklog(after position: Int64) async throws -> ForwardBacklog {
+        state.withLock { s in
+            let behind = s.committed.filter { $0.seq > position }
+            let arrivals = behind.flatMap(\.arrivals)
+            return ForwardBacklog(
+                uploads: Int64(behind.count), objects: Int64(arrivals.count), bytes: arrivals.reduce(0) { $0 + Int64($1.size) },
+                oldestCommittedAt: behind.map(\.committedAt).min())
+        }
+    }
+
+    public func advanceForward(target: String, to position: Int64, at: String, setAside: ForwardSetAside?) async throws {
+        state.withLock { s in
+            var c = s.cursors[target] ?? ForwardCursor(target: target)
+            c.position = max(c.position, position)
+            if let setAside {
+                if !(s.setAside[target] ?? []).contains(where: { $0.seq == setAside.seq }) {
+                    s.setAside[target, default: []].append(setAside)
+                }
+                c.setAside += 1
+            } else {
+                c.lastSuccessAt = at
+            }
+            s.cursors[target] = c
+        }
     }
 }

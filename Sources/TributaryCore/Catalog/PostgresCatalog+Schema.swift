@@ -116,5 +116,7 @@ extension PostgresCatalog {
         CatalogSchema.credentialStatements,
         // 4: relays and provenance (RelayGrant.swift).
         RelayGrant.migrationStatements,
+        // 5: commit order, forward cursors, origin and path of forwarded uploads (ForwardCursor.swift).
+        ForwardSchema.migrationStatements,
     ]
 }

@@ -216,10 +216,18 @@ public final class PostgresCatalog: Catalog, Service {
         let receipt = record.receipt(for: a)
         let json = try JSON.encode(receipt)
         let text = String(decoding: json, as: UTF8.self)
+        // Last: the counter row's lock orders concurrent commits (ForwardCursor.swift).
+        var seq: Int64?
+        for try await n in try await conn.query(PostgresQuery(unsafeSQL: ForwardSchema.nextSeq(.postgres)), logger: logger).decode(Int64.self) {
+            seq = n
+        }
+        guard let seq else { throw TributaryError(.io, "catalog: the commit_seq counter is missing") }
+        let pathText = ForwardSchema.pathText(record.path)
         try await conn.query(
             """
-            INSERT INTO uploads(upload_id, site, kind, length, committed_at, receipt, manifested)
-            VALUES (\(record.uploadID), \(record.site), \(record.kind.rawValue), \(Int64(record.length)), \(record.committedAt), \(text), 0)
+            INSERT INTO uploads(upload_id, site, kind, length, committed_at, receipt, manifested, commit_seq, origin, path)
+            VALUES (\(record.uploadID), \(record.site), \(record.kind.rawValue), \(Int64(record.length)), \(record.committedAt), \(text), 0,
+                    \(seq), \(record.origin), \(pathText))
             """, logger: logger)
         return CommitOutcome(receipt: receipt, receiptJSON: json, orphanedKeys: resolved.orphans)
     }
@@ -259,6 +267,57 @@ public final class PostgresCatalog: Catalog, Service {
     public func check() async throws {
         try await call("check") { [client, logger] in
             _ = try await client.query("SELECT 1", logger: logger)
+        }
+    }
+
+    // MARK: Forwarding
+
+    public func forwardCursor(target: String) async throws -> ForwardCursor {
+        try await call("forward cursor") { [client, logger] in
+            try await client.query("SELECT \(unescaped: ForwardSchema.cursorColumns) FROM forward_targets WHERE target = \(target)", logger: logger)
+                .catalogRows().first.map(ForwardCursor.init(row:)) ?? ForwardCursor(target: target)
+        }
+    }
+
+    public func forwardItems(after position: Int64, limit: Int) async throws -> [ForwardItem] {
+        try await call("forward items") { [client, logger] in
+            try await client.withTransaction(logger: logger) { conn in
+                var binds = PostgresBindings(capacity: 2)
+                binds.append(position)
+                binds.append(Int64(limit))
+                var out: [ForwardItem] = []
+                for row in try await conn.query(PostgresQuery(unsafeSQL: ForwardSchema.items(.postgres), binds: binds), logger: logger).catalogRows() {
+                    var item = try ForwardItem(row: row)
+                    item.arrivals = try await conn.query(
+                        "SELECT \(unescaped: ArrivalRecord.columns) FROM arrivals WHERE upload_id = \(item.uploadID) ORDER BY seq", logger: logger
+                    ).catalogRows().map(ArrivalRecord.init(row:))
+                    out.append(item)
+                }
+                return out
+            }
+        }
+    }
+
+    public func forwardBacklog(after position: Int64) async throws -> ForwardBacklog {
+        try await call("forward backlog") { [client, logger] in
+            var binds = PostgresBindings(capacity: 1)
+            binds.append(position)
+            return try await client.query(PostgresQuery(unsafeSQL: ForwardSchema.backlog(.postgres), binds: binds), logger: logger)
+                .catalogRows().first.map(ForwardBacklog.init(row:)) ?? ForwardBacklog()
+        }
+    }
+
+    public func advanceForward(target: String, to position: Int64, at: String, setAside: ForwardSetAside?) async throws {
+        try await call("advance forward") { [client, logger] in
+            try await client.withTransaction(logger: logger) { conn in
+                try await conn.run(CatalogStatement(
+                    sql: ForwardSchema.advance(.postgres, success: setAside == nil), values: [.text(target), .integer(position), .text(at)]), logger: logger)
+                if let s = setAside {
+                    try await conn.run(CatalogStatement(
+                        sql: ForwardSchema.setAside(.postgres), values: [.text(target), .integer(s.seq), .text(s.uploadID), .text(s.reason), .text(at)]),
+                        logger: logger)
+                }
+            }
         }
     }
 }

@@ -72,9 +72,12 @@ public enum OnBehalfOf {
     /// `site`, which only a relay permitted for that site may do. Only a relay may state
     /// `received-at` (an edge's arrivals are received when the core receives them).
     /// - Returns: the other site, or nil when the upload is the caller's own.
-    public static func owner(caller: String, claimed: String?, statesReceivedAt: Bool, grant: RelayGrant?) throws -> String? {
+    public static func owner(caller: String, claimed: String?, statesReceivedAt: Bool, statesPath: Bool = false, grant: RelayGrant?) throws -> String? {
         if statesReceivedAt && grant == nil {
             throw DomainError(.notARelay, "site '\(caller)' is not a relay: only a relay may state 'received-at'")
+        }
+        if statesPath && grant == nil {
+            throw DomainError(.notARelay, "site '\(caller)' is not a relay: only a relay may state 'origin-core' and 'core-path'")
         }
         guard let claimed, claimed != caller else { return nil }
         guard let grant else {

@@ -101,6 +101,8 @@ extension SQLiteCatalog {
         CatalogSchema.credentialStatements.joined(separator: ";\n") + ";",
         // 4: relays and provenance (RelayGrant.swift).
         RelayGrant.migrationStatements.joined(separator: ";\n") + ";",
+        // 5: commit order, forward cursors, origin and path of forwarded uploads (ForwardCursor.swift).
+        ForwardSchema.migrationStatements.joined(separator: ";\n") + ";",
     ]
 }
 

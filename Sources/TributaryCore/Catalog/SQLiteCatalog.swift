@@ -92,10 +92,14 @@ public final class SQLiteCatalog: Catalog {
                 try Self.recordTally(db, site: record.site, at: record.committedAt, SiteTally(arrivals: resolved.arrivals))
                 let receipt = record.receipt(for: resolved.arrivals)
                 let json = try JSON.encode(receipt)
+                guard let seq = try db.query(ForwardSchema.nextSeq(.sqlite)).first?.first, case .integer(let n) = seq else {
+                    throw TributaryError(.io, "catalog: the commit_seq counter is missing")
+                }
                 try db.query(
-                    "INSERT INTO uploads(upload_id, site, kind, length, committed_at, receipt, manifested) VALUES(?, ?, ?, ?, ?, ?, 0)",
+                    "INSERT INTO uploads(upload_id, site, kind, length, committed_at, receipt, manifested, commit_seq, origin, path) VALUES(?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
                     [.text(record.uploadID), .text(record.site), .text(record.kind.rawValue), .integer(Int64(record.length)), .text(record.committedAt),
-                     .text(String(decoding: json, as: UTF8.self))])
+                     .text(String(decoding: json, as: UTF8.self)), .integer(n), record.origin.map(SQLValue.text) ?? .null,
+                     ForwardSchema.pathText(record.path).map(SQLValue.text) ?? .null])
                 return CommitOutcome(receipt: receipt, receiptJSON: json, orphanedKeys: resolved.orphans)
             }
         }
@@ -128,5 +132,42 @@ public final class SQLiteCatalog: Catalog {
 
     public func check() async throws {
         try await with { db in _ = try db.query("SELECT 1") }
+    }
+
+    // MARK: Forwarding
+
+    public func forwardCursor(target: String) async throws -> ForwardCursor {
+        try await with { db in
+            try db.rows("SELECT \(ForwardSchema.cursorColumns) FROM forward_targets WHERE target = ?", [.text(target)]).first
+                .map(ForwardCursor.init(row:)) ?? ForwardCursor(target: target)
+        }
+    }
+
+    public func forwardItems(after position: Int64, limit: Int) async throws -> [ForwardItem] {
+        try await with { db in
+            try db.rows(ForwardSchema.items(.sqlite), [.integer(position), .integer(Int64(limit))]).map { row in
+                var item = try ForwardItem(row: row)
+                item.arrivals = try db.rows("SELECT \(ArrivalRecord.columns) FROM arrivals WHERE upload_id = ? ORDER BY seq", [.text(item.uploadID)])
+                    .map(ArrivalRecord.init(row:))
+                return item
+            }
+        }
+    }
+
+    public func forwardBacklog(after position: Int64) async throws -> ForwardBacklog {
+        try await with { db in
+            try db.rows(ForwardSchema.backlog(.sqlite), [.integer(position)]).first.map(ForwardBacklog.init(row:)) ?? ForwardBacklog()
+        }
+    }
+
+    public func advanceForward(target: String, to position: Int64, at: String, setAside: ForwardSetAside?) async throws {
+        try await with { db in
+            try db.transaction {
+                try db.query(ForwardSchema.advance(.sqlite, success: setAside == nil), [.text(target), .integer(position), .text(at)])
+                if let s = setAside {
+                    try db.query(ForwardSchema.setAside(.sqlite), [.text(target), .integer(s.seq), .text(s.uploadID), .text(s.reason), .text(at)])
+                }
+            }
+        }
     }
 }

@@ -13,8 +13,11 @@ public struct Fleet: Sendable {
     /// Seconds per backlog history point, and seconds of history kept.
     public let historyStepSeconds: Int
     public let historyRetentionSeconds: Int
+    /// The forward target and its RPO, when this core forwards (`[forward]`).
+    public let forward: (target: String, rpoSeconds: Double)?
 
     public init(catalog: any Catalog, configuration c: CoreConfiguration) {
+        forward = c.forward.map { ($0.url, $0.rpoSeconds) }
         self.catalog = catalog
         self.rules = c.fleetRules
         self.historyStepSeconds = c.backlogHistoryStepSeconds
@@ -29,7 +32,9 @@ public struct Fleet: Sendable {
             history = try await catalog.backlogHistory(site: nil, since: since(now, h))
         }
         let views = states.map { st in SiteView(state: st, rules: rules, now: now, history: history.map { $0[st.site] ?? [] }) }
-        return FleetView(sites: views, rules: rules, now: now)
+        var forwards: [ForwardView] = []
+        if let f = forward { forwards.append(try await ForwardView.read(catalog, target: f.target, rpoSeconds: f.rpoSeconds, now: now)) }
+        return FleetView(sites: views, rules: rules, now: now, forward: forwards)
     }
 
     /// One site with its whole kept history (or the last `historySeconds`); nil if not registered.

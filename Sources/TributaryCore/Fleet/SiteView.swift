@@ -187,8 +187,11 @@ public struct FleetView: Sendable, Encodable {
     public var droppingWindowSeconds: Double
     public var summary: [String: Int]
     public var sites: [SiteView]
+    /// Forward targets of this core with their recovery point (Fleet/ForwardView.swift).
+    public var forward: [ForwardView]
 
-    public init(sites: [SiteView], rules: FleetRules, now: Date) {
+    public init(sites: [SiteView], rules: FleetRules, now: Date, forward: [ForwardView] = []) {
+        self.forward = forward
         self.now = Timestamp.format(now)
         offlineAfterSeconds = rules.offlineAfterSeconds
         laggingAfterSeconds = rules.laggingAfterSeconds
@@ -200,7 +203,7 @@ public struct FleetView: Sendable, Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case now, summary, sites
+        case now, summary, sites, forward
         case offlineAfterSeconds = "offline_after_seconds"
         case laggingAfterSeconds = "lagging_after_seconds"
         case droppingWindowSeconds = "dropping_window_seconds"

@@ -96,6 +96,19 @@ enum Dashboard {
     </tr></thead>
     <tbody></tbody>
   </table>
+  <table id="forward" class="hidden">
+    <thead><tr>
+      <th>Forwarding to</th>
+      <th>Status</th>
+      <th class="num">Lag (RPO)</th>
+      <th class="num">Uploads behind</th>
+      <th class="num">Objects behind</th>
+      <th class="num">Bytes behind</th>
+      <th class="num">Last success</th>
+      <th class="num">Set aside</th>
+    </tr></thead>
+    <tbody></tbody>
+  </table>
 </main>
 
 """#
@@ -220,6 +233,26 @@ function render() {
   document.querySelectorAll("#sites th").forEach(th => {
     th.setAttribute("aria-sort", th.dataset.key === sortKey ? (sortDir > 0 ? "ascending" : "descending") : "none");
   });
+  // Forward targets (docs/REPLICATION.md): the recovery point this core holds to each.
+  const fwd = document.getElementById("forward");
+  fwd.classList.toggle("hidden", !(last.forward && last.forward.length));
+  const fbody = fwd.querySelector("tbody");
+  fbody.replaceChildren();
+  for (const f of last.forward ?? []) {
+    const tr = document.createElement("tr");
+    tr.dataset.target = f.target; tr.dataset.behind = f.behind;
+    cell(tr, f.target, "target");
+    const badge = document.createElement("span");
+    badge.className = "badge " + (f.behind ? "offline" : "healthy"); badge.textContent = f.behind ? "over RPO" : "within RPO";
+    cell(tr, badge, "status");
+    cell(tr, duration(f.lag_seconds) + " (" + duration(f.rpo_seconds) + ")", "num lag");
+    cell(tr, f.uploads_behind, "num uploads");
+    cell(tr, f.objects_behind, "num objects");
+    cell(tr, bytes(f.bytes_behind), "num bytes");
+    cell(tr, f.last_success_at ?? "never", "num success");
+    cell(tr, f.set_aside, "num aside");
+    fbody.appendChild(tr);
+  }
   const sum = document.getElementById("summary");
   sum.replaceChildren();
   for (const k of ["healthy", "lagging", "dropping", "offline"]) {

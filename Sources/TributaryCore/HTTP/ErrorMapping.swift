@@ -18,7 +18,7 @@ enum ErrorMapping {
         .notFound: .notFound,
         .offsetMismatch: .conflict, .uploadBusy: .conflict, .notCommitted: .conflict, .alreadyCommitted: .conflict, .siteExists: .conflict,
         .unknownDictionary: .conflict,
-        .credentialExists: .conflict,
+        .credentialExists: .conflict, .forwardLoop: .conflict,
         .expired: .gone,
         .unsupportedVersion: .preconditionFailed,
         .tooLarge: .contentTooLarge,

@@ -21,6 +21,8 @@ struct UploadController: Sendable {
     let refusals: RefusalCounter
     let configuration: CoreConfiguration
     let logger: Logger
+    /// This core's id: an upload whose path holds it is refused (`409 forward_loop`).
+    var coreID = ""
 
     var limits: SiteLimits { configuration.limits }
 
@@ -161,10 +163,14 @@ struct UploadController: Sendable {
             metadata, header: header, id: UploadID.make(node: configuration.nodeID), site: site, length: length, now: Date(),
             expiry: .seconds(configuration.uploadExpirySeconds))
         var info = parsed
-        if parsed.onBehalfOf != nil || parsed.receivedAt != nil {
+        if parsed.onBehalfOf != nil || parsed.receivedAt != nil || parsed.originCore != nil {
             let grant = try await committer.catalog.relay(site: site)
             info.onBehalfOf = try OnBehalfOf.owner(
-                caller: site, claimed: parsed.onBehalfOf, statesReceivedAt: parsed.receivedAt != nil, grant: grant)
+                caller: site, claimed: parsed.onBehalfOf, statesReceivedAt: parsed.receivedAt != nil, statesPath: parsed.originCore != nil,
+                grant: grant)
+        }
+        if let path = parsed.corePath, CorePath.holds(path, origin: parsed.originCore, core: coreID) {
+            throw DomainError(.forwardLoop, "this core (\(coreID)) is already on the upload's path (\(path.joined(separator: " → "))): not taken again")
         }
         if let id = info.dictionary, try await committer.dictionaries.get(id) == nil {
             // The edge sends it (PUT /v1/dictionaries/<id>) and creates again.

@@ -78,6 +78,25 @@ public struct FileSystemLake: LakeStore {
         }
     }
 
+    public func read(key: String, offset: UInt64, maxBytes: Int) async throws -> [UInt8]? {
+        let path = root + "/" + key
+        return try await FileIO.offload {
+            let fd: Int32
+            do { fd = try FileIO.open(path, O_RDONLY) } catch { if errno == ENOENT { return nil } else { throw error } }
+            defer { close(fd) }
+            var buffer = [UInt8](repeating: 0, count: max(0, maxBytes))
+            var filled = 0
+            while filled < buffer.count {
+                let n = try buffer.withUnsafeMutableBytes {
+                    try FileIO.pread(fd, UnsafeMutableRawBufferPointer(rebasing: $0[filled...]), offset: offset + UInt64(filled), path)
+                }
+                if n <= 0 { break }
+                filled += n
+            }
+            return Array(buffer[0..<filled])
+        }
+    }
+
     public func check() async throws {
         guard FileIO.isDirectory(root) else { throw TributaryError(.io, "lake directory \(root) is missing") }
     }

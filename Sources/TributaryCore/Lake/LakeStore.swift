@@ -66,6 +66,10 @@ public protocol LakeStore: Sendable {
     /// Removes a key (used only to undo a placement that lost a dedup race).
     func remove(key: String) async throws
 
+    /// Up to `maxBytes` of `key` from `offset` (fewer only at the end: empty past it), or nil if
+    /// the key does not exist. The forwarder streams objects back out in such pieces.
+    func read(key: String, offset: UInt64, maxBytes: Int) async throws -> [UInt8]?
+
     /// Whether the lake answers (readiness probe).
     func check() async throws
 

@@ -35,6 +35,13 @@ public final class MemoryLake: LakeStore {
         _ = state.withLock { $0.removeValue(forKey: key) }
     }
 
+    public func read(key: String, offset: UInt64, maxBytes: Int) async throws -> [UInt8]? {
+        guard let b = bytes(at: key) else { return nil }
+        guard offset < UInt64(b.count) else { return [] }
+        let start = Int(offset)
+        return Array(b[start..<min(b.count, start + max(0, maxBytes))])
+    }
+
     public func check() async throws {}
 
     public func keyProblem(_ key: String) -> String? { FileSystemLake.keyProblem(key, root: "") }

@@ -72,6 +72,24 @@ public enum FleetMetrics {
             out.sample("tributary_site_ingest_lag_seconds_sum", site(s), number(s.ingestLag.sumSeconds))
             out.sample("tributary_site_ingest_lag_seconds_count", site(s), String(s.ingestLag.count))
         }
+        let forwards = view.forward
+        func target(_ f: ForwardView) -> String { PrometheusText.label("target", f.target) }
+        func eachTarget(_ value: (ForwardView) -> String?) -> [(labels: String, value: String)] {
+            forwards.compactMap { f in value(f).map { (target(f), $0) } }
+        }
+        if !forwards.isEmpty {
+            family("tributary_forward_lag_seconds", "gauge", "Age of the oldest committed upload not yet forwarded to the target (0 when caught up).",
+                   eachTarget { number($0.lagSeconds) })
+            family("tributary_forward_rpo_seconds", "gauge", "The recovery-point objective configured for the target (rpo_seconds).",
+                   eachTarget { number($0.rpoSeconds) })
+            family("tributary_forward_uploads_behind", "gauge", "Committed uploads not yet forwarded.", eachTarget { String($0.uploadsBehind) })
+            family("tributary_forward_objects_behind", "gauge", "Arrivals of the uploads not yet forwarded.", eachTarget { String($0.objectsBehind) })
+            family("tributary_forward_bytes_behind", "gauge", "Bytes of the arrivals not yet forwarded.", eachTarget { String($0.bytesBehind) })
+            family("tributary_forward_last_success_timestamp_seconds", "gauge", "Unix time of the last upload the target acknowledged.",
+                   eachTarget { $0.lastSuccessUnixSeconds.map(number) })
+            family("tributary_forward_set_aside_total", "counter", "Uploads given up on for the target (with their reason in forward_set_aside).",
+                   eachTarget { String($0.setAside) })
+        }
         return out.text
     }
 }

@@ -34,6 +34,8 @@ extension TributaryError.Code {
     /// A relay names a site its list does not permit.
     public static let relayNotPermitted = Self(rawValue: "relay_not_permitted")
     public static let notFound = Self(rawValue: "not_found")
+    /// A forwarded upload whose path already holds this core (Forward/CorePath.swift).
+    public static let forwardLoop = Self(rawValue: "forward_loop")
     public static let offsetMismatch = Self(rawValue: "offset_mismatch")
     public static let uploadBusy = Self(rawValue: "upload_busy")
     public static let notCommitted = Self(rawValue: "not_committed")

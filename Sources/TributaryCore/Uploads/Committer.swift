@@ -8,6 +8,7 @@ import Foundation
 #endif
 import Logging
 import TributaryProtocol
+import TributaryDelivery
 import TributaryFiles
 
 /// Validates a fully staged upload and commits it to the lake and the catalog.
@@ -36,6 +37,8 @@ public struct Committer: Sendable {
     public var logger: Logger
     /// Where commit durations and counts go (nil: nowhere).
     public var metrics: NodeMetrics?
+    /// Signalled after each commit (the forwarder's wake-up: it ships the upload at once).
+    public var onCommit: Wakeup?
     /// The zstd dictionaries segments name, kept in the lake.
     public let dictionaries: LakeDictionaries
 
@@ -116,7 +119,8 @@ public struct Committer: Sendable {
             arrivals.append(
                 ArrivalRecord(
                     uploadID: info.id, seq: i, site: info.owner, stream: e.stream, name: e.name, sha256: e.sha256, size: e.size,
-                    capturedAt: captured, receivedAt: receivedAt, key: key, status: status, relay: info.onBehalfOf.map { _ in info.site }))
+                    capturedAt: captured, receivedAt: receivedAt, key: key, status: status, relay: info.onBehalfOf.map { _ in info.site },
+                    origin: info.originCore, path: info.corePath))
         }
 
         await failPoints.hit("commit.before-lake")
@@ -131,8 +135,9 @@ public struct Committer: Sendable {
 
         let record = CommitRecord(
             uploadID: info.id, site: info.owner, kind: info.kind, committedAt: committedAt, length: info.length, arrivals: arrivals,
-            relay: info.onBehalfOf.map { _ in info.site })
+            relay: info.onBehalfOf.map { _ in info.site }, origin: info.originCore, path: info.corePath ?? [])
         let outcome = try await catalog.commit(record)
+        onCommit?.signal()
         await failPoints.hit("commit.after-catalog")
         // The commit point has passed: from here on the upload is committed whatever fails.
         try await removeUnnamedPlacements(info.id, receipt: outcome.receipt)

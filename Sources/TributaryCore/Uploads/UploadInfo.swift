@@ -22,6 +22,9 @@ public struct UploadInfo: Codable, Sendable, Equatable {
     public var onBehalfOf: String?
     /// The original core's receive time, stated by a relay (docs/REPLICATION.md).
     public var receivedAt: String?
+    /// The core the objects entered at and the cores they passed, stated by a relay (Forward/CorePath.swift).
+    public var originCore: String?
+    public var corePath: [String]?
     /// sha256 of the zstd dictionary a segment is compressed with (docs/PROTOCOL.md, "Dictionaries").
     public var dictionary: String?
     /// The `Upload-Metadata` header as received, echoed by HEAD.
@@ -38,7 +41,7 @@ public struct UploadInfo: Codable, Sendable, Equatable {
     ) throws -> UploadInfo {
         let known: Set<String> = [
             MetadataKey.name, MetadataKey.stream, MetadataKey.kind, MetadataKey.encoding, MetadataKey.sha256, MetadataKey.capturedAt,
-            MetadataKey.site, MetadataKey.receivedAt, MetadataKey.dictionary,
+            MetadataKey.site, MetadataKey.receivedAt, MetadataKey.originCore, MetadataKey.corePath, MetadataKey.dictionary,
         ]
         for key in metadata.values.keys.sorted() where !known.contains(key) && !MetadataKey.ignored.contains(key) {
             throw TributaryError(.invalidMetadata, "unknown Upload-Metadata key '\(Names.printable(key))'")
@@ -78,11 +81,15 @@ public struct UploadInfo: Codable, Sendable, Equatable {
         }
         if let claimed = metadata[MetadataKey.site] { try Names.validateSite(claimed) }
         let receivedAt = try metadata[MetadataKey.receivedAt].map { Timestamp.format(try Timestamp.parse($0)) }
-        return UploadInfo(
+        let hops = try CorePath.parse(origin: metadata[MetadataKey.originCore], path: metadata[MetadataKey.corePath])
+        var info = UploadInfo(
             id: id, site: site, length: length, kind: kind, encoding: encoding, name: name, stream: stream,
             sha256: metadata[MetadataKey.sha256], capturedAt: capturedAt,
             onBehalfOf: metadata[MetadataKey.site].flatMap { $0 == site ? nil : $0 }, receivedAt: receivedAt,
             dictionary: metadata[MetadataKey.dictionary], metadataHeader: header,
             createdAt: now, expiresAt: now.addingTimeInterval(Double(expiry.components.seconds)))
+        info.originCore = hops?.origin
+        info.corePath = hops?.path
+        return info
     }
 }

@@ -141,6 +141,22 @@ public final class S3Lake: LakeStore {
         guard (200...299).contains(r.status) || r.status == 404 else { throw S3Client.failure(r, "DELETE \(k)") }
     }
 
+    /// A ranged GET (`Range: bytes=offset-(offset+maxBytes-1)`); 416 past the end is empty.
+    public func read(key: String, offset: UInt64, maxBytes: Int) async throws -> [UInt8]? {
+        guard maxBytes > 0 else { return [] }
+        let k = client.location.objectKey(key)
+        let (last, overflow) = offset.addingReportingOverflow(UInt64(maxBytes) - 1)
+        guard !overflow else { return [] }
+        let r = try await client.send("GET", k, headers: [("Range", "bytes=\(offset)-\(last)")], responseLimit: maxBytes)
+        switch r.status {
+        case 404: return nil
+        case 416: return []
+        case 206: return r.body
+        case 200 where offset == 0: return Array(r.body.prefix(maxBytes))  // a store that ignores Range
+        default: throw S3Client.failure(r, "GET \(k) (range from \(offset))")
+        }
+    }
+
     /// S3 keys are at most 1024 bytes of UTF-8, the configured prefix included.
     public func keyProblem(_ key: String) -> String? {
         let n = client.location.objectKey(key).utf8.count
