@@ -103,14 +103,25 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The command-line plumbing both executables share: options -> settings, logging
+        // bootstrap, running a ServiceGroup with graceful shutdown, usage errors.
+        .target(
+            name: "TributaryCommandLine",
+            dependencies: [
+                "TributarySettings",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "TributaryCoreCLI",
             dependencies: [
-                "TributaryCore",
+                "TributaryCore", "TributaryCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -134,10 +145,9 @@ let package = Package(
         .executableTarget(
             name: "TributaryEdgeCLI",
             dependencies: [
-                "TributaryEdge", "CPosix",
+                "TributaryEdge", "TributaryCommandLine", "CPosix",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -18,6 +18,7 @@ let fuzzTargets: [String: (UnsafeRawBufferPointer) -> Void] = [
     "timestamp": fuzzTimestamp,
     "json": fuzzJSONBodies,
     "s3listing": fuzzS3Listing,
+    "dictionary": fuzzDictionary,
 ]
 
 /// Resolved once: the environment does not change during a run.

@@ -18,8 +18,12 @@ func fuzzSegment(_ input: UnsafeRawBufferPointer) {
     } else {
         compressed = rest
     }
-    var reader = SegmentReader(delegate: FuzzSegmentDelegate(), limits: fuzzSegmentLimits)
-    let chunk = [13, 512, 4096, 1 << 30][Int(mode >> 1) % 4]
+    fuzzReadSegment(compressed, chunk: [13, 512, 4096, 1 << 30][Int(mode >> 1) % 4], dictionary: nil)
+}
+
+/// Feeds `compressed` to a reader (with `dictionary`) in `chunk`s and checks what it accepted.
+func fuzzReadSegment(_ compressed: [UInt8], chunk: Int, dictionary: ZstdDictionary?) {
+    var reader = SegmentReader(delegate: FuzzSegmentDelegate(), limits: fuzzSegmentLimits, dictionary: dictionary)
     do {
         var i = 0
         while i < compressed.count {

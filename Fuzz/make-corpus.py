@@ -183,6 +183,24 @@ def main():
     write("json", "have-binary", b"\x04" + bytes.fromhex(sha(CSV)) + bytes.fromhex(sha(b"")))
     write("json", "have-answer", b"\x05" + bytes([11, 0b101, 0b100]))
 
+    # Dictionaries: a zstd-trained one (even: validated, then a segment decoded with it), and
+    # segments fed as compressed bytes to a reader holding the target's own dictionary (odd).
+    with tempfile.TemporaryDirectory() as d:
+        paths = []
+        for i in range(60):
+            p = os.path.join(d, "s%02d.csv" % i)
+            with open(p, "wb") as f:
+                f.write(b"time,station\n" + b"".join(b"%d,station-%d,%d.%d\n" % (1795000000 + 3600 * j, i % 7, (i + j) % 30, j % 10)
+                                                  for j in range(30)))
+            paths.append(p)
+        subprocess.run(["zstd", "-q", "--train", *paths, "-o", os.path.join(d, "dict"), "--maxdict=4096"], check=True)
+        with open(os.path.join(d, "dict"), "rb") as f:
+            trained = f.read()
+    write("dictionary", "trained.zdict", b"\x00" + trained)
+    write("dictionary", "raw-content", b"\x02" + CSV)
+    plain = segment_tar(SEGMENTS["three"])
+    write("dictionary", "segment-no-dict.zst", b"\x01" + zstd(plain, "--check"))
+
 
 if __name__ == "__main__":
     main()

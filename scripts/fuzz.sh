@@ -6,7 +6,7 @@
 #   scripts/fuzz.sh list                name the targets
 #   scripts/fuzz.sh build               only build the fuzz binary
 #
-# Targets: tar, segment, metadata, names, timestamp, json, s3listing. One sanitizer build
+# Targets: tar, segment, metadata, names, timestamp, json, s3listing, dictionary. One sanitizer build
 # (swiftc -sanitize=fuzzer,address over Fuzz/*.swift and Sources/TributaryProtocol/*.swift) in
 # .build-fuzz/ serves them all; it is rebuilt only when a source is newer than the binary.
 # Each run starts from the seed corpus Fuzz/corpus/TARGET (read only) and keeps what it
@@ -21,7 +21,7 @@ set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
 
-targets=(tar segment metadata names timestamp json s3listing)
+targets=(tar segment metadata names timestamp json s3listing dictionary)
 out=.build-fuzz
 bin="$out/tributary-fuzz"
 

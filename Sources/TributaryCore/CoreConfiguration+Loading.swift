@@ -1,7 +1,7 @@
 import TributarySettings
 import TOMLKit
 
-extension CoreConfiguration {
+extension CoreConfiguration: LayeredSettings {
     /// Settings by TOML key, with the environment variable that overrides each. Flags override both.
     static let keys: [(toml: String, env: String)] = [
         ("data_dir", "TRIBUTARY_DATA_DIR"), ("listen", "TRIBUTARY_LISTEN"), ("lake", "TRIBUTARY_LAKE"),

@@ -15,7 +15,8 @@ import TributaryProtocol
 import TributaryFiles
 import TributarySettings
 
-/// The core node: opens the data directory, repairs what a crash left, and serves.
+/// The core node's backends (data directory, catalog, lake, staging, admin token) and the
+/// application built on them (`makeApplication`; `buildApplication` is the entry point).
 public struct CoreServer: Sendable {
     public let configuration: CoreConfiguration
     public let logger: Logger
@@ -57,23 +58,12 @@ public struct CoreServer: Sendable {
         }
     }
 
-    /// Runs `body` while the backends' background work runs (PostgreSQL's connection pool). The
-    /// schema is brought up to date by start-up recovery (`prepareCatalog`), which waits for a
-    /// database that is not up yet, so the listener opens at once and nodes may start before their
-    /// database (`/readyz` says `catalog_unavailable` meanwhile).
-    public func withBackends<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
-        try await Self.withRunning(postgres, migrate: false, body)
-    }
-
-    static func withRunning<T: Sendable>(_ pg: PostgresCatalog?, migrate: Bool, _ body: @Sendable () async throws -> T) async throws -> T {
-        guard let pg else { return try await body() }
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await pg.run() }
-            defer { group.cancelAll() }
-            if migrate { try await pg.migrate() }
-            return try await body()
-        }
-    }
+    /// The backends' own long-running work, as services to run first in the application's group
+    /// (so they stop last): PostgreSQL's connection pool. The schema is brought up to date by
+    /// start-up recovery (`prepareCatalog`), which waits for a database that is not up yet, so the
+    /// listener opens at once and nodes may start before their database (`/readyz` says
+    /// `catalog_unavailable` meanwhile).
+    public var backendServices: [any Service] { postgres.map { [$0] } ?? [] }
 
     /// Brings the catalog schema up to date (PostgreSQL; SQLite did at open), retrying every 2 s
     /// (logged) while the database does not answer.
@@ -130,6 +120,8 @@ public struct CoreServer: Sendable {
         UploadController(
             registry: registry, committer: committer, auth: auth, gate: gate, refusals: refusals, configuration: configuration, logger: logger
         ).addRoutes(to: router)
+        DictionaryController(dictionaries: committer.dictionaries, auth: auth, gate: gate, refusals: refusals, logger: logger)
+            .addRoutes(to: router)
         AdminController(sites: SiteRegistry(catalog: catalog), auth: auth, lake: lake, catalog: catalog, recovery: progress, logger: logger)
             .addRoutes(to: router)
         let fleet = Fleet(catalog: catalog, configuration: configuration)
@@ -146,6 +138,9 @@ public struct CoreServer: Sendable {
             configuration: .init(address: .hostname(host, port: port), serverName: "tributary-core"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
             logger: logger)
+        // Start order; graceful shutdown runs in reverse after the server (Hummingbird adds it
+        // last) stops taking requests: the pool outlives everything that queries it.
+        for service in backendServices { app.addServices(service) }
         app.addServices(
             RecoveryService(
                 prepare: { try await self.prepareCatalog() },
@@ -162,34 +157,17 @@ public struct CoreServer: Sendable {
     }
 }
 
-/// Removes uploads that passed their expiry without completing.
-struct ExpirySweeper: Service {
-    let registry: UploadRegistry
-    let interval: Duration
-    let logger: Logger
-
-    func run() async throws {
-        do {
-            try await cancelWhenGracefulShutdown {
-                while !Task.isCancelled {
-                    try await Task.sleep(for: interval)
-                    let swept = await registry.sweepExpired(now: Date())
-                    for id in swept { logger.info("expired upload removed", metadata: ["upload.id": "\(id)"]) }
-                }
-            }
-        } catch is CancellationError {
-            return
-        }
-    }
-}
-
 extension CoreServer {
     /// Runs `body` with the catalog alone (the `sites` commands), creating the data directory of
-    /// an embedded catalog if needed.
+    /// an embedded catalog if needed; PostgreSQL's pool runs beside it as a service, the schema
+    /// brought up to date first.
     public static func withCatalog<T: Sendable>(
-        _ c: CoreConfiguration, logger: Logger, _ body: @Sendable (any Catalog) async throws -> T
+        _ c: CoreConfiguration, logger: Logger, _ body: @escaping @Sendable (any Catalog) async throws -> T
     ) async throws -> T {
         let (catalog, pg) = try makeCatalog(c, logger: logger)
-        return try await withRunning(pg, migrate: true) { try await body(catalog) }
+        return try await ServiceScope.run(with: pg.map { [$0] } ?? [], logger: logger) {
+            try await pg?.migrate()
+            return try await body(catalog)
+        }
     }
 }

@@ -1,8 +1,7 @@
 import ArgumentParser
 import CoreMetrics
-import Foundation
 import Logging
-import ServiceLifecycle
+import TributaryCommandLine
 import TributaryCore
 
 @main
@@ -24,15 +23,9 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Catalog: postgres://USER[:PASSWORD]@HOST[:PORT]/DB, or a SQLite file (default <data-dir>/catalog.sqlite).")
     var catalog: String?
 
+    /// The configuration: file, environment, then these options and `extra` (a subcommand's).
     func load(_ extra: [String: String?] = [:]) throws -> CoreConfiguration {
-        let env = ProcessInfo.processInfo.environment
-        var c = try CoreConfiguration.load(file: config ?? env["TRIBUTARY_CONFIG"], environment: env)
-        var flags: [String: String] = [:]
-        if let dataDir { flags["data_dir"] = dataDir }
-        if let catalog { flags["catalog"] = catalog }
-        for (k, v) in extra { if let v { flags[k] = v } }
-        try c.apply(flags)
-        return c
+        try CLI.settings(config: config, flags: extra.merging(["data_dir": dataDir, "catalog": catalog]) { $1 })
     }
 }
 
@@ -60,34 +53,17 @@ struct Serve: AsyncParsableCommand {
             "upload_expiry_seconds": uploadExpiry, "sweep_interval_seconds": sweepInterval, "idle_timeout_seconds": idleTimeout,
             "log_level": logLevel, "tls_cert": tlsCert, "tls_key": tlsKey, "tls_client_ca": tlsClientCa,
         ])
-        let level = Logger.Level(rawValue: c.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = level
-            return h
-        }
-        let logger = Logger(label: "tributary-core")
+        CLI.bootstrapLogging(c.logLevel)
         // Metrics of any library go to the registry /metrics serves.
         let metrics = NodeMetrics()
         MetricsSystem.bootstrap(metrics.factory)
-        let server = try CoreServer(configuration: c, logger: logger, metrics: metrics)
-        let (lake, catalog) = (try c.lakeLocation(), try c.catalogLocation())
-        logger.notice("backends", metadata: ["lake": "\(lake)", "catalog": "\(catalog)"])
-        try await server.withBackends {
-            let app = try await server.makeApplication { port in
-                logger.notice("tributary-core listening", metadata: ["address": "\(c.listen)", "port": "\(port)", "data_dir": "\(c.dataDirectory)"])
-            }
-            // Graceful shutdown lets in-flight requests finish, but a client that stalled mid-body
-            // must not hold the process: after the grace period its connection is cancelled. Its
-            // upload loses nothing durable (HEAD reports the fsync'd offset after restart).
-            var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-            group.maximumGracefulShutdownDuration = .seconds(5)
-            do {
-                try await ServiceGroup(configuration: group).run()
-            } catch is CancellationError {
-                logger.notice("shutdown: connections still open after the grace period were closed")
-            }
+        let logger = Logger(label: "tributary-core")
+        let app = try await buildApplication(configuration: c, logger: logger, metrics: metrics) { port in
+            logger.notice("tributary-core listening", metadata: ["address": "\(c.listen)", "port": "\(port)", "data_dir": "\(c.dataDirectory)"])
         }
+        // A client stalled mid-body must not hold the process past the grace period; its upload
+        // loses nothing durable (HEAD reports the fsync'd offset after restart).
+        try await CLI.runUntilSignalled([app], gracePeriod: .seconds(5), logger: logger)
         logger.notice("tributary-core stopped")
     }
 }
@@ -103,6 +79,8 @@ struct Sites: AsyncParsableCommand {
         @Option(help: "Also accept a client certificate whose subject is CN=<name> (mutual TLS).") var certSubject: String?
         @Option(help: "Also accept the client certificate with this SHA-256 fingerprint (mutual TLS).") var certFingerprint: String?
         @Flag(help: "Give the site no token: it authenticates by its client certificate only.") var noToken = false
+        @Option(help: "Register the token in this file (its first line) instead of making one: the same site on several cores, for an edge that fails over between them (core = [..]).")
+        var tokenFile: String?
         @Flag(help: "Make the site a relay (a downstream core): it may submit uploads on behalf of other sites.") var relay = false
         @Option(help: "With --relay: the sites it may submit for, comma-separated names or prefix* patterns (default: any).")
         var relaySites: String?
@@ -112,6 +90,7 @@ struct Sites: AsyncParsableCommand {
                 throw ValidationError("--no-token needs --cert-subject or --cert-fingerprint")
             }
             if relaySites != nil && !relay { throw ValidationError("--relay-sites needs --relay") }
+            if tokenFile != nil && noToken { throw ValidationError("--token-file and --no-token exclude each other") }
         }
 
         func run() async throws {
@@ -119,8 +98,9 @@ struct Sites: AsyncParsableCommand {
             let (site, subject, fingerprint, withToken) = (self.site, certSubject, certFingerprint, !noToken)
             let relaySites: String? = relay ? (self.relaySites ?? "*") : nil
             if let relaySites { _ = try RelayGrant.parseSites(relaySites) }
+            let given = try tokenFile.map { try SiteRegistry.givenToken(file: $0) }
             let token: String? = try await withSiteRegistry(c) { registry in
-                let token = try await registry.add(site, withToken: withToken)
+                let token = try await registry.add(site, withToken: withToken, given: given)
                 if subject != nil || fingerprint != nil {
                     try await registry.addCertificate(site, subject: subject, fingerprint: fingerprint)
                 }
@@ -130,7 +110,9 @@ struct Sites: AsyncParsableCommand {
             if let relaySites { print("site \(site) is a relay: it may submit on behalf of \(relaySites == "*" ? "any site" : relaySites)") }
             if let subject { print("site \(site) accepts client certificates with subject \(subject)") }
             if let fingerprint { print("site \(site) accepts the client certificate with fingerprint \(fingerprint)") }
-            if let token {
+            if given != nil {
+                print("registered site \(site) with the token from \(tokenFile ?? "")")
+            } else if let token {
                 print("registered site \(site); its token (shown once):")
                 print(token)
             } else {
@@ -204,7 +186,7 @@ extension Sites {
             let c = try common.load()
             let (site, sites) = (self.site, relaySites)
             _ = try RelayGrant.parseSites(sites)
-            try await withSiteRegistry(c) { try await $0.makeRelay(site, sites: sites) }
+            _ = try await withSiteRegistry(c) { try await $0.makeRelay(site, sites: sites) }
             print("site \(site) is a relay: it may submit on behalf of \(sites == "*" ? "any site" : sites)")
         }
     }
@@ -212,7 +194,7 @@ extension Sites {
 
 /// Runs `body` with the site registry of the configured catalog; a refusal (unknown site, taken
 /// name, bad identity) becomes a usage error with its message.
-func withSiteRegistry<T: Sendable>(_ c: CoreConfiguration, _ body: @Sendable (SiteRegistry) async throws -> T) async throws -> T {
+func withSiteRegistry<T: Sendable>(_ c: CoreConfiguration, _ body: @escaping @Sendable (SiteRegistry) async throws -> T) async throws -> T {
     try await CoreServer.withCatalog(c, logger: cliLogger()) { catalog in
         do {
             return try await body(SiteRegistry(catalog: catalog))
@@ -223,10 +205,4 @@ func withSiteRegistry<T: Sendable>(_ c: CoreConfiguration, _ body: @Sendable (Si
 }
 
 /// Warnings and errors of the catalog client on stderr (the `sites` commands print to stdout).
-func cliLogger() -> Logger {
-    Logger(label: "tributary-core") { label in
-        var h = StreamLogHandler.standardError(label: label)
-        h.logLevel = .warning
-        return h
-    }
-}
+func cliLogger() -> Logger { CLI.stderrLogger(label: "tributary-core") }

@@ -211,6 +211,15 @@ public final class TusClient: @unchecked Sendable {
         guard r.status == 204 || r.status == 200 else { throw Self.readFailure(r) }
     }
 
+    /// Sends a zstd dictionary the core answered `unknown_dictionary` for (docs/PROTOCOL.md,
+    /// "Dictionaries"). Idempotent: the core keeps it under its sha256.
+    public func putDictionary(_ dictionary: ZstdDictionary) throws(UploadError) {
+        let r = try perform(HTTPRequest(
+            method: "PUT", url: url(WireProtocol.dictionariesPath + "/" + dictionary.id),
+            headers: headers([("Content-Type", "application/octet-stream")]), body: .bytes(dictionary.bytes)))
+        guard r.status == 201 || r.status == 204 || r.status == 200 else { throw Self.failure(r) }
+    }
+
     /// Whether the core refused the binary have-check (an older core answers 400): JSON from then on.
     private let jsonHaveOnly = Mutex(false)
 

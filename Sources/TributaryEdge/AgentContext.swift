@@ -15,15 +15,18 @@ public struct AgentContext: Sendable {
     public let laneWakes: [UploadLane: Wakeup] = [.fresh: Wakeup(), .bulk: Wakeup()]
     /// "Something was delivered": report the new backlog now.
     public let reportWake = Wakeup()
+    /// Per-stream zstd dictionaries, shared by the batch builder and the uploaders.
+    public let dictionaries: StreamDictionaries
 
     public init(configuration: EdgeConfiguration, spool: SpoolIntake, runtime: AgentRuntime, logger: Logger) {
         self.configuration = configuration
         self.spool = spool
         self.runtime = runtime
         self.logger = logger
+        dictionaries = StreamDictionaries(spoolDirectory: spool.directory, policy: DictionaryPolicy(configuration: configuration))
     }
 
     public func wakeUploaders() { for w in laneWakes.values { w.signal() } }
 
-    var builder: BatchBuilder { BatchBuilder(spoolDirectory: spool.directory, zstdLevel: configuration.zstdLevel) }
+    var builder: BatchBuilder { BatchBuilder(spoolDirectory: spool.directory, zstdLevel: configuration.zstdLevel, dictionaries: dictionaries) }
 }

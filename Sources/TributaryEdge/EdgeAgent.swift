@@ -33,20 +33,19 @@ public struct EdgeAgent {
         options.clientCertificate = c.clientCert
         options.clientKey = c.clientKey
         options.maxResponseBytes = 16 << 20
-        // One client (connection) per service and upload lane, so the have-check never waits behind a PATCH.
+        // One client (connection) per service, upload lane and core, so the have-check never waits
+        // behind a PATCH; each service talks to the current core (`CoreFailover`).
         let token = SiteToken(c.token)
-        let haveClient = TusClient(baseURL: c.coreURL, token: token, options: options)
-        let reportClient = TusClient(baseURL: c.coreURL, token: token, options: options)
+        let perCore = { c.coreURLs.map { TusClient(baseURL: $0, token: token, options: options) } }
         let context = AgentContext(configuration: c, spool: spool, runtime: runtime, logger: logger)
         var services: [any Service] = [
             IntakeService(context: context),
-            BatcherService(context: context, client: haveClient),
-            UploaderService(context: context, clients: Dictionary(uniqueKeysWithValues: UploadLane.allCases.map {
-                ($0, TusClient(baseURL: c.coreURL, token: token, options: options))
-            })),
-            ReportService(context: context, client: reportClient),
+            BatcherService(context: context, clients: perCore()),
+            UploaderService(context: context, clients: Dictionary(uniqueKeysWithValues: UploadLane.allCases.map { ($0, perCore()) })),
+            ReportService(context: context, clients: perCore()),
             StatusWriterService(runtime: runtime, spool: c.spoolDirectory, logger: logger),
         ]
+        if c.coreURLs.count > 1 { services.append(CoreProbeService(context: context, clients: perCore())) }
         for source in c.sources { services.append(S3SourceService(context: context, settings: source)) }
         if let file = c.tokenFile {
             // After `sites rotate` at the core: the new token from the file, the token itself never logged.
@@ -57,7 +56,7 @@ public struct EdgeAgent {
         }
         self.services = services
         logger.notice("tributary-edge starting", metadata: [
-            "site": "\(c.site)", "core": "\(c.coreURL)", "inbox": "\(c.inboxDirectory)", "spool": "\(c.spoolDirectory)",
+            "site": "\(c.site)", "core": "\(c.coreURLs.joined(separator: ","))", "inbox": "\(c.inboxDirectory)", "spool": "\(c.spoolDirectory)",
             "version": "\(tributaryEdgeVersion)",
         ])
     }

@@ -9,7 +9,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import Logging
-import ServiceLifecycle
+import TributaryCommandLine
 import TributaryEdge
 
 @main
@@ -45,23 +45,10 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Spool directory (default ./tributary-data/edge/spool).")
     var spool: String?
 
+    /// The configuration: file, environment, then these options and `extra` (a subcommand's); a
+    /// setting that is not valid is a usage error (exit 64).
     func load(_ extra: [String: String?] = [:]) throws -> EdgeConfiguration {
-        let env = ProcessInfo.processInfo.environment
-        var c = try EdgeConfiguration.load(file: config ?? env["TRIBUTARY_CONFIG"], environment: env)
-        var flags: [String: String] = [:]
-        if let spool { flags["spool_dir"] = spool }
-        for (k, v) in extra { if let v { flags[k] = v } }
-        try c.apply(flags)
-        return c
-    }
-}
-
-func bootstrapLogging(_ level: String) {
-    let l = Logger.Level(rawValue: level) ?? .info
-    LoggingSystem.bootstrap { label in
-        var h = StreamLogHandler.standardError(label: label)
-        h.logLevel = l
-        return h
+        try CLI.usage { try CLI.settings(config: config, flags: extra.merging(["spool_dir": spool]) { $1 }) }
     }
 }
 
@@ -71,31 +58,20 @@ struct Run: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
     @Option(help: "This site's id (as registered at the core).") var site: String?
     @Option(help: "This site's token; visible to every local user in `ps`: prefer token_file or TRIBUTARY_TOKEN.") var token: String?
-    @Option(help: "Core base URL (default http://127.0.0.1:8080).") var core: String?
+    @Option(help: "Core base URL (default http://127.0.0.1:8080); repeat it, or separate URLs by commas, for several cores in preference order (fail-over).") var core: [String] = []
     @Option(help: "Inbox directory to watch (default ./tributary-data/edge/inbox).") var inbox: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String?
 
     func run() async throws {
-        let c: EdgeConfiguration
-        do {
-            c = try common.load(["site": site, "token": token, "core_url": core, "inbox": inbox, "log_level": logLevel])
-            try c.validateForRun()
-        } catch let e as ConfigurationError {
-            throw ValidationError(e.message)
-        }
-        bootstrapLogging(c.logLevel)
+        let c = try common.load(["site": site, "token": token, "core_url": core.isEmpty ? nil : core.joined(separator: ","), "inbox": inbox, "log_level": logLevel])
+        try CLI.usage { try c.validateForRun() }
+        CLI.bootstrapLogging(c.logLevel)
         let logger = Logger(label: "tributary-edge")
         if token != nil {
             logger.warning("--token on the command line is visible to every local user (ps, /proc); use token_file or TRIBUTARY_TOKEN")
         }
         let agent = try EdgeAgent(configuration: c, logger: logger)
-        var group = ServiceGroupConfiguration(services: agent.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        group.maximumGracefulShutdownDuration = .seconds(10)
-        do {
-            try await ServiceGroup(configuration: group).run()
-        } catch is CancellationError {
-            logger.notice("shutdown: services still busy after the grace period were cancelled")
-        }
+        try await CLI.runUntilSignalled(agent.services, gracePeriod: .seconds(10), logger: logger)
         logger.notice("tributary-edge stopped")
     }
 }
@@ -110,9 +86,8 @@ struct Put: AsyncParsableCommand {
     @Argument(help: "Files to enqueue.") var files: [String]
 
     func run() async throws {
-        let c: EdgeConfiguration
-        do { c = try common.load() } catch let e as ConfigurationError { throw ValidationError(e.message) }
-        bootstrapLogging(c.logLevel)
+        let c = try common.load()
+        CLI.bootstrapLogging(c.logLevel)
         let logger = Logger(label: "tributary-edge")
         let result: IntakeResult
         do {
@@ -137,10 +112,8 @@ struct Status: AsyncParsableCommand {
     @Flag(help: "JSON output.") var json = false
 
     func run() async throws {
-        let c: EdgeConfiguration
-        do { c = try common.load() } catch let e as ConfigurationError { throw ValidationError(e.message) }
-        let s: EdgeStatus
-        do { s = try EdgeStatus.read(configuration: c) } catch let e as ConfigurationError { throw ValidationError(e.message) }
+        let c = try common.load()
+        let s = try CLI.usage { try EdgeStatus.read(configuration: c) }
         if json {
             let enc = JSONEncoder()
             enc.outputFormatting = [.sortedKeys, .prettyPrinted]
@@ -161,12 +134,8 @@ struct RetryQuarantined: AsyncParsableCommand {
     var includingCorrupt = false
 
     func run() async throws {
-        let c: EdgeConfiguration
-        do { c = try common.load() } catch let e as ConfigurationError { throw ValidationError(e.message) }
-        let n: Int
-        do { n = try EdgeRetry.retryQuarantined(configuration: c, includingCorrupt: includingCorrupt) } catch let e as ConfigurationError {
-            throw ValidationError(e.message)
-        }
+        let c = try common.load()
+        let n = try CLI.usage { try EdgeRetry.retryQuarantined(configuration: c, includingCorrupt: includingCorrupt) }
         print("\(n) quarantined object(s) back to pending")
     }
 }

@@ -25,6 +25,8 @@ public enum WireProtocol {
     public static let havePath = "/v1/have"
     public static let heartbeatPath = "/v1/heartbeat"
     public static let sitesPath = "/v1/sites"
+    /// `PUT /v1/dictionaries/<sha256>`: a site's zstd dictionary, content-addressed (docs/PROTOCOL.md, "Dictionaries").
+    public static let dictionariesPath = "/v1/dictionaries"
 
     /// `Content-Type` of a tus `PATCH` body.
     public static let offsetOctetStream = "application/offset+octet-stream"
@@ -67,6 +69,9 @@ public enum MetadataKey {
     public static let site = "site"
     /// RFC 3339 instant the original core received the upload's objects; relays only.
     public static let receivedAt = "received-at"
+    /// Lowercase hex sha256 of the zstd dictionary a segment is compressed with (`kind=segment`
+    /// only; the core must hold it, else `409 unknown_dictionary` — docs/PROTOCOL.md, "Dictionaries").
+    public static let dictionary = "dictionary"
     /// Common tus client keys that are accepted and ignored.
     public static let ignored: Set<String> = ["filename", "filetype", "type", "content-type"]
 }

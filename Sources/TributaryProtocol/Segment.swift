@@ -35,6 +35,9 @@ import Foundation
 // in Tar.swift. The reader never traps on any input.
 // `ref: true` entries carry no bytes: the sender learned from the have-check that the core
 // already holds that content for this site.
+// A segment may be compressed with a zstd dictionary (`ZstdDictionary`) that its upload names
+// by sha256 (`MetadataKey.dictionary`); every frame then records the dictionary's zstd ID and
+// the reader, given that dictionary, refuses a frame that names another.
 
 /// One object listed in a segment manifest.
 public struct ManifestEntry: Codable, Sendable, Equatable {
@@ -159,11 +162,11 @@ public struct SegmentWriter<Sink: ByteSink> {
     private var pending: [ManifestEntry]
     private var current: (entry: ManifestEntry, written: UInt64, digest: StreamingDigest)?
 
-    public init(sink: Sink, manifest: SegmentManifest, level: Int32 = 3) throws {
+    public init(sink: Sink, manifest: SegmentManifest, level: Int32 = 3, dictionary: ZstdDictionary? = nil) throws {
         try manifest.validate()
         self.sink = sink
         self.manifest = manifest
-        self.compressor = ZstdCompressor(level: level)
+        self.compressor = ZstdCompressor(level: level, dictionary: dictionary)
         self.pending = manifest.objects.filter { !$0.ref }
         let json = try manifest.encoded()
         try emit(Tar.encodeHeader(TarHeader(path: SegmentManifest.memberName, size: UInt64(json.count))))
@@ -242,7 +245,7 @@ public protocol SegmentDelegate {
 /// After it has thrown, a reader refuses further input (the same error code again), so a
 /// caller that keeps feeding cannot reach a state the checks above never saw.
 public struct SegmentReader<Delegate: SegmentDelegate> {
-    private let decompressor = ZstdDecompressor()
+    private let decompressor: ZstdDecompressor
     private var tar: TarParser
     private var adapter: Adapter
     private let limits: ParserLimits
@@ -250,7 +253,10 @@ public struct SegmentReader<Delegate: SegmentDelegate> {
     public private(set) var decodedBytes: UInt64 = 0
     private var failure: TributaryError?
 
-    public init(delegate: Delegate, limits: ParserLimits = .default) {
+    /// `dictionary`: the one the segment's upload names (`MetadataKey.dictionary`); its frames
+    /// must record that dictionary's ID.
+    public init(delegate: Delegate, limits: ParserLimits = .default, dictionary: ZstdDictionary? = nil) {
+        self.decompressor = ZstdDecompressor(dictionary: dictionary)
         self.adapter = Adapter(state: TarState(), delegate: delegate, limits: limits)
         self.tar = TarParser(limits: limits)
         self.limits = limits

@@ -20,6 +20,10 @@ public struct TributaryError: Error, Sendable, Equatable, CustomStringConvertibl
         public static let manifestMismatch = Code(rawValue: "manifest_mismatch")
         public static let duplicateName = Code(rawValue: "duplicate_name")
         public static let unknownReference = Code(rawValue: "unknown_reference")
+        /// A segment names a zstd dictionary the core does not hold: send it, then create again.
+        public static let unknownDictionary = Code(rawValue: "unknown_dictionary")
+        /// A dictionary body that is not a zstd dictionary, or does not hash to its id.
+        public static let invalidDictionary = Code(rawValue: "invalid_dictionary")
         public static let tooLarge = Code(rawValue: "too_large")
         /// A JSON request body (have-check, heartbeat) that is not the documented shape.
         public static let invalidBody = Code(rawValue: "invalid_body")

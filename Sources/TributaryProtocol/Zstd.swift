@@ -9,11 +9,28 @@ public final class ZstdCompressor {
     /// - Parameters:
     ///   - level: zstd level (1...19; 3 is zstd's default).
     ///   - checksum: append zstd's xxhash64 frame checksum so a decoder catches corruption.
-    public init(level: Int32 = 3, checksum: Bool = true) {
+    ///   - dictionary: compress with it (each frame records its `zstdID`).
+    public init(level: Int32 = 3, checksum: Bool = true, dictionary: ZstdDictionary? = nil) {
         guard let cctx = ZSTD_createCCtx() else { fatalError("ZSTD_createCCtx: out of memory") }
         self.cctx = cctx
         ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level)
         ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, checksum ? 1 : 0)
+        if let d = dictionary {
+            let r = d.bytes.withUnsafeBytes { ZSTD_CCtx_loadDictionary(cctx, $0.baseAddress, $0.count) }
+            // A validated dictionary loads unless memory is exhausted.
+            if ZSTD_isError(r) != 0 { fatalError("ZSTD_CCtx_loadDictionary: \(String(cString: ZSTD_getErrorName(r)))") }
+            // With a dictionary and an unknown input size zstd assumes a tiny input and picks that
+            // table's parameters (a 16 KiB window at level 19): a segment of many objects then
+            // loses the matches between them. Keep the parameters of the level without a dictionary.
+            let p = ZSTD_getCParams(level, 0, 0)
+            ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, Int32(p.windowLog))
+            ZSTD_CCtx_setParameter(cctx, ZSTD_c_chainLog, Int32(p.chainLog))
+            ZSTD_CCtx_setParameter(cctx, ZSTD_c_hashLog, Int32(p.hashLog))
+            ZSTD_CCtx_setParameter(cctx, ZSTD_c_searchLog, Int32(p.searchLog))
+            ZSTD_CCtx_setParameter(cctx, ZSTD_c_minMatch, Int32(p.minMatch))
+            ZSTD_CCtx_setParameter(cctx, ZSTD_c_targetLength, Int32(p.targetLength))
+            ZSTD_CCtx_setParameter(cctx, ZSTD_c_strategy, Int32(p.strategy.rawValue))
+        }
         self.out = [UInt8](repeating: 0, count: ZSTD_CStreamOutSize())
     }
 
@@ -67,10 +84,16 @@ public final class ZstdDecompressor {
     public private(set) var atFrameBoundary = true
     public private(set) var sawInput = false
 
-    public init(windowLogMax: Int32 = 27) {
+    /// With `dictionary`, frames are decoded with it; a frame that names another dictionary
+    /// (or names one when none is given) is `corrupt_compression`.
+    public init(windowLogMax: Int32 = 27, dictionary: ZstdDictionary? = nil) {
         guard let dctx = ZSTD_createDCtx() else { fatalError("ZSTD_createDCtx: out of memory") }
         self.dctx = dctx
         ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, windowLogMax)
+        if let d = dictionary {
+            let r = d.bytes.withUnsafeBytes { ZSTD_DCtx_loadDictionary(dctx, $0.baseAddress, $0.count) }
+            if ZSTD_isError(r) != 0 { fatalError("ZSTD_DCtx_loadDictionary: \(String(cString: ZSTD_getErrorName(r)))") }
+        }
         self.out = [UInt8](repeating: 0, count: ZSTD_DStreamOutSize())
     }
 

@@ -67,12 +67,42 @@ public struct SegmentItem: Sendable {
     }
 }
 
+/// Sensor-like CSV text (a header and readings that drift), for dictionary training.
+public enum SensorCSV {
+    public static func file(station: Int, lines: Int, seed: UInt64) -> [UInt8] {
+        var rng = seed &* 6364136223846793005 &+ 1442695040888963407
+        func next() -> Int {
+            rng = rng &* 6364136223846793005 &+ 1442695040888963407
+            return Int(truncatingIfNeeded: (rng >> 33) % 1000)
+        }
+        var out = "time,station,temperature_c,humidity_pct,pressure_hpa,wind_ms\n"
+        var t = 1_795_000_000 + station * 3600
+        for _ in 0..<lines {
+            t += 3600
+            out += "\(t),station-\(station),\(next() / 40 - 5).\(next() % 10),\(40 + next() / 20),\(990 + next() / 25).\(next() % 10),\(next() / 100).\(next() % 10)\n"
+        }
+        return Array(out.utf8)
+    }
+
+    /// Samples for `ZstdDictionary.train`: `count` files, concatenated, with their sizes.
+    public static func samples(count: Int, lines: Int = 24) -> (bytes: [UInt8], sizes: [Int]) {
+        var bytes: [UInt8] = []
+        var sizes: [Int] = []
+        for i in 0..<count {
+            let f = file(station: i % 17, lines: lines, seed: UInt64(i))
+            bytes += f
+            sizes.append(f.count)
+        }
+        return (bytes, sizes)
+    }
+}
+
 /// Builders of well-formed and deliberately broken segments, all in memory.
 public enum SegmentFixtures {
     /// A segment written by `SegmentWriter`: the manifest lists `items` in order, and each
     /// non-ref item's bytes are written in slices of up to `chunk` bytes.
-    public static func segment(_ items: [SegmentItem], chunk: Int = 1000) throws -> [UInt8] {
-        var writer = try SegmentWriter(sink: ArraySink(), manifest: SegmentManifest(objects: items.map(\.entry)))
+    public static func segment(_ items: [SegmentItem], chunk: Int = 1000, dictionary: ZstdDictionary? = nil) throws -> [UInt8] {
+        var writer = try SegmentWriter(sink: ArraySink(), manifest: SegmentManifest(objects: items.map(\.entry)), dictionary: dictionary)
         for item in items where !item.entry.ref {
             _ = try writer.beginObject()
             var i = 0
@@ -134,8 +164,8 @@ public enum SegmentFixtures {
 
     /// Feeds `compressed` to a `SegmentReader` in chunks of varying sizes and finishes it.
     /// Returns what the delegate saw; throws the reader's error.
-    public static func read(_ compressed: [UInt8], maxChunk: Int = 4096) throws -> CollectingDelegate {
-        var reader = SegmentReader(delegate: CollectingDelegate())
+    public static func read(_ compressed: [UInt8], maxChunk: Int = 4096, dictionary: ZstdDictionary? = nil) throws -> CollectingDelegate {
+        var reader = SegmentReader(delegate: CollectingDelegate(), dictionary: dictionary)
         for chunk in TestBytes.chunks(compressed, maxChunk: maxChunk) {
             try chunk.withUnsafeBytes { try reader.feed($0) }
         }

@@ -85,4 +85,18 @@ struct AuthenticatorTests {
         #expect(PeerIdentity.normalizeSubject("CN=edge-a,O=x") == nil)
         #expect(PeerIdentity.normalizeSubject("O=x") == nil)
     }
+
+    @Test("a given token (the same site on several cores) works as a made one; a weak or odd one is refused")
+    func givenToken() async throws {
+        let c = MemoryCatalog()
+        let registry = SiteRegistry(catalog: c)
+        let given = "trb_" + String(repeating: "ab", count: 24)
+        #expect(try await registry.add("plant-a", withToken: true, given: given) == given)
+        let auth = Authenticator(catalog: c, adminToken: "adm")
+        #expect(await Self.status { try await auth.principal(bearer: given, peer: nil) } == "plant-a")
+        for weak in ["short", String(repeating: "x", count: 31), String(repeating: "x", count: 257), "trb_" + String(repeating: "a", count: 30) + " x", "tök" + String(repeating: "x", count: 40)] {
+            await #expect(throws: DomainError.self) { _ = try await registry.add("plant-b", withToken: true, given: weak) }
+        }
+        #expect(try await c.hasWorkingCredential(site: "plant-b", at: Date()) == false)
+    }
 }

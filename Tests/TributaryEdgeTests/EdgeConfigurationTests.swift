@@ -102,3 +102,47 @@ import TributaryTestKit
         }
     }
 }
+
+@Suite struct EdgeCoreListTests {
+    func load(_ toml: String, env: [String: String] = [:]) throws -> EdgeConfiguration {
+        let dir = try TemporaryDirectory()
+        let file = dir.path("edge.toml")
+        try Data(toml.utf8).write(to: URL(fileURLWithPath: file))
+        return try EdgeConfiguration.load(file: file, environment: env)
+    }
+
+    @Test func aListOfCoresInTOMLAStringStillWorks() throws {
+        var c = try load(#"core = ["https://a.example/", "https://b.example:8443"]"#)
+        #expect(c.coreURLs == ["https://a.example", "https://b.example:8443"] && c.coreURL == "https://a.example")
+        c = try load(#"core = "https://a.example""#)
+        #expect(c.coreURLs == ["https://a.example"])
+        c = try load(#"core_url = "https://a.example""#)
+        #expect(c.coreURLs == ["https://a.example"])
+        c = try load("[edge]\ncore_url = [\"https://a.example\", \"https://b.example\"]\nfailover_after_seconds = 2\nfailback_probe_seconds = 5")
+        #expect(c.coreURLs.count == 2 && c.failoverAfterSeconds == 2 && c.failbackProbeSeconds == 5)
+    }
+
+    @Test func theEnvironmentAndFlagsOverrideTheFileCommaSeparated() throws {
+        var c = try load(#"core = ["https://a.example"]"#, env: ["TRIBUTARY_CORE_URL": "https://x.example, https://y.example"])
+        #expect(c.coreURLs == ["https://x.example", "https://y.example"])
+        c = try load(#"core_url = "https://a.example""#, env: ["TRIBUTARY_CORE": "https://z.example"])
+        #expect(c.coreURLs == ["https://z.example"])
+        try c.apply(["core_url": "http://127.0.0.1:1,http://127.0.0.1:2"])
+        #expect(c.coreURLs == ["http://127.0.0.1:1", "http://127.0.0.1:2"])
+    }
+
+    @Test func badCoreListsAreRefused() throws {
+        #expect(throws: ConfigurationError.self) { try load("core = \"https://a.example\"\ncore_url = \"https://b.example\"") }
+        #expect(throws: ConfigurationError.self) { try load("core = [1, 2]") }
+        #expect(throws: ConfigurationError.self) { try load("core = []") }
+        #expect(throws: ConfigurationError.self) { try load(#"core = ["https://a.example", "ftp://b.example"]"#) }
+        #expect(throws: ConfigurationError.self) { try load("failover_after_seconds = -1") }
+        for list in ["https://a.example,https://A.example:443/", "http://10.0.0.1", "https://a.example,http://10.0.0.2:8080"] {
+            #expect(throws: ConfigurationError.self) {
+                var c = EdgeConfiguration()
+                try c.apply(["site": "s", "token": "t", "core_url": list])
+                try c.validateForRun()
+            }
+        }
+    }
+}

@@ -66,13 +66,15 @@ def toml_value(v: Any) -> str:
         return str(v)
     if isinstance(v, dict):
         return "{ " + ", ".join(f"{k} = {toml_value(x)}" for k, x in v.items()) + " }"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
     return json.dumps(str(v))
 
 
 class EdgeAgent:
     """One `tributary-edge run` process with its own directory (inbox/, spool/, edge.toml, edge.log)."""
 
-    def __init__(self, workdir: Path, core_url: str, site: str, token: str, **settings: Any):
+    def __init__(self, workdir: Path, core_url: str | list[str], site: str, token: str, **settings: Any):
         self.binary = edge_binary()
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -352,7 +354,7 @@ def edge_factory(tmp_path):
     agents: list[EdgeAgent] = []
     counter = iter(range(1000))
 
-    def make(core_url: str, site: str, token: str, **settings: Any) -> EdgeAgent:
+    def make(core_url: str | list[str], site: str, token: str, **settings: Any) -> EdgeAgent:
         a = EdgeAgent(tmp_path / f"edge{next(counter)}", core_url, site, token, **settings)
         agents.append(a)
         return a

@@ -26,7 +26,10 @@ public final class PostgresCatalog: Catalog, Service {
     let timeout: Double
     let logger: Logger
 
-    /// Advisory lock key of the migration step ("tributary" in ASCII, truncated).
+    /// Seed of the migration step's advisory lock ("tributary" in ASCII, truncated). The key is
+    /// this seed hashed with the schema the catalog lives in, so nodes sharing one catalog take
+    /// turns while catalogs in other schemas of the same database (the tests' per-catalog
+    /// schemas) do not wait on each other.
     static let migrationLock: Int64 = 0x7472_6962_7574_6172
 
     /// `searchPath`: the schema the catalog's tables live in (tests give each catalog its own).
@@ -57,7 +60,7 @@ public final class PostgresCatalog: Catalog, Service {
     func migrate(upTo target: Int) async throws {
         try await call("migrate") { [client, logger] in
             try await client.withTransaction(logger: logger) { conn in
-                try await conn.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
+                try await conn.query("SELECT pg_advisory_xact_lock(hashtextextended(coalesce(current_schema(), ''), \(Self.migrationLock)))", logger: logger)
                 try await conn.query("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)", logger: logger)
                 var current = 0
                 for try await v in try await conn.query("SELECT max(version) FROM schema_version", logger: logger).decode(Int?.self) {

@@ -136,7 +136,7 @@ struct UploadController: Sendable {
     /// transient reason: counted per site by error code. (A zero-length upload refused at its
     /// commit is counted by the committer.)
     static func isRefusal(_ e: any Error) -> Bool {
-        if let t = e as? TributaryError { return t.code != .io }
+        if let t = e as? TributaryError { return t.code != .io && t.code != .unknownDictionary }
         if let c = e as? CoreError { return c.code == "too_large" }
         return false
     }
@@ -165,6 +165,10 @@ struct UploadController: Sendable {
             let grant = try await committer.catalog.relay(site: site)
             info.onBehalfOf = try OnBehalfOf.owner(
                 caller: site, claimed: parsed.onBehalfOf, statesReceivedAt: parsed.receivedAt != nil, grant: grant)
+        }
+        if let id = info.dictionary, try await committer.dictionaries.get(id) == nil {
+            // The edge sends it (PUT /v1/dictionaries/<id>) and creates again.
+            throw TributaryError(.unknownDictionary, "the core does not hold zstd dictionary \(id); send it first")
         }
         if info.kind == .object, let stream = info.stream, let name = info.name {
             // The key this object will have must fit the lake (a segment's entries are checked at commit).

@@ -62,6 +62,14 @@ public struct FileSystemLake: LakeStore {
         }
     }
 
+    public func readMetadata(key: String, limit: Int) async throws -> [UInt8]? {
+        let path = root + "/" + key
+        return try await FileIO.offload {
+            guard access(path, F_OK) == 0 else { return nil }
+            return try FileIO.readAll(path, limit: limit)
+        }
+    }
+
     public func remove(key: String) async throws {
         let path = root + "/" + key
         try await FileIO.offload {

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import TributaryFiles
 import TributaryProtocol
 
 // The lake layout (docs/LAKE.md is the user-facing version).
@@ -8,6 +12,8 @@ import TributaryProtocol
 //   <lake>/_tributary/arrivals/stream=<s>/site=<x>/date=<d>/<committed-at>-<upload-id>.jsonl
 //       one JSON line per arrival of that upload in that partition (stored and duplicate),
 //       so a reader can pick up new arrivals incrementally by listing this prefix.
+//   <lake>/_tributary/dictionaries/<sha256>.zdict
+//       the zstd dictionaries sites compress segments with, content-addressed (`LakeDictionaries`).
 //
 // Invariants:
 // - A key is written once, atomically, with fully fsync'd content, before the catalog names it.
@@ -53,6 +59,10 @@ public protocol LakeStore: Sendable {
     /// Writes a small derived file (an arrival manifest) atomically, replacing any previous one.
     func writeMetadata(key: String, bytes: [UInt8]) async throws
 
+    /// Reads a small derived file (a dictionary) of at most `limit` bytes; nil when the key does
+    /// not exist. More than `limit` bytes is an error, never a partial read.
+    func readMetadata(key: String, limit: Int) async throws -> [UInt8]?
+
     /// Removes a key (used only to undo a placement that lost a dedup race).
     func remove(key: String) async throws
 
@@ -62,4 +72,17 @@ public protocol LakeStore: Sendable {
     /// Why `key` cannot be stored in this lake (too long for the store), or nil if it can. A key
     /// that does not fit is refused at creation (400) or at commit (422), never retried.
     func keyProblem(_ key: String) -> String?
+
+    /// Start-up housekeeping, before recovery commits anything: removes what an interrupted run
+    /// of this node left behind in the lake's working space — scratch files of commits that never
+    /// finished; with S3, multipart uploads begun and left for a day. Best effort: what cannot be
+    /// removed now is left for the next start. The default clears `scratchDirectory`.
+    func clearLeftovers() async
+}
+
+extension LakeStore {
+    public func clearLeftovers() async {
+        guard let scratch = scratchDirectory else { return }
+        _ = try? await FileIO.offload { for name in FileIO.list(scratch) { unlink(scratch + "/" + name) } }
+    }
 }

@@ -25,6 +25,12 @@ public final class MemoryLake: LakeStore {
         state.withLock { $0[key] = bytes }
     }
 
+    public func readMetadata(key: String, limit: Int) async throws -> [UInt8]? {
+        guard let b = state.withLock({ $0[key] }) else { return nil }
+        guard b.count <= limit else { throw TributaryError(.io, "\(key) is larger than \(limit) bytes") }
+        return b
+    }
+
     public func remove(key: String) async throws {
         _ = state.withLock { $0.removeValue(forKey: key) }
     }

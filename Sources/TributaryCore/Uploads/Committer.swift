@@ -36,6 +36,8 @@ public struct Committer: Sendable {
     public var logger: Logger
     /// Where commit durations and counts go (nil: nowhere).
     public var metrics: NodeMetrics?
+    /// The zstd dictionaries segments name, kept in the lake.
+    public let dictionaries: LakeDictionaries
 
     public init(
         lake: any LakeStore, catalog: any Catalog, staging: StagingArea, template: PartitionTemplate,
@@ -51,6 +53,7 @@ public struct Committer: Sendable {
         self.failPoints = failPoints
         self.logger = logger
         self.metrics = metrics
+        self.dictionaries = LakeDictionaries(lake: lake)
     }
 
     /// Commits a staged upload. Throws `TributaryError` for a validation failure (the caller
@@ -73,8 +76,16 @@ public struct Committer: Sendable {
         cleanScratch(scratch, id: info.id)
         // Whatever happens, no scratch file outlives this attempt (placed ones were renamed away).
         defer { cleanScratch(scratch, id: info.id) }
-        let extracted = try await FileIO.offload(on: BlockingPools.commits) {
-            try Self.extract(info, dataPath: dataPath, scratchPrefix: prefix, limit: limit, stagedSHA256: stagedSHA256)
+        var dictionary: ZstdDictionary?
+        if let id = info.dictionary {
+            // Checked at creation; a lake that lost it since cannot decode this segment.
+            guard let d = try await dictionaries.get(id) else {
+                throw TributaryError(.corruptSegment, "the segment's zstd dictionary \(id) is no longer in the lake")
+            }
+            dictionary = d
+        }
+        let extracted = try await FileIO.offload(on: BlockingPools.commits) { [dictionary] in
+            try Self.extract(info, dataPath: dataPath, scratchPrefix: prefix, limit: limit, dictionary: dictionary, stagedSHA256: stagedSHA256)
         }
 
         let committedAt = Timestamp.format(now)
@@ -318,7 +329,10 @@ public struct Committer: Sendable {
 
     /// Step 1: one streaming pass over the staged bytes — none for an identity object whose
     /// sha256 was computed while it was received (`stagedSHA256`).
-    static func extract(_ info: UploadInfo, dataPath: String, scratchPrefix: String, limit: UInt64, stagedSHA256: String? = nil) throws -> Extracted {
+    static func extract(
+        _ info: UploadInfo, dataPath: String, scratchPrefix: String, limit: UInt64, dictionary: ZstdDictionary? = nil,
+        stagedSHA256: String? = nil
+    ) throws -> Extracted {
         let fd = try FileIO.open(dataPath, O_RDONLY)
         defer { close(fd) }
         // The staged file must still be what was hashed: exactly `length` bytes.
@@ -346,7 +360,8 @@ public struct Committer: Sendable {
 
         switch info.kind {
         case .segment:
-            var reader = SegmentReader(delegate: SegmentExtractor(prefix: scratchPrefix, limit: limit), limits: ParserLimits(maxDecodedBytes: limit))
+            var reader = SegmentReader(
+                delegate: SegmentExtractor(prefix: scratchPrefix, limit: limit), limits: ParserLimits(maxDecodedBytes: limit), dictionary: dictionary)
             defer { reader.delegate.closeCurrent() }
             do {
                 try readChunks { try reader.feed($0) }

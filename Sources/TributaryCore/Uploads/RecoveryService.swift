@@ -36,7 +36,8 @@ public final class RecoveryProgress: Sendable {
 /// "recovering" until this is done.
 ///
 /// 0. Brings the catalog schema up to date, waiting for the database if it is not up yet.
-/// 1. Clears scratch files of interrupted commits and (S3) aborts stale multipart uploads.
+/// 1. Lets the lake clear what an interrupted run left (`LakeStore.clearLeftovers`: scratch
+///    files; with S3, stale multipart uploads).
 /// 2. Loads every staged upload and quarantine record into the registry.
 /// 3. Commits the uploads left complete, at most `concurrency` at a time; each goes through
 ///    `Committer.commitStaged`, so one that crashed the node before is quarantined, not retried.
@@ -69,18 +70,15 @@ struct RecoveryService: Service {
     }
 
     func recover() async {
-        if let scratch = lake.scratchDirectory {
-            _ = try? await FileIO.offload { for name in FileIO.list(scratch) { unlink(scratch + "/" + name) } }
-        }
-        if let s3 = lake as? S3Lake { await s3.abortStaleMultipartUploads(olderThan: 24 * 3600) }
+        await lake.clearLeftovers()
         for (id, error) in await registry.loadAll() {
             logger.error("a staged upload cannot be read; left in place", metadata: ["upload.id": "\(id)", "error": "\(error)"])
         }
         await repairManifests(atStart: true)
         let pending = await registry.pendingCommits()
         progress.set(.committing(remaining: pending.count))
+        var next = 0
         await withTaskGroup(of: Void.self) { group in
-            var next = 0
             func startOne() {
                 let info = pending[next]
                 next += 1
@@ -91,10 +89,18 @@ struct RecoveryService: Service {
                     progress.oneCommitted()
                 }
             }
-            while next < pending.count && next < max(1, concurrency) { startOne() }
+            // On SIGTERM no further commit starts; those running finish (each is durable or not
+            // begun), and the rest stay staged for the next start.
+            while next < pending.count && next < max(1, concurrency) && !Task.isShuttingDownGracefully { startOne() }
             while await group.next() != nil {
-                if next < pending.count { startOne() }
+                if next < pending.count && !Task.isShuttingDownGracefully { startOne() }
             }
+        }
+        guard next == pending.count else {
+            logger.notice("start-up recovery stopped by shutdown; the rest stay staged for the next start", metadata: [
+                "committed": "\(next)", "left": "\(pending.count - next)",
+            ])
+            return
         }
         progress.set(.done)
         if !pending.isEmpty { logger.notice("start-up recovery finished", metadata: ["uploads": "\(pending.count)"]) }

@@ -22,6 +22,8 @@ public struct UploadInfo: Codable, Sendable, Equatable {
     public var onBehalfOf: String?
     /// The original core's receive time, stated by a relay (docs/REPLICATION.md).
     public var receivedAt: String?
+    /// sha256 of the zstd dictionary a segment is compressed with (docs/PROTOCOL.md, "Dictionaries").
+    public var dictionary: String?
     /// The `Upload-Metadata` header as received, echoed by HEAD.
     public var metadataHeader: String
     public var createdAt: Date
@@ -36,7 +38,7 @@ public struct UploadInfo: Codable, Sendable, Equatable {
     ) throws -> UploadInfo {
         let known: Set<String> = [
             MetadataKey.name, MetadataKey.stream, MetadataKey.kind, MetadataKey.encoding, MetadataKey.sha256, MetadataKey.capturedAt,
-            MetadataKey.site, MetadataKey.receivedAt,
+            MetadataKey.site, MetadataKey.receivedAt, MetadataKey.dictionary,
         ]
         for key in metadata.values.keys.sorted() where !known.contains(key) && !MetadataKey.ignored.contains(key) {
             throw TributaryError(.invalidMetadata, "unknown Upload-Metadata key '\(Names.printable(key))'")
@@ -70,12 +72,17 @@ public struct UploadInfo: Codable, Sendable, Equatable {
             guard kind == .object else { throw TributaryError(.invalidMetadata, "'captured-at' applies to objects; segment entries carry their own") }
             capturedAt = Timestamp.format(try Timestamp.parse(c))
         }
+        if let d = metadata[MetadataKey.dictionary] {
+            guard kind == .segment else { throw TributaryError(.invalidMetadata, "'dictionary' applies to segments") }
+            guard Hex.isSHA256(d) else { throw TributaryError(.invalidMetadata, "metadata 'dictionary' must be 64 lowercase hex digits") }
+        }
         if let claimed = metadata[MetadataKey.site] { try Names.validateSite(claimed) }
         let receivedAt = try metadata[MetadataKey.receivedAt].map { Timestamp.format(try Timestamp.parse($0)) }
         return UploadInfo(
             id: id, site: site, length: length, kind: kind, encoding: encoding, name: name, stream: stream,
             sha256: metadata[MetadataKey.sha256], capturedAt: capturedAt,
-            onBehalfOf: metadata[MetadataKey.site].flatMap { $0 == site ? nil : $0 }, receivedAt: receivedAt, metadataHeader: header,
+            onBehalfOf: metadata[MetadataKey.site].flatMap { $0 == site ? nil : $0 }, receivedAt: receivedAt,
+            dictionary: metadata[MetadataKey.dictionary], metadataHeader: header,
             createdAt: now, expiresAt: now.addingTimeInterval(Double(expiry.components.seconds)))
     }
 }

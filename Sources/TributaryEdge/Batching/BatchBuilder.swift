@@ -9,6 +9,8 @@ public struct BuiltBatch: Sendable {
     public var file: String
     public var size: UInt64
     public var sha256: String
+    /// The zstd dictionary a segment is compressed with (its sha256), if any.
+    public var dictionary: String? = nil
 }
 
 /// A spool object whose file no longer matches its journaled size or sha256 (disk corruption,
@@ -24,10 +26,13 @@ public struct CorruptSpoolObject: Error, Sendable, CustomStringConvertible {
 public struct BatchBuilder: Sendable {
     public let spoolDirectory: String
     public let zstdLevel: Int32
+    /// Per-stream dictionaries: segments are compressed with one, objects sampled for training.
+    public let dictionaries: StreamDictionaries?
 
-    public init(spoolDirectory: String, zstdLevel: Int32) {
+    public init(spoolDirectory: String, zstdLevel: Int32, dictionaries: StreamDictionaries? = nil) {
         self.spoolDirectory = spoolDirectory
         self.zstdLevel = zstdLevel
+        self.dictionaries = dictionaries
     }
 
     public func buildSegment(_ entries: [(object: SpoolObject, ref: Bool)]) throws -> BuiltBatch {
@@ -35,11 +40,18 @@ public struct BatchBuilder: Sendable {
             ManifestEntry(stream: $0.object.stream, name: $0.object.name, size: $0.object.size, sha256: $0.object.sha256,
                           capturedAt: $0.object.capturedAt, ref: $0.ref)
         })
-        return try build(suffix: ".seg") { sink in
-            var writer = try SegmentWriter(sink: sink, manifest: manifest, level: zstdLevel)
+        let sent = entries.filter { !$0.ref }.map(\.object)
+        let dictionary = dictionaries?.forSegment(sent)
+        var built = try build(suffix: ".seg") { sink in
+            var writer = try SegmentWriter(sink: sink, manifest: manifest, level: zstdLevel, dictionary: dictionary)
             for (o, ref) in entries where !ref {
                 _ = try writer.beginObject()
-                try stream(o) { try writer.write($0) }
+                var first = true
+                try stream(o) { chunk in
+                    if first { dictionaries?.offer(stream: o.stream, chunk) }
+                    first = false
+                    try writer.write(chunk)
+                }
                 CrashPoints.hit("batch.mid-build")
                 do {
                     try writer.endObject()
@@ -49,6 +61,13 @@ public struct BatchBuilder: Sendable {
             }
             return try writer.finish()
         }
+        built.dictionary = dictionary?.id
+        if let dictionaries {
+            for (stream, n) in Dictionary(sent.map { ($0.stream, 1) }, uniquingKeysWith: +) { dictionaries.packed(stream: stream, count: n) }
+            // Training failing to persist leaves the stream without a new dictionary; the segment stands.
+            _ = try? dictionaries.trainDue()
+        }
+        return built
     }
 
     /// The object zstd-compressed (one frame), for `encoding=zstd`.

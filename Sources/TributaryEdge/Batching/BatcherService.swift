@@ -18,7 +18,8 @@ import TributaryProtocol
 /// contents it already holds (have-check); those go as references, without their bytes.
 public final class BatcherService: Service, @unchecked Sendable {
     let context: AgentContext
-    let client: TusClient
+    /// One per configured core: the have-check asks the current one.
+    let clients: [TusClient]
     let planner: BatchPlanner
     let builder: BatchBuilder
     var configuration: EdgeConfiguration { context.configuration }
@@ -27,9 +28,9 @@ public final class BatcherService: Service, @unchecked Sendable {
     var logger: Logger { context.logger }
     var wake: Wakeup { context.batcherWake }
 
-    public init(context: AgentContext, client: TusClient) {
+    public init(context: AgentContext, clients: [TusClient]) {
         self.context = context
-        self.client = client
+        self.clients = clients
         planner = BatchPlanner(configuration: context.configuration)
         builder = context.builder
     }
@@ -61,12 +62,17 @@ public final class BatcherService: Service, @unchecked Sendable {
         let journal = spool.journal
         // Each lane has its own `batches_ahead`: a full bulk lane never stops segments being built.
         // Journal reads block: on their own thread, not the cooperative pool.
-        let (room, freshQueued, candidates) = try await BlockingThread.run { [configuration] in
+        let (room, freshQueued, queued, candidates) = try await BlockingThread.run { [configuration] in
             let counts = try Dictionary(uniqueKeysWithValues: UploadLane.allCases.map { ($0, try journal.batchCount(lane: $0)) })
             let room = UploadLane.allCases.filter { (counts[$0] ?? 0) < configuration.batchesAhead }
-            return (room, counts[.fresh] ?? 0, room.isEmpty ? [] : try journal.pendingObjects(limit: max(2 * configuration.segmentMaxObjects, 1000)))
+            return (room, counts[.fresh] ?? 0, counts.values.reduce(0, +),
+                    room.isEmpty ? [] : try journal.pendingObjects(limit: max(2 * configuration.segmentMaxObjects, 1000)))
         }
         guard !room.isEmpty else { return 1000 }
+        if queued == 0 {
+            // No built batch can reference a dictionary that is no stream's current one any more.
+            try await BlockingThread.run { [context] in context.dictionaries.pruneStale() }
+        }
         // Nothing pending: intake and the S3 sources signal new objects; objects `put` by another
         // process are found by this timer (`poll_ms`, the inbox's rescan period).
         guard !candidates.isEmpty else { return configuration.pollMilliseconds }
@@ -79,15 +85,21 @@ public final class BatcherService: Service, @unchecked Sendable {
         let backoff = runtime.secondsUntilAttempt()
         guard backoff <= 0 else { return max(50, min(1000, Int(backoff * 1000))) }
 
-        let client = self.client
+        let core = runtime.currentCore.index
+        let client = clients[core]
         // Objects too small to be worth asking about go with their bytes (the core still dedups them).
         let hashes = Array(Set(candidates.filter { $0.size >= configuration.haveCheckMinBytes }.map(\.sha256)))
         let held: Set<String>
         do {
             held = try await BlockingThread.run { () throws(UploadError) -> Set<String> in try client.have(hashes) }
-            runtime.linkSucceeded()
+            runtime.linkSucceeded(core: core)
         } catch let e as UploadError {
-            let delay = runtime.linkFailed("have-check: \(e)", retryAfter: e.retryAfter)
+            let (delay, switched) = runtime.linkFailed(
+                "have-check: \(e)", retryAfter: e.retryAfter, core: core, unreachable: CoreFailover.isUnreachable(status: e.status))
+            if let switched {
+                context.coreSwitched(switched)
+                return 0
+            }
             logger.warning("cannot reach the core for the have-check; objects stay pending", metadata: ["error": "\(e)", "retry_in_s": "\(Int(delay.rounded()))"])
             return max(50, Int(delay * 1000))
         }
@@ -125,7 +137,7 @@ public final class BatcherService: Service, @unchecked Sendable {
                 let raw = entries.filter { !$0.ref }.reduce(UInt64(0)) { $0 + $1.object.size }
                 logger.debug("built a segment", metadata: [
                     "batch": "\(id.map(String.init) ?? "void")", "objects": "\(entries.count)", "refs": "\(entries.filter(\.ref).count)",
-                    "bytes": "\(raw)", "compressed": "\(built.size)",
+                    "bytes": "\(raw)", "compressed": "\(built.size)", "dictionary": "\(built.dictionary ?? "none")",
                 ])
             }
         } catch let c as CorruptSpoolObject {

@@ -3,14 +3,15 @@ import TributarySettings
 import TOMLKit
 import TributaryProtocol
 
-extension EdgeConfiguration {
+extension EdgeConfiguration: LayeredSettings {
     /// Settings by TOML key; each is overridden by `TRIBUTARY_<KEY in upper case>` and then by flags.
     /// `priorities` and `bandwidth_schedule` are TOML tables/arrays or strings
     /// (`alarms=10,vibration=5`; `08:00-18:00=50000,22:00-06:00=0`).
     public static let keys: [String] = [
-        "site", "token", "core_url", "ca_file", "inbox", "spool_dir", "inbox_policy", "default_stream",
+        "site", "token", "core_url", "core", "failover_after_seconds", "failback_probe_seconds", "ca_file", "inbox", "spool_dir", "inbox_policy", "default_stream",
         "settle_ms", "poll_ms", "inotify", "max_spool_bytes", "max_spool_objects", "full_policy",
         "segment_max_bytes", "segment_max_objects", "segment_max_age_ms", "segment_idle_linger_ms", "zstd_level", "large_object_bytes",
+        "dictionary_bytes", "dictionary_sample_bytes", "dictionary_sample_object_bytes", "dictionary_retrain_objects",
         "incompressible_alone_bytes", "have_check_min_bytes", "batches_ahead", "chunk_bytes", "chunk_floor_bytes", "poison_after_failures", "connect_timeout_seconds", "stall_seconds",
         "bandwidth_bytes_per_second", "bandwidth_schedule", "retry_base_ms", "retry_cap_ms", "down_after_failures",
         "priorities", "heartbeat_seconds", "metrics_textfile", "log_level",
@@ -18,6 +19,15 @@ extension EdgeConfiguration {
     ]
 
     public static func environmentName(_ key: String) -> String { "TRIBUTARY_" + key.uppercased() }
+
+    /// `core` and `core_url` name the same setting (`core_url` is the older name): a URL, a TOML
+    /// array of URLs, or URLs separated by commas (environment, flags).
+    /// Within one layer (file, environment, flags) only one may be given; a later layer overrides.
+    static func foldCore(_ values: inout [String: String], layer: String) throws {
+        guard let core = values.removeValue(forKey: "core") else { return }
+        guard values["core_url"] == nil else { throw ConfigurationError("\(layer): core and core_url are the same setting; give one") }
+        values["core_url"] = core
+    }
 
     /// Defaults, then the TOML file (top level or `[edge]`), then the environment.
     public static func load(file: String?, environment: [String: String]) throws -> EdgeConfiguration {
@@ -29,10 +39,14 @@ extension EdgeConfiguration {
                 guard let v = section[key] else { continue }
                 values[key] = try tomlValue(v, key: key, file: file)
             }
+            try foldCore(&values, layer: "config file \(file)")
             // `[[source]]` after `[edge]` lands at the top level; `[[edge.source]]` in the section.
             if let inSection = section["source"] { sources = inSection } else { sources = try TOMLSettings.document(file: file)["source"] }
         }
-        for key in keys { if let v = environment[environmentName(key)], !v.isEmpty { values[key] = v } }
+        var env: [String: String] = [:]
+        for key in keys { if let v = environment[environmentName(key)], !v.isEmpty { env[key] = v } }
+        try foldCore(&env, layer: "environment")
+        values.merge(env) { _, e in e }
         var c = EdgeConfiguration()
         try c.apply(values)
         if let file {
@@ -45,6 +59,12 @@ extension EdgeConfiguration {
     /// A TOML value as the string form `apply` takes.
     private static func tomlValue(_ v: any TOMLValueConvertible, key: String, file: String) throws -> String {
         if let s = TOMLSettings.scalar(v) { return s }
+        if key == "core" || key == "core_url", let a = v.array {
+            return try a.map { item in
+                guard let url = item.string else { throw ConfigurationError("config file \(file): \(key) must be a URL or an array of URLs") }
+                return url
+            }.joined(separator: ",")
+        }
         if key == "priorities", let t = v.table {
             return try t.keys.sorted().map { stream in
                 guard let p = t[stream]?.int else { throw ConfigurationError("config file \(file): priorities.\(stream) must be an integer") }
@@ -83,7 +103,19 @@ extension EdgeConfiguration {
         }
         if let v = values["site"] { site = v }
         if let v = values["token"] { token = v }
-        if let v = values["core_url"] { coreURL = v.hasSuffix("/") ? String(v.dropLast()) : v }
+        var folded = values
+        try Self.foldCore(&folded, layer: "settings")
+        if let v = folded["core_url"] {
+            let urls = v.split(separator: ",").map { $0.trimmingSpaces() }.filter { !$0.isEmpty }.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+            guard !urls.isEmpty else { throw ConfigurationError("core: no URL given") }
+            guard urls.count <= 16 else { throw ConfigurationError("core: at most 16 URLs, got \(urls.count)") }
+            coreURLs = urls
+        }
+        if let v = values["failover_after_seconds"] {
+            guard let d = Double(v), d >= 0, d <= 86_400 else { throw ConfigurationError("failover_after_seconds must be 0…86400, got '\(v)'") }
+            failoverAfterSeconds = d
+        }
+        if let v = try double("failback_probe_seconds") { failbackProbeSeconds = v }
         if let v = values["ca_file"] { caFile = v.isEmpty ? nil : v }
         if let v = values["inbox"] { inboxDirectory = v }
         if let v = values["spool_dir"] { spoolDirectory = v }
@@ -106,6 +138,18 @@ extension EdgeConfiguration {
             guard v <= 19 else { throw ConfigurationError("zstd_level must be 1…19, got \(v)") }
             zstdLevel = Int32(v)
         }
+        if let v = try int("dictionary_bytes", min: 0) {
+            guard v == 0 || (1024...ZstdDictionary.maxBytes).contains(v) else {
+                throw ConfigurationError("dictionary_bytes must be 0 (off) or 1024…\(ZstdDictionary.maxBytes), got \(v)")
+            }
+            dictionaryBytes = v
+        }
+        if let v = try int("dictionary_sample_bytes", min: 16 << 10) {
+            guard v <= 16 << 20 else { throw ConfigurationError("dictionary_sample_bytes must be at most 16 MiB, got \(v)") }
+            dictionarySampleBytes = v
+        }
+        if let v = try int("dictionary_sample_object_bytes", min: 256) { dictionarySampleObjectBytes = v }
+        if let v = try int("dictionary_retrain_objects", min: 0) { dictionaryRetrainObjects = v }
         if let v = try int("large_object_bytes", min: 1) { largeObjectBytes = UInt64(v) }
         if let v = try int("incompressible_alone_bytes", min: 1) { incompressibleAloneBytes = UInt64(v) }
         if let v = try int("have_check_min_bytes", min: 0) { haveCheckMinBytes = UInt64(v) }
@@ -133,8 +177,8 @@ extension EdgeConfiguration {
         if let v = values["client_key"] { clientKey = v.isEmpty ? nil : v }
         guard (clientCert == nil) == (clientKey == nil) else { throw ConfigurationError("client_cert and client_key must be given together") }
 
-        guard coreURL.hasPrefix("http://") || coreURL.hasPrefix("https://") else {
-            throw ConfigurationError("core_url must start with http:// or https://, got '\(coreURL)'")
+        for url in coreURLs where !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
+            throw ConfigurationError("core_url must start with http:// or https://, got '\(url)'")
         }
         do { try Names.validateStream(defaultStream) } catch { throw ConfigurationError("default_stream: \(error)") }
         guard retryCapMilliseconds >= retryBaseMilliseconds else {
@@ -162,11 +206,17 @@ extension EdgeConfiguration {
         guard !token.isEmpty || clientCert != nil else {
             throw ConfigurationError("no site token: set token_file (or token) in the config file, or TRIBUTARY_TOKEN (or client_cert for a site known by its certificate)")
         }
-        guard let origin = CoreOrigin(coreURL) else { throw ConfigurationError("core_url '\(coreURL)' is not http(s)://HOST[:PORT]") }
-        if origin.scheme == "http" && !origin.isLoopback && !allowInsecureHTTP {
-            throw ConfigurationError(
-                "core_url '\(coreURL)' is plain http:// to another machine: the token would cross the network in clear. "
-                    + "Use https://, or set allow_insecure_http = true")
+        var origins: [CoreOrigin] = []
+        for url in coreURLs {
+            guard let origin = CoreOrigin(url) else { throw ConfigurationError("core_url '\(url)' is not http(s)://HOST[:PORT]") }
+            if origin.scheme == "http" && !origin.isLoopback && !allowInsecureHTTP {
+                throw ConfigurationError(
+                    "core_url '\(url)' is plain http:// to another machine: the token would cross the network in clear. "
+                        + "Use https://, or set allow_insecure_http = true")
+            }
+            // An upload URL is told apart by its origin (`CoreFailover.upload(_:isOn:)`): two cores on one origin could not be.
+            guard !origins.contains(origin) else { throw ConfigurationError("core: two URLs on one scheme, host and port ('\(url)'); list each core once") }
+            origins.append(origin)
         }
     }
 }

@@ -24,8 +24,18 @@ public struct EdgeConfiguration: Sendable, Equatable {
     public var site: String = ""
     /// The site token printed by `sites add`. Required for `run`.
     public var token: String = ""
-    /// Base URL of the core (or of the load balancer in front of several).
-    public var coreURL: String = "http://127.0.0.1:8080"
+    /// Base URLs of the cores, in preference order (`core = ["https://a", "https://b"]`; one URL
+    /// is the usual case: a core, or the load balancer in front of several). The agent sends to one
+    /// at a time and fails over to the next when it is unreachable (`CoreFailover`).
+    public var coreURLs: [String] = ["http://127.0.0.1:8080"]
+    /// The preferred (first) core.
+    public var coreURL: String { coreURLs[0] }
+    /// How long the current core must have been unreachable (`down_after_failures` times in a row
+    /// at least) before the agent fails over to the next one. Default 10 s.
+    public var failoverAfterSeconds: Double = 10
+    /// While on a core other than the preferred one, how often the more preferred ones are probed
+    /// to return to them. Default 60 s.
+    public var failbackProbeSeconds: Double = 60
     /// PEM bundle of CAs to trust instead of the system's.
     public var caFile: String? = nil
     /// A file whose first line is the token (read at start when `token` is not set, and again on
@@ -68,6 +78,16 @@ public struct EdgeConfiguration: Sendable, Equatable {
     /// 0 turns it off. Default 100 ms.
     public var segmentIdleLingerMilliseconds: Int = 100
     public var zstdLevel: Int32 = 3
+    /// Per-stream zstd dictionaries (docs/PROTOCOL.md, "Dictionaries"): the most bytes of one
+    /// trained dictionary; 0 turns dictionaries off.
+    public var dictionaryBytes: Int = 16 << 10
+    /// The sample a stream's dictionary is trained from: the first `dictionarySampleObjectBytes`
+    /// of each object, up to `dictionarySampleBytes` in all.
+    public var dictionarySampleBytes: Int = 512 << 10
+    public var dictionarySampleObjectBytes: Int = 8 << 10
+    /// A stream's dictionary is trained again from fresh samples after this many of its objects
+    /// went in segments with it (the data drifts); 0: never retrained.
+    public var dictionaryRetrainObjects: Int = 100_000
     /// Objects of at least this size go as their own upload instead of into a segment.
     public var largeObjectBytes: UInt64 = 8 << 20
     /// Incompressible objects of at least this size also go alone, sent as they are.

@@ -68,6 +68,25 @@ public struct AgentRuntimeStatus: Codable, Sendable, Equatable {
         }
     }
 
+    /// The core the agent sends to now, among those configured (`CoreFailover`).
+    public struct Core: Codable, Sendable, Equatable {
+        public var url: String
+        /// Its place in `core` (0: the preferred one).
+        public var index: Int
+        public var since: String
+        /// Every configured core, in preference order.
+        public var cores: [String]
+        /// Switches since the agent started: away from an unreachable core, and back to a preferred one.
+        public var failovers: Int
+        public var returns: Int
+        public var nextProbeAt: String?
+
+        enum CodingKeys: String, CodingKey {
+            case url, index, since, cores, failovers, returns
+            case nextProbeAt = "next_probe_at"
+        }
+    }
+
     /// Useful bytes the core kept ÷ request-body bytes put on the wire (the heartbeat's record).
     public typealias Goodput = SiteReport.Goodput
 
@@ -83,9 +102,11 @@ public struct AgentRuntimeStatus: Codable, Sendable, Equatable {
     public var lanes: [Lane] = []
     /// Goodput of this link session (since the agent started); the total is in the journal.
     public var goodput: Goodput? = nil
+    /// Optional: a status written by an older agent has none.
+    public var core: Core? = nil
 
     enum CodingKeys: String, CodingKey {
-        case pid, version, site, link, lanes, goodput
+        case pid, version, site, link, lanes, goodput, core
         case startedAt = "started_at"
         case updatedAt = "updated_at"
         case inFlight = "in_flight"
@@ -94,10 +115,12 @@ public struct AgentRuntimeStatus: Codable, Sendable, Equatable {
     }
 }
 
-/// The agent's shared runtime state: the link state machine and the upload in flight.
+/// The agent's shared runtime state: the link state machine (the link to the current core), which
+/// core is current (`CoreFailover`) and the upload in flight.
 public final class AgentRuntime: Sendable {
     private struct State {
         var link: LinkState
+        var failover: CoreFailover
         var inFlight: [UploadLane: AgentRuntimeStatus.InFlight] = [:]
         var chunk: [UploadLane: UInt64] = [:]
         var wireBytes: UInt64 = 0
@@ -110,6 +133,8 @@ public final class AgentRuntime: Sendable {
     private let state: Mutex<State>
     /// Signalled on every change of the live view (the status writer waits on it).
     public let changed = Wakeup()
+    /// Signalled when the current core changes (the probe service starts or stops probing).
+    public let coreChanged = Wakeup()
     let site: String
     let startedAt: Double
     let clock: @Sendable () -> Double
@@ -118,19 +143,37 @@ public final class AgentRuntime: Sendable {
     public init(configuration c: EdgeConfiguration, clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
                 random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
         let now = clock()
-        state = Mutex(State(link: LinkState(
-            now: now, baseSeconds: Double(c.retryBaseMilliseconds) / 1000, capSeconds: Double(c.retryCapMilliseconds) / 1000,
-            downAfter: c.downAfterFailures)))
+        let settings = (Double(c.retryBaseMilliseconds) / 1000, Double(c.retryCapMilliseconds) / 1000, c.downAfterFailures)
+        linkSettings = settings
+        state = Mutex(State(
+            link: Self.newLink(settings, now: now),
+            failover: CoreFailover(
+                cores: c.coreURLs, now: now, failAfter: c.downAfterFailures, windowSeconds: c.failoverAfterSeconds,
+                probeSeconds: c.failbackProbeSeconds)))
         site = c.site
         startedAt = now
         self.clock = clock
         self.random = random
     }
 
-    public func linkSucceeded() {
+    private let linkSettings: (base: Double, cap: Double, downAfter: Int)
+
+    /// A link to a core nobody has talked to yet (at start, and after each switch of core).
+    private static func newLink(_ s: (base: Double, cap: Double, downAfter: Int), now: Double) -> LinkState {
+        LinkState(now: now, baseSeconds: s.base, capSeconds: s.cap, downAfter: s.downAfter)
+    }
+
+    /// The core requests go to now: its index in `core` and its base URL.
+    public var currentCore: (index: Int, url: String) { state.withLock { ($0.failover.current, $0.failover.currentURL) } }
+
+    /// A request to `core` (default: the current one) succeeded. An answer from a core that is no
+    /// longer current (a request in flight across a switch) is ignored.
+    public func linkSucceeded(core: Int? = nil) {
         let now = clock()
         state.withLock {
+            guard core == nil || core == $0.failover.current else { return }
             $0.link.succeeded(now: now)
+            $0.failover.answered(core: $0.failover.current)
             $0.generation &+= 1
             changed.signal()
         }
@@ -139,14 +182,65 @@ public final class AgentRuntime: Sendable {
     /// Records a failure; returns the backoff delay in seconds.
     @discardableResult
     public func linkFailed(_ error: String, retryAfter: Double? = nil) -> Double {
+        linkFailed(error, retryAfter: retryAfter, core: nil, unreachable: false).delay
+    }
+
+    /// Records a failure of a request to `core` (nil: the current one); `unreachable` when it got
+    /// no answer (`CoreFailover.isUnreachable`). Returns the backoff delay in seconds and the
+    /// switch to another core it caused, if any: the link to the new core starts afresh (delay 0).
+    /// A failure from a core that is no longer current changes nothing (delay 0: go on at once).
+    public func linkFailed(_ error: String, retryAfter: Double? = nil, core: Int?, unreachable: Bool) -> (delay: Double, switched: CoreFailover.Switch?) {
         let now = clock()
         let unit = random()
-        return state.withLock {
+        let settings = linkSettings
+        let result: (Double, CoreFailover.Switch?) = state.withLock {
+            let on = core ?? $0.failover.current
+            guard on == $0.failover.current else { return (0, nil) }
             $0.generation &+= 1
             changed.signal()
-            return $0.link.failed(now: now, error: error, retryAfter: retryAfter, unit: unit)
+            let delay = $0.link.failed(now: now, error: error, retryAfter: retryAfter, unit: unit)
+            guard unreachable else {
+                $0.failover.answered(core: on)
+                return (delay, nil)
+            }
+            guard let s = $0.failover.unreachable(core: on, now: now) else { return (delay, nil) }
+            $0.link = Self.newLink(settings, now: now)
+            return (0, s)
         }
+        if result.1 != nil { coreChanged.signal() }
+        return result
     }
+
+    /// The cores to probe now (more preferred than the current one), when a round is due.
+    public func probeTargets() -> [(index: Int, url: String)] {
+        let now = clock()
+        return state.withLock { s in s.failover.probeTargets(now: now).map { ($0, s.failover.cores[$0]) } }
+    }
+
+    /// Seconds until the next probe round; nil while the preferred core is current.
+    public func secondsUntilProbe() -> Double? {
+        let now = clock()
+        return state.withLock { $0.failover.secondsUntilProbe(now: now) }
+    }
+
+    /// The result of a probe; a reachable, more preferred core becomes current (returned).
+    public func probed(core: Int, reachable: Bool) -> CoreFailover.Switch? {
+        let now = clock()
+        let settings = linkSettings
+        let s: CoreFailover.Switch? = state.withLock {
+            guard let s = $0.failover.probed(core: core, reachable: reachable, now: now) else { return nil }
+            $0.link = Self.newLink(settings, now: now)
+            $0.link.succeeded(now: now)
+            $0.generation &+= 1
+            changed.signal()
+            return s
+        }
+        if s != nil { coreChanged.signal() }
+        return s
+    }
+
+    /// The configured core URL at `index`.
+    public func coreURL(_ index: Int) -> String { state.withLock { $0.failover.cores[index] } }
 
     /// Seconds until the link may be tried again (0: now).
     public func secondsUntilAttempt() -> Double {
@@ -242,7 +336,10 @@ public final class AgentRuntime: Sendable {
                 lanes: UploadLane.allCases.compactMap { l in
                     s.chunk[l].map { AgentRuntimeStatus.Lane(lane: l, chunkBytes: $0, inFlight: s.inFlight[l]) }
                 },
-                goodput: .init(wireBytes: s.wireBytes, goodBytes: s.goodBytes, since: ts(startedAt)))
+                goodput: .init(wireBytes: s.wireBytes, goodBytes: s.goodBytes, since: ts(startedAt)),
+                core: .init(
+                    url: s.failover.currentURL, index: s.failover.current, since: ts(s.failover.since)!, cores: s.failover.cores,
+                    failovers: s.failover.failovers, returns: s.failover.returns, nextProbeAt: ts(s.failover.nextProbeAt)))
         }
     }
 

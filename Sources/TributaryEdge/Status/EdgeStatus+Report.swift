@@ -78,6 +78,12 @@ extension EdgeStatus {
         let state = agent?.link.state.rawValue ?? "stopped"
         metric("tributary_edge_link_state", "gauge", "1 for the link's current state.",
                ["connecting", "up", "backing-off", "down", "stopped"].map { ("\(site),state=\"\($0)\"", $0 == state ? "1" : "0") })
+        if let core = agent?.core {
+            metric("tributary_edge_core_current", "gauge", "1 for the core the agent sends to now, 0 for the other configured cores.",
+                   core.cores.enumerated().map { ("\(site),core=\"\(esc($0.element))\",preference=\"\($0.offset)\"", $0.offset == core.index ? "1" : "0") })
+            metric("tributary_edge_core_switches_total", "counter", "Changes of core since the agent started: away from an unreachable one, back to a preferred one.",
+                   [("\(site),reason=\"unreachable\"", String(core.failovers)), ("\(site),reason=\"preferred\"", String(core.returns))])
+        }
         if let s = agent?.link.lastSuccessAt, let d = try? Timestamp.parse(s) {
             metric("tributary_edge_last_success_timestamp_seconds", "gauge", "When the core last answered.", [(site, String(d.timeIntervalSince1970))])
         }

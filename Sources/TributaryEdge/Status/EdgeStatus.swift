@@ -141,6 +141,14 @@ extension EdgeStatus {
             if let e = a.link.lastError, a.link.state != .up { out += "\n  last error: \(e)" }
             if let s = a.link.lastSuccessAt { out += "\n  last success: \(s)" }
             if let n = a.link.nextAttemptAt, a.link.state != .up { out += "   next attempt: \(n)" }
+            if let core = a.core {
+                out += "\n  core \(core.url)"
+                if core.cores.count > 1 {
+                    out += " (\(core.index + 1) of \(core.cores.count)\(core.index == 0 ? ", preferred" : "") since \(core.since))"
+                    out += "   failovers \(core.failovers), returns \(core.returns)"
+                    if let p = core.nextProbeAt { out += "   next probe of the preferred: \(p)" }
+                }
+            }
         }
         out += "\n\nstream               prio  pending  bytes          oldest captured-at\n"
         for s in streams {

@@ -19,11 +19,12 @@ import TributaryProtocol
 /// metrics for node_exporter's textfile collector every 15 s. Both carry exactly what `status` shows.
 final class ReportService: Service, @unchecked Sendable {
     let context: AgentContext
-    let client: TusClient
+    /// One per configured core: the heartbeat goes to the current one.
+    let clients: [TusClient]
 
-    init(context: AgentContext, client: TusClient) {
+    init(context: AgentContext, clients: [TusClient]) {
         self.context = context
-        self.client = client
+        self.clients = clients
     }
 
     func run() async throws {
@@ -56,7 +57,7 @@ final class ReportService: Service, @unchecked Sendable {
             if linkUp && (delivered || now - lastBeat >= Double(c.heartbeatSeconds)) {
                 lastBeat = now
                 let report = status.report(reportedAt: Timestamp.format(Date()))
-                let client = self.client
+                let client = clients[context.runtime.currentCore.index]
                 do {
                     try await BlockingThread.run { () throws -> Void in try client.heartbeat(report) }
                 } catch let e as UploadError {

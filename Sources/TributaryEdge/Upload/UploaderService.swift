@@ -23,18 +23,25 @@ import TributaryProtocol
 /// with `retryLater` blames either the link (the shared `LinkState` backs off, both lanes wait) or
 /// the batch (the core answered but did not take it: only that batch waits, with its own
 /// backoff, and the lane sends its other batches meanwhile).
+///
+/// With several cores configured, each session goes to the current one (`AgentRuntime.currentCore`,
+/// decided by `CoreFailover`): a batch whose upload was created on another core is created again
+/// on this one (a tus upload URL belongs to one core and is never sent to another), and failures
+/// that got no answer count towards failing over.
 public final class UploaderService: Service, @unchecked Sendable {
     let context: AgentContext
-    let clients: [UploadLane: TusClient]
+    /// Per lane, one client per configured core (in the order of `core`).
+    let clients: [UploadLane: [TusClient]]
     let builder: BatchBuilder
     var configuration: EdgeConfiguration { context.configuration }
     var spool: SpoolIntake { context.spool }
     var runtime: AgentRuntime { context.runtime }
     var logger: Logger { context.logger }
 
-    /// One client (connection) per lane.
-    public init(context: AgentContext, clients: [UploadLane: TusClient]) {
-        precondition(Set(clients.keys) == Set(UploadLane.allCases), "a client per lane")
+    /// One client (connection) per lane and core.
+    public init(context: AgentContext, clients: [UploadLane: [TusClient]]) {
+        precondition(Set(clients.keys) == Set(UploadLane.allCases), "clients per lane")
+        precondition(clients.values.allSatisfy { $0.count == context.configuration.coreURLs.count }, "a client per core")
         self.context = context
         self.clients = clients
         builder = context.builder
@@ -60,7 +67,7 @@ public final class UploaderService: Service, @unchecked Sendable {
     static let idleMilliseconds = 30_000
 
     private func loop(lane: UploadLane) async throws {
-        let client = clients[lane]!
+        let laneClients = clients[lane]!
         let wake = context.laneWakes[lane]!
         var chunk = ChunkSizer(maximum: configuration.chunkBytes, floor: configuration.chunkFloorBytes)
         runtime.setChunk(chunk.current, lane: lane)
@@ -98,17 +105,19 @@ public final class UploaderService: Service, @unchecked Sendable {
                 continue
             }
             let outcome: SessionOutcome
+            let core = runtime.currentCore.index
+            let client = laneClients[core]
             do {
                 let limits = self.limits
                 let start = chunk
                 outcome = try await withTaskCancellationHandler {
-                    try await BlockingThread.run { try self.deliver(batch, lane: lane, client: client, chunk: start, limits: limits) }
+                    try await BlockingThread.run { try self.deliver(batch, lane: lane, core: core, client: client, chunk: start, limits: limits) }
                 } onCancel: {
                     client.cancel()
                 }
             } catch {
                 if Task.isCancelled { break }
-                let delay = runtime.linkFailed("\(error)")
+                let delay = runtime.linkFailed("\(error)", core: core, unreachable: false).delay
                 logger.error("upload failed", metadata: ["batch": "\(batch.id)", "error": "\(error)", "retry_in_s": "\(Int(delay.rounded()))"])
                 runtime.setInFlight(nil, lane: lane)
                 continue
@@ -120,12 +129,12 @@ public final class UploaderService: Service, @unchecked Sendable {
             switch outcome.end {
             case .delivered, .released:
                 waiting[batch.id] = nil
-                runtime.linkSucceeded()
+                runtime.linkSucceeded(core: core)
                 if case .delivered = outcome.end { runtime.acknowledged() }
                 context.batcherWake.signal()
                 context.reportWake.signal()
             case .retry(let e, .batch):
-                runtime.linkSucceeded()
+                runtime.linkSucceeded(core: core)
                 let failures = (waiting[batch.id]?.failures ?? 0) + 1
                 let delay = LinkState.backoff(
                     failures: failures, baseSeconds: Double(configuration.retryBaseMilliseconds) / 1000,
@@ -137,10 +146,12 @@ public final class UploaderService: Service, @unchecked Sendable {
                 context.reportWake.signal()
             case .retry(let e, .link):
                 if e.kind == .unauthorized {
-                    let delay = runtime.linkFailed("the core refused the site token: \(e)", retryAfter: e.retryAfter)
+                    let delay = runtime.linkFailed("the core refused the site token: \(e)", retryAfter: e.retryAfter, core: core, unreachable: false).delay
                     logger.error("the core refused this site's token; check site and token", metadata: ["error": "\(e)", "retry_in_s": "\(Int(delay.rounded()))"])
                 } else {
-                    let delay = runtime.linkFailed("\(e)", retryAfter: e.retryAfter)
+                    let (delay, switched) = runtime.linkFailed(
+                        "\(e)", retryAfter: e.retryAfter, core: core, unreachable: CoreFailover.isUnreachable(status: e.status))
+                    if let switched { context.coreSwitched(switched) }
                     logger.warning("upload interrupted; will resume", metadata: [
                         "batch": "\(batch.id)", "lane": "\(lane.rawValue)", "error": "\(e)", "chunk_bytes": "\(chunk.current)",
                         "retry_in_s": "\(String(format: "%.1f", delay))",
@@ -162,10 +173,12 @@ public final class UploaderService: Service, @unchecked Sendable {
     }
 
     /// tus metadata of a batch.
-    static func metadata(_ batch: SpoolBatch, _ objects: [SpoolObject]) -> UploadMetadata {
+    static func metadata(_ batch: SpoolBatch, _ objects: [SpoolObject], dictionary: ZstdDictionary? = nil) -> UploadMetadata {
         switch batch.kind {
         case .segment:
-            return UploadMetadata([MetadataKey.kind: "segment", MetadataKey.sha256: batch.sha256, MetadataKey.encoding: "zstd"])
+            var m = UploadMetadata([MetadataKey.kind: "segment", MetadataKey.sha256: batch.sha256, MetadataKey.encoding: "zstd"])
+            if let d = dictionary { m[MetadataKey.dictionary] = d.id }
+            return m
         case .object:
             let o = objects[0]
             return UploadMetadata([
@@ -185,7 +198,7 @@ public final class UploaderService: Service, @unchecked Sendable {
     }
 
     /// Runs one `UploadSession` for `batch` to its end, executing its actions. Blocking.
-    func deliver(_ batch: SpoolBatch, lane: UploadLane, client: TusClient, chunk: ChunkSizer, limits: UploadSession.Limits) throws -> SessionOutcome {
+    func deliver(_ batch: SpoolBatch, lane: UploadLane, core: Int, client: TusClient, chunk: ChunkSizer, limits: UploadSession.Limits) throws -> SessionOutcome {
         let journal = spool.journal
         let objects = try journal.objects(inBatch: batch.id)
         guard !objects.isEmpty else {
@@ -193,9 +206,22 @@ public final class UploaderService: Service, @unchecked Sendable {
             _ = try journal.releaseBatch(batch.id, quarantine: [], reason: "", at: Timestamp.format(Date()))
             return SessionOutcome(end: .released, chunk: chunk)
         }
+        var uploadURL = batch.uploadURL
+        var sent = batch.uploadOffset
+        if let url = uploadURL, !CoreFailover.upload(url, isOn: client.baseURL) {
+            // Created on another core than this session's (before a fail-over): never PATCHed here. Created again on
+            // this core, whose dedup and have-check spare what it holds already; the other core's
+            // partial upload expires there.
+            try journal.setUpload(batch: batch.id, url: nil)
+            logger.notice("the batch's upload is on another core; created again on the current one", metadata: [
+                "batch": "\(batch.id)", "upload": "\(url)", "core": "\(client.baseURL)",
+            ])
+            uploadURL = nil
+            sent = 0
+        }
         var inFlight = AgentRuntimeStatus.InFlight(
-            batchID: batch.id, kind: batch.kind.rawValue, objects: objects.count, bytes: batch.size, sent: batch.uploadOffset,
-            uploadURL: batch.uploadURL, startedAt: Timestamp.format(Date()))
+            batchID: batch.id, kind: batch.kind.rawValue, objects: objects.count, bytes: batch.size, sent: sent,
+            uploadURL: uploadURL, startedAt: Timestamp.format(Date()))
         runtime.setInFlight(inFlight, lane: lane)
 
         let path = spool.directory + "/" + batch.file
@@ -207,8 +233,14 @@ public final class UploaderService: Service, @unchecked Sendable {
             return SessionOutcome(end: .released, chunk: chunk)
         }
         defer { close(fd) }
+        let dictionary: ZstdDictionary?
+        do { dictionary = batch.kind == .segment ? try context.dictionaries.dictionary(ofSegment: fd, path: path) : nil } catch {
+            // The segment names a dictionary this spool lost: it cannot be decoded anywhere; rebuild.
+            try release(batch, objects: objects, how: .reverify, reason: "\(error)")
+            return SessionOutcome(end: .released, chunk: chunk)
+        }
         var session = UploadSession(
-            size: batch.size, uploadURL: batch.uploadURL, creationRefusals: batch.attempts, commitFailures: batch.commitFailures,
+            size: batch.size, uploadURL: uploadURL, creationRefusals: batch.attempts, commitFailures: batch.commitFailures,
             chunk: chunk, limits: limits)
         var queue = session.start()[...]
         while let action = queue.popFirst() {
@@ -216,7 +248,16 @@ public final class UploaderService: Service, @unchecked Sendable {
             switch action {
             case .create:
                 event = Self.event { () throws(UploadError) in
-                    let c = try client.create(length: batch.size, metadata: Self.metadata(batch, objects))
+                    let metadata = Self.metadata(batch, objects, dictionary: dictionary)
+                    let c: (url: String, committed: Bool)
+                    do throws(UploadError) {
+                        c = try client.create(length: batch.size, metadata: metadata)
+                    } catch {
+                        // The core does not hold the segment's dictionary yet: send it once, create again.
+                        guard error.code == TributaryError.Code.unknownDictionary.rawValue, let d = dictionary else { throw error }
+                        try client.putDictionary(d)
+                        c = try client.create(length: batch.size, metadata: metadata)
+                    }
                     CrashPoints.hit("upload.after-create")
                     return .created(url: c.url, committed: c.committed)
                 }
@@ -258,7 +299,7 @@ public final class UploaderService: Service, @unchecked Sendable {
                 runtime.transferred(wire: length, good: length)
                 CrashPoints.hit("upload.mid-upload")
                 runtime.progress(sent: offset, lane: lane)
-                runtime.linkSucceeded()
+                runtime.linkSucceeded(core: core)
                 event = nil
             case .recordCreationRefusal:
                 _ = try journal.countAttempt(batch: batch.id)
@@ -296,8 +337,8 @@ public final class UploaderService: Service, @unchecked Sendable {
                         "batch": "\(batch.id)", "offset": "\(r.offset)", "length": "\(r.length)", "state": "\(r.state.rawValue)",
                     ])
                 }
-                if case .headed = event { runtime.linkSucceeded() }
-                if case .created = event { runtime.linkSucceeded() }
+                if case .headed = event { runtime.linkSucceeded(core: core) }
+                if case .created = event { runtime.linkSucceeded(core: core) }
                 queue.append(contentsOf: session.next(event))
             }
         }

@@ -131,6 +131,10 @@ public final class S3Lake: LakeStore {
         guard (200...299).contains(r.status) else { throw S3Client.failure(r, "PUT \(k)") }
     }
 
+    public func readMetadata(key: String, limit: Int) async throws -> [UInt8]? {
+        try await get(key: key, limit: limit)
+    }
+
     public func remove(key: String) async throws {
         let k = client.location.objectKey(key)
         let r = try await client.send("DELETE", k)
