@@ -164,39 +164,38 @@ def run_rclone(rclone: str, weed, files: list[Path], src: Path, work: Path, prox
 
 
 class Profiler:
-    """`perf record -g` of the edge and the core during a Tributary row (--profile DIR); the report
-    lists each process's hottest symbols (self time), the profile issue 14 asks for beside the figures."""
+    """`perf record -g` of the edge and of the core (one recording each, every thread) during a Tributary
+    row (--profile DIR); the report lists each process's hottest libraries and symbols (self time), the
+    profile issue 14 asks for beside the figures."""
 
     def __init__(self, out: Path | None, label: str):
-        self.out, self.label, self.proc, self.pids = out, label, None, {}
+        self.out, self.label, self.procs = out, label, {}
 
     def start(self, **pids: int) -> None:
         if self.out is None:
             return
         self.out.mkdir(parents=True, exist_ok=True)
-        self.pids = pids
-        self.proc = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-o", str(self.data), "-p", ",".join(str(p) for p in pids.values())],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for who, pid in pids.items():
+            self.procs[who] = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-o", str(self.data(who)), "-p", str(pid)],
+                                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-    @property
-    def data(self) -> Path:
-        return self.out / f"{self.label}.perf.data"
+    def data(self, who: str) -> Path:
+        return self.out / f"{self.label}-{who}.perf.data"
 
     def stop(self) -> None:
-        if self.proc is None:
-            return
-        self.proc.send_signal(signal.SIGINT)
-        self.proc.wait(timeout=120)
-        for who, pid in self.pids.items():
+        for proc in self.procs.values():
+            proc.send_signal(signal.SIGINT)
+        for who, proc in self.procs.items():
+            proc.wait(timeout=120)
             parts = []
-            for sort, limit in (("dso", 12), ("dso,sym", 25)):
-                report = subprocess.run(["perf", "report", "-i", str(self.data), "--stdio", "--no-children", "--pid", str(pid),
-                                         "--sort", sort, "-g", "none", "--percent-limit", "0.5"],
-                                        capture_output=True, text=True).stdout
+            for sort, limit in (("dso", 10), ("dso,sym", 25)):
+                report = subprocess.run(["perf", "report", "-i", str(self.data(who)), "--stdio", "--no-children", "--sort", sort,
+                                         "-g", "none", "--percent-limit", "0.5"], capture_output=True, text=True).stdout
                 parts.append("\n".join([line for line in report.splitlines() if line.strip() and not line.startswith("#")][:limit]))
             text = "\n\n".join(parts)
             (self.out / f"{self.label}-{who}.txt").write_text(text + "\n")
             print(f"\n### profile: {self.label}, {who} (self time by library, then by symbol)\n```\n{text}\n```", flush=True)
+        self.procs = {}
 
 
 def run_tributary(name: str, backend, files: list[Path], work: Path, weed=None, profile: Path | None = None, label: str = "",

@@ -336,7 +336,9 @@ struct UploadController: Sendable {
         let staging = registry.staging
         let path = staging.dataPath(id)
         var outcome = ChunkOutcome.complete(0)
-        let file = StagedFile(digest: checksum.map { StreamingDigest($0.0) })
+        // The upload's sha256 is computed while its bytes arrive, so the commit need not read them
+        // again (UploadDigest).
+        let file = StagedFile(digest: checksum.map { StreamingDigest($0.0) }, uploadDigest: await registry.takeDigest(id, at: at))
         let action: UploadStateMachine.ChunkAction
         do {
             try await FileIO.offload { try file.open(path, at: at) }
@@ -403,11 +405,12 @@ struct UploadController: Sendable {
                 }
                 finalCount = c
             }
-            try await FileIO.offload {
+            let hashed = try await FileIO.offload {
                 try file.syncAndClose()
                 try staging.persistOffset(id, at + finalCount)
+                return file.takeUploadDigest()
             }
-            action = try await registry.chunkStored(id, count: finalCount)
+            action = try await registry.chunkStored(id, count: finalCount, digest: hashed)
             if case .tooSlow = outcome {
                 throw LimitRefusal(.tooSlow, "the body arrived slower than \(limits.minBodyBytesPerSecond) bytes/s; \(finalCount) bytes were kept", retryAfter: 1)
             }

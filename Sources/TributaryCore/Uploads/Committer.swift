@@ -61,7 +61,10 @@ public struct Committer: Sendable {
 
     /// Commits a staged upload. Throws `TributaryError` for a validation failure (the caller
     /// discards the upload) and any other error for a transient failure (the upload stays staged).
-    public func commit(_ info: UploadInfo, now: Date = Date()) async throws -> CommitOutcome {
+    ///
+    /// `stagedSHA256`: the sha256 of the staged bytes when the node hashed them as they arrived
+    /// (`UploadRegistry.stagedSHA256`); nil makes the commit hash them while it reads them.
+    public func commit(_ info: UploadInfo, stagedSHA256: String? = nil, now: Date = Date()) async throws -> CommitOutcome {
         if let existing = try await catalog.receipt(uploadID: info.id) {
             let receipt = try JSON.decode(CommitReceipt.self, existing.json)
             try await removeUnnamedPlacements(info.id, receipt: receipt)
@@ -85,7 +88,7 @@ public struct Committer: Sendable {
             dictionary = d
         }
         let extracted = try await FileIO.offload(on: BlockingPools.commits) { [dictionary] in
-            try Self.extract(info, dataPath: dataPath, scratchPrefix: prefix, limit: limit, dictionary: dictionary)
+            try Self.extract(info, dataPath: dataPath, scratchPrefix: prefix, limit: limit, dictionary: dictionary, stagedSHA256: stagedSHA256)
         }
 
         let committedAt = Timestamp.format(now)
@@ -207,7 +210,7 @@ public struct Committer: Sendable {
         }
         do {
             let started = ContinuousClock.now
-            _ = try await commit(info)
+            _ = try await commit(info, stagedSHA256: await registry.stagedSHA256(info.id, length: info.length))
             await registry.commitFinished(info.id, .committed)
             let took = ContinuousClock.now - started
             metrics?.committed(
@@ -329,13 +332,18 @@ public struct Committer: Sendable {
         var files: [Int: String]
     }
 
-    /// Step 1: one streaming pass over the staged bytes.
+    /// Step 1: one streaming pass over the staged bytes — none for an identity object whose
+    /// sha256 was computed while it was received (`stagedSHA256`).
     static func extract(
-        _ info: UploadInfo, dataPath: String, scratchPrefix: String, limit: UInt64, dictionary: ZstdDictionary? = nil
+        _ info: UploadInfo, dataPath: String, scratchPrefix: String, limit: UInt64, dictionary: ZstdDictionary? = nil,
+        stagedSHA256: String? = nil
     ) throws -> Extracted {
         let fd = try FileIO.open(dataPath, O_RDONLY)
         defer { close(fd) }
+        // The staged file must still be what was hashed: exactly `length` bytes.
+        let known = try stagedSHA256.flatMap { try FileIO.size(dataPath) == info.length ? $0 : nil }
         let uploadDigest = StreamingDigest()
+        let hashing = known == nil
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         func readChunks(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
             var total: UInt64 = 0
@@ -346,7 +354,7 @@ public struct Committer: Sendable {
                 total += UInt64(n)
                 try buffer.withUnsafeBytes { raw in
                     let chunk = UnsafeRawBufferPointer(rebasing: raw.prefix(n))
-                    uploadDigest.update(chunk)
+                    if hashing { uploadDigest.update(chunk) }
                     try body(chunk)
                 }
             }
@@ -368,7 +376,7 @@ public struct Committer: Sendable {
                 // problem in creation metadata (400).
                 throw TributaryError(.corruptSegment, "segment manifest: \(e.message)")
             }
-            let h = uploadDigest.finalizeHex()
+            let h = known ?? uploadDigest.finalizeHex()
             if let declared = info.sha256, declared != h {
                 throw TributaryError(.checksumMismatch, "segment has sha256 \(h), metadata declares \(declared)")
             }
@@ -385,12 +393,19 @@ public struct Committer: Sendable {
                 // The staged name stays until the commit is done, so a crash at any step leaves the
                 // upload whole for the retry.
                 var size: UInt64 = 0
-                try readChunks { bytes in
-                    let (next, overflow) = size.addingReportingOverflow(UInt64(bytes.count))
-                    size = next
-                    guard !overflow, size <= limit else { throw TributaryError(.tooLarge, "object is larger than \(limit) bytes") }
+                let h: String
+                if let known {
+                    guard info.length <= limit else { throw TributaryError(.tooLarge, "object is larger than \(limit) bytes") }
+                    size = info.length
+                    h = known
+                } else {
+                    try readChunks { bytes in
+                        let (next, overflow) = size.addingReportingOverflow(UInt64(bytes.count))
+                        size = next
+                        guard !overflow, size <= limit else { throw TributaryError(.tooLarge, "object is larger than \(limit) bytes") }
+                    }
+                    h = uploadDigest.finalizeHex()
                 }
-                let h = uploadDigest.finalizeHex()
                 if let declared = info.sha256, declared != h {
                     throw TributaryError(.checksumMismatch, "object has sha256 \(h), metadata declares \(declared)")
                 }

@@ -18,6 +18,9 @@ public actor UploadRegistry {
     public struct Entry: Sendable {
         public var info: UploadInfo
         public var machine: UploadStateMachine
+        /// The hash of the durable bytes received so far, when this node saw them all arrive
+        /// (`UploadDigest`); nil after a restart, and the commit hashes the staged bytes.
+        public var digest: UploadDigest?
     }
 
     /// What a lookup found.
@@ -182,11 +185,28 @@ public actor UploadRegistry {
         await withCheckedContinuation { commitWaiters[id, default: []].append($0) }
     }
 
-    public func chunkStored(_ id: String, count: UInt64) throws -> UploadStateMachine.ChunkAction {
+    /// Records a durable chunk of `count` bytes and, when the PATCH hashed it, the running hash
+    /// of the upload's durable bytes (kept only if it ends at the new offset; `UploadDigest`).
+    public func chunkStored(_ id: String, count: UInt64, digest: UploadDigest? = nil) throws -> UploadStateMachine.ChunkAction {
         guard var e = entries[id] else { throw TributaryError(.io, "upload \(id) vanished while a chunk was stored") }
         let action = e.machine.chunkStored(count: count)
+        e.digest = digest.flatMap { $0.offset == e.machine.offset ? $0 : nil }
         entries[id] = e
         return action
+    }
+
+    /// The running hash a PATCH of `id` at `offset` continues (`UploadDigest.continuing`); the
+    /// PATCH holds it until it hands it back with `chunkStored`.
+    public func takeDigest(_ id: String, at offset: UInt64) -> UploadDigest? {
+        let kept = entries[id]?.digest
+        entries[id]?.digest = nil
+        return UploadDigest.continuing(at: offset, kept: kept)
+    }
+
+    /// The sha256 of `id`'s staged bytes if this node hashed all `length` of them as they arrived.
+    public func stagedSHA256(_ id: String, length: UInt64) -> String? {
+        guard let d = entries[id]?.digest, d.offset == length else { return nil }
+        return d.sha256Hex()
     }
 
     public func chunkDiscarded(_ id: String) {
