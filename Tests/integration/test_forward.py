@@ -1,4 +1,4 @@
-"""Core→core forwarding (issue 12): edge → core A → forwards → core B. B is killed -9 and
+"""Core→core forwarding (issue 12), on both backend pairs: edge → core A → forwards → core B. B is killed -9 and
 restarted mid-way, A is killed -9 mid-forward; every object lands in B exactly once under its
 original site's partition, the lag metric rises during B's outage and returns to 0, and a site
 token on B cannot submit on behalf of another site."""
@@ -10,10 +10,9 @@ import uuid
 import pytest
 import requests
 
-from conftest import CoreServer, Entry, assert_error, backend_pair, make_segment, sha256_hex, wait_until
+from conftest import BACKEND_PAIRS, CoreServer, Entry, assert_error, backend_pair, make_segment, sha256_hex, wait_until
 from fleetkit import metrics
 
-from backend_pairs import FsSqlite
 from edgekit import edge_factory  # noqa: F401  (fixture)
 
 
@@ -61,8 +60,9 @@ def _check_landed(a: CoreServer, b: CoreServer, site: str, expected: dict[str, b
     assert {rel for *_, rel in b_rows} == {"core-a"}
 
 
-def test_forward_survives_kills_of_both_cores(tmp_path, edge_factory):
-    a, b = _forward_pair(tmp_path, FsSqlite(), FsSqlite(), bandwidth=1_500_000)
+@pytest.mark.parametrize("pair", BACKEND_PAIRS)
+def test_forward_survives_kills_of_both_cores(tmp_path, edge_factory, request, pair):
+    a, b = _forward_pair(tmp_path, backend_pair(pair, request), backend_pair(pair, request), bandwidth=1_500_000)
     try:
         site = a.new_site("plant")
         edge = edge_factory(a.base, site.site, site.token).start()
