@@ -12,6 +12,17 @@ public protocol SessionJournal {
     func count(_ name: String) throws
     /// Request-body bytes that left and were lost (a cut or refused chunk).
     func wasted(bytes: UInt64) throws
+    /// Progress within a PATCH: `uploaded` bytes of the chunk at `offset` have left (curl's
+    /// progress callback; for live status). Default: nothing.
+    func sending(offset: UInt64, uploaded: UInt64)
+    /// Every answer the session gets, before the session sees it (for logging and link
+    /// bookkeeping); `state` is the session's state at that moment. Default: nothing.
+    func observed(_ event: UploadSession.Event, state: UploadSession.State)
+}
+
+extension SessionJournal {
+    public func sending(offset: UInt64, uploaded: UInt64) {}
+    public func observed(_ event: UploadSession.Event, state: UploadSession.State) {}
 }
 
 /// How a session ended.
@@ -38,16 +49,19 @@ public struct SessionBody: Sendable {
 }
 
 /// Runs one `UploadSession` to its end against a `TusClient`, executing its actions — the dumb
-/// shell around the pure state machine, for a sender whose only side effects are its journal's
-/// (the core's forwarder; the edge's uploader interleaves spool work of its own). Blocking: run
-/// it on a `BlockingThread`.
+/// shell around the pure state machine, shared by the edge's uploader and the core's forwarder;
+/// their own side effects go through their `SessionJournal`. Blocking: run it on a `BlockingThread`.
 public enum SessionDriver {
     /// - Parameters:
-    ///   - digest: the sha256 of `length` bytes of the body at `offset` (throws if the file is short).
+    ///   - digest: the sha256 of `length` bytes of the body at `offset` (throws if the file is short;
+    ///     the error ends the run and is the caller's to handle).
     ///   - rate: the send-rate cap for the next chunk (bytes/s, 0 unlimited).
+    ///   - create: the creation request, when the caller's needs more than `client.create` (the
+    ///     edge sends a missing dictionary and creates again).
     public static func run(
         _ session: inout UploadSession, client: TusClient, body: SessionBody, journal: some SessionJournal,
-        digest: (UInt64, UInt64) throws -> [UInt8], rate: () -> Int64
+        digest: (UInt64, UInt64) throws -> [UInt8], rate: () -> Int64,
+        create: (() throws(UploadError) -> (url: String, committed: Bool))? = nil
     ) throws -> SessionEnd {
         var queue = session.start()[...]
         while let action = queue.popFirst() {
@@ -55,7 +69,8 @@ public enum SessionDriver {
             switch action {
             case .create:
                 event = Self.event { () throws(UploadError) in
-                    let c = try client.create(length: body.size, metadata: body.metadata)
+                    let c: (url: String, committed: Bool)
+                    if let create { c = try create() } else { c = try client.create(length: body.size, metadata: body.metadata) }
                     return .created(url: c.url, committed: c.committed)
                 }
             case .head(let url):
@@ -65,7 +80,9 @@ public enum SessionDriver {
                 let completes = offset + length >= body.size
                 let cap = rate()
                 event = Self.event { () throws(UploadError) in
-                    let r = try client.patch(url, fd: body.fd, offset: offset, length: length, sha256: sha, maxSendSpeed: cap, askReceipt: completes)
+                    let r = try client.patch(
+                        url, fd: body.fd, offset: offset, length: length, sha256: sha, maxSendSpeed: cap, askReceipt: completes
+                    ) { p in journal.sending(offset: offset, uploaded: p.uploaded) }
                     return .patched(offset: r.offset, committed: r.committed, receipt: r.receipt.flatMap { $0.expand(body.entries) })
                 }
                 if case .failed(let e) = event, e.bytesSent > 0 { try journal.wasted(bytes: min(e.bytesSent, length)) }
@@ -93,7 +110,10 @@ public enum SessionDriver {
             case .retryLater(let e, let blame):
                 return .retry(e, blame)
             }
-            if let event { queue.append(contentsOf: session.next(event)) }
+            if let event {
+                journal.observed(event, state: session.state)
+                queue.append(contentsOf: session.next(event))
+            }
         }
         preconditionFailure("an UploadSession ends with acknowledge, release or retryLater")
     }

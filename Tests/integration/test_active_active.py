@@ -137,7 +137,17 @@ def test_two_cores_forwarding_to_each_other_converge_with_no_loop(tmp_path, core
         raise AssertionError(f"only at A: {sorted(sa - sb)[:5]}; only at B: {sorted(sb - sa)[:5]}; "
                              f"{len(sa)} at A, {len(sb)} at B, {sum(sent.values())} sent; uploads behind: "
                              f"A→B {behind(a, via_ab.url)}, B→A {behind(b, via_ba.url)}") from None
-    wire_before = via_ab.stats()["bytes_up"] + via_ba.stats()["bytes_up"]
+    # The proxies rewrite their stats file every 0.5 s: the count before the quiet window is the
+    # one that stopped moving (else the tail of the last forward lands inside the window).
+    def wire() -> int:
+        return via_ab.stats()["bytes_up"] + via_ba.stats()["bytes_up"]
+
+    def settled():
+        first = wire()
+        time.sleep(0.6)
+        return first == wire() and (first,)
+
+    (wire_before,) = wait_until(settled, 10, 0, what="the proxies' byte counts to settle")
     arrivals_before = (a.count("SELECT count(*) FROM arrivals"), b.count("SELECT count(*) FROM arrivals"))
     time.sleep(4)  # twice the forwarder's idle timer: a loop would keep shipping
     assert behind(a, via_ab.url) == 0 and behind(b, via_ba.url) == 0

@@ -234,7 +234,7 @@ public final class UploaderService: Service, @unchecked Sendable {
             uploadURL = nil
             sent = 0
         }
-        var inFlight = AgentRuntimeStatus.InFlight(
+        let inFlight = AgentRuntimeStatus.InFlight(
             batchID: batch.id, kind: batch.kind.rawValue, objects: objects.count, bytes: batch.size, sent: sent,
             uploadURL: uploadURL, startedAt: Timestamp.format(context.clock.date))
         runtime.setInFlight(inFlight, lane: lane)
@@ -257,119 +257,62 @@ public final class UploaderService: Service, @unchecked Sendable {
         var session = UploadSession(
             size: batch.size, uploadURL: uploadURL, creationRefusals: batch.attempts, commitFailures: batch.commitFailures,
             chunk: chunk, limits: limits)
-        var queue = session.start()[...]
-        while let action = queue.popFirst() {
-            let event: UploadSession.Event?
-            switch action {
-            case .create:
-                event = Self.event { () throws(UploadError) in
-                    let metadata = Self.metadata(batch, objects, dictionary: dictionary)
+        let body = SessionBody(
+            fd: fd, size: batch.size, metadata: Self.metadata(batch, objects, dictionary: dictionary),
+            entries: objects.map { ReceiptEntry(stream: $0.stream, name: $0.name, sha256: $0.sha256, size: $0.size) })
+        let batchJournal = BatchSessionJournal(
+            journal: journal, runtime: runtime, logger: logger, batch: batch, lane: lane, core: core, inFlight: inFlight)
+        let end: SessionEnd
+        do {
+            end = try SessionDriver.run(
+                &session, client: client, body: body, journal: batchJournal,
+                digest: { offset, length in try chunkDigest(fd: fd, path: path, offset: offset, length: length) },
+                rate: {
+                    let rate = currentRate()
+                    runtime.setBandwidth(rate)
+                    return rate
+                },
+                create: { () throws(UploadError) -> (url: String, committed: Bool) in
                     let c: (url: String, committed: Bool)
                     do throws(UploadError) {
-                        c = try client.create(length: batch.size, metadata: metadata)
+                        c = try client.create(length: body.size, metadata: body.metadata)
                     } catch {
                         // The core does not hold the segment's dictionary yet: send it once, create again.
                         guard error.code == TributaryError.Code.unknownDictionary.rawValue, let d = dictionary else { throw error }
                         try client.putDictionary(d)
-                        c = try client.create(length: batch.size, metadata: metadata)
+                        c = try client.create(length: body.size, metadata: body.metadata)
                     }
                     CrashPoints.hit("upload.after-create")
-                    return .created(url: c.url, committed: c.committed)
-                }
-            case .head(let url):
-                event = Self.event { () throws(UploadError) in .headed(try client.head(url)) }
-            case .patch(let url, let offset, let length):
-                let sha: [UInt8]
-                do { sha = try chunkDigest(fd: fd, path: path, offset: offset, length: length) } catch let e as UploadError {
-                    // The batch file is shorter than journaled: never send it; check the objects.
-                    try release(batch, objects: objects, how: .reverify, reason: e.description)
-                    return SessionOutcome(end: .released, chunk: session.chunk)
-                }
-                let rate = currentRate()
-                runtime.setBandwidth(rate)
-                let completes = offset + length >= batch.size
-                event = Self.event { () throws(UploadError) in
-                    let r = try client.patch(
-                        url, fd: fd, offset: offset, length: length, sha256: sha, maxSendSpeed: rate, askReceipt: completes
-                    ) { [runtime] p in
-                        runtime.progress(sent: offset + p.uploaded, lane: lane)
-                    }
-                    return .patched(offset: r.offset, committed: r.committed, receipt: r.receipt.flatMap { Self.expand($0, objects) })
-                }
-                if case .failed(let e) = event, e.bytesSent > 0 {
-                    // Bytes put on the wire and lost (a cut chunk, a damaged or refused one).
-                    let wasted = min(e.bytesSent, length)
-                    runtime.transferred(wire: wasted, good: 0)
-                    try journal.countWasted(wireBytes: wasted)
-                }
-            case .fetchReceipt(let url):
-                event = Self.event { () throws(UploadError) in .receipt(try client.receipt(url)) }
-            case .recordUpload(let url):
-                try journal.setUpload(batch: batch.id, url: url)
-                inFlight.uploadURL = url
-                runtime.setInFlight(inFlight, lane: lane)
-                event = nil
-            case .recordProgress(let offset, let length):
-                try journal.recordChunk(batch: batch.id, offset: offset, wireBytes: length, goodBytes: length)
-                runtime.transferred(wire: length, good: length)
-                CrashPoints.hit("upload.mid-upload")
-                runtime.progress(sent: offset, lane: lane)
-                runtime.linkSucceeded(core: core)
-                event = nil
-            case .recordCreationRefusal:
-                _ = try journal.countAttempt(batch: batch.id)
-                event = nil
-            case .recordCommitFailure:
-                try journal.countCommitFailure(batch: batch.id)
-                event = nil
-            case .count(let name):
-                try journal.count(name)
-                logger.warning(
-                    name == "chunks_resent_corrupt" ? "a chunk was damaged on the way (checksum mismatch at the core); re-sending it" : "offset differs from the core's; asking it",
-                    metadata: ["batch": "\(batch.id)"])
-                event = nil
-            case .acknowledge(let receipt):
-                CrashPoints.hit("upload.after-commit")
-                let ack = try journal.acknowledge(batch: batch.id, receipt: receipt)
-                for f in ack.filesToRemove { unlink(spool.directory + "/" + f) }
-                logger.info("delivered", metadata: [
-                    "batch": "\(batch.id)", "kind": "\(batch.kind.rawValue)", "stored": "\(ack.stored)", "duplicates": "\(ack.duplicates)",
-                    "bytes": "\(ack.bytes)", "upload_bytes": "\(batch.size)", "upload": "\(receipt.uploadID)",
-                ])
-                if ack.unnamed > 0 {
-                    logger.error("the receipt did not name \(ack.unnamed) object(s) of the batch; they stay pending and will be sent again", metadata: ["batch": "\(batch.id)"])
-                }
-                return SessionOutcome(end: .delivered, chunk: session.chunk)
-            case .release(let how, let reason):
-                try release(batch, objects: objects, how: how, reason: reason)
-                return SessionOutcome(end: .released, chunk: session.chunk)
-            case .retryLater(let e, let blame):
-                return SessionOutcome(end: .retry(e, blame), chunk: session.chunk)
-            }
-            if let event {
-                if case .headed(let r) = event, case .resuming = session.state {
-                    logger.info("resuming an upload", metadata: [
-                        "batch": "\(batch.id)", "offset": "\(r.offset)", "length": "\(r.length)", "state": "\(r.state.rawValue)",
-                    ])
-                }
-                if case .headed = event { runtime.linkSucceeded(core: core) }
-                if case .created = event { runtime.linkSucceeded(core: core) }
-                queue.append(contentsOf: session.next(event))
-            }
+                    return c
+                })
+        } catch let e as UploadError where e.code == Self.batchFileShort {
+            // The batch file is shorter than journaled: never send it; check the objects.
+            try release(batch, objects: objects, how: .reverify, reason: e.description)
+            return SessionOutcome(end: .released, chunk: session.chunk)
         }
-        preconditionFailure("an UploadSession ends with acknowledge, release or retryLater")
+        switch end {
+        case .acknowledged(let receipt):
+            CrashPoints.hit("upload.after-commit")
+            let ack = try journal.acknowledge(batch: batch.id, receipt: receipt)
+            for f in ack.filesToRemove { unlink(spool.directory + "/" + f) }
+            logger.info("delivered", metadata: [
+                "batch": "\(batch.id)", "kind": "\(batch.kind.rawValue)", "stored": "\(ack.stored)", "duplicates": "\(ack.duplicates)",
+                "bytes": "\(ack.bytes)", "upload_bytes": "\(batch.size)", "upload": "\(receipt.uploadID)",
+            ])
+            if ack.unnamed > 0 {
+                logger.error("the receipt did not name \(ack.unnamed) object(s) of the batch; they stay pending and will be sent again", metadata: ["batch": "\(batch.id)"])
+            }
+            return SessionOutcome(end: .delivered, chunk: session.chunk)
+        case .released(let how, let reason):
+            try release(batch, objects: objects, how: how, reason: reason)
+            return SessionOutcome(end: .released, chunk: session.chunk)
+        case .retry(let e, let blame):
+            return SessionOutcome(end: .retry(e, blame), chunk: session.chunk)
+        }
     }
 
-    /// The full receipt a compact one stands for, checked against the batch's objects; nil (the
-    /// session then GETs the full receipt) when they are not the objects the core committed.
-    static func expand(_ compact: CompactReceipt, _ objects: [SpoolObject]) -> CommitReceipt? {
-        compact.expand(objects.map { ReceiptEntry(stream: $0.stream, name: $0.name, sha256: $0.sha256, size: $0.size) })
-    }
-
-    /// Runs one request and turns its answer into an event.
-    private static func event(_ body: () throws(UploadError) -> UploadSession.Event) -> UploadSession.Event {
-        do { return try body() } catch { return .failed(error) }
-    }
+    /// The code of the error `chunkDigest` throws for a batch file shorter than journaled.
+    static let batchFileShort = "batch_file_short"
 
     /// The sha256 of a chunk (read from the page cache; sent from the same file).
     private func chunkDigest(fd: Int32, path: String, offset: UInt64, length: UInt64) throws -> [UInt8] {
@@ -379,7 +322,7 @@ public final class UploaderService: Service, @unchecked Sendable {
         while done < length {
             let want = Int(min(UInt64(buffer.count), length - done))
             let n = try buffer.withUnsafeMutableBytes { try FileIO.pread(fd, UnsafeMutableRawBufferPointer(rebasing: $0[0..<want]), offset: offset + done, path) }
-            guard n > 0 else { throw UploadError(kind: .rejected, status: nil, code: "batch_file_short", message: "\(path) is shorter than journaled") }
+            guard n > 0 else { throw UploadError(kind: .rejected, status: nil, code: Self.batchFileShort, message: "\(path) is shorter than journaled") }
             buffer.withUnsafeBytes { digest.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
             done += UInt64(n)
         }
