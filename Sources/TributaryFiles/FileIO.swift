@@ -150,6 +150,22 @@ public enum FileIO {
         guard tributary_syncfs(fd) == 0 else { throw error("syncfs", path) }
     }
 
+    /// The sha256 of `length` bytes of `fd` at `offset`, read in 256 KiB pieces (from the page
+    /// cache, typically: a chunk about to be sent from the same file); nil when the file ends first.
+    public static func sha256(_ fd: Int32, offset: UInt64, length: UInt64, _ path: String) throws -> [UInt8]? {
+        let digest = StreamingDigest(.sha256)
+        var buffer = [UInt8](repeating: 0, count: Int(min(length, 256 * 1024)) + 1)
+        var done: UInt64 = 0
+        while done < length {
+            let want = Int(min(UInt64(buffer.count), length - done))
+            let n = try buffer.withUnsafeMutableBytes { try pread(fd, UnsafeMutableRawBufferPointer(rebasing: $0[0..<want]), offset: offset + done, path) }
+            guard n > 0 else { return nil }
+            buffer.withUnsafeBytes { digest.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            done += UInt64(n)
+        }
+        return digest.finalize()
+    }
+
     /// Reads up to `count` bytes at `offset`; fewer only at end of file.
     public static func pread(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, offset: UInt64, _ path: String) throws -> Int {
         var got = 0

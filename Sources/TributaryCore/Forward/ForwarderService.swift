@@ -283,17 +283,10 @@ public final class ForwarderService: Service, @unchecked Sendable {
     }
 
     static func digest(fd: Int32, path: String, offset: UInt64, length: UInt64) throws -> [UInt8] {
-        let digest = StreamingDigest(.sha256)
-        var buffer = [UInt8](repeating: 0, count: Int(min(length, 256 * 1024)) + 1)
-        var done: UInt64 = 0
-        while done < length {
-            let want = Int(min(UInt64(buffer.count), length - done))
-            let n = try buffer.withUnsafeMutableBytes { try FileIO.pread(fd, UnsafeMutableRawBufferPointer(rebasing: $0[0..<want]), offset: offset + done, path) }
-            guard n > 0 else { throw TributaryError(.io, "\(path) is shorter than its journal says") }
-            buffer.withUnsafeBytes { digest.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-            done += UInt64(n)
+        guard let sha = try FileIO.sha256(fd, offset: offset, length: length, path) else {
+            throw TributaryError(.io, "\(path) is shorter than its journal says")
         }
-        return digest.finalize()
+        return sha
     }
 }
 

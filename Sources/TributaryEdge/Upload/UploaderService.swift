@@ -316,17 +316,10 @@ public final class UploaderService: Service, @unchecked Sendable {
 
     /// The sha256 of a chunk (read from the page cache; sent from the same file).
     private func chunkDigest(fd: Int32, path: String, offset: UInt64, length: UInt64) throws -> [UInt8] {
-        let digest = StreamingDigest(.sha256)
-        var buffer = [UInt8](repeating: 0, count: Int(min(length, 256 * 1024)) + 1)
-        var done: UInt64 = 0
-        while done < length {
-            let want = Int(min(UInt64(buffer.count), length - done))
-            let n = try buffer.withUnsafeMutableBytes { try FileIO.pread(fd, UnsafeMutableRawBufferPointer(rebasing: $0[0..<want]), offset: offset + done, path) }
-            guard n > 0 else { throw UploadError(kind: .rejected, status: nil, code: Self.batchFileShort, message: "\(path) is shorter than journaled") }
-            buffer.withUnsafeBytes { digest.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-            done += UInt64(n)
+        guard let sha = try FileIO.sha256(fd, offset: offset, length: length, path) else {
+            throw UploadError(kind: .rejected, status: nil, code: Self.batchFileShort, message: "\(path) is shorter than journaled")
         }
-        return digest.finalize()
+        return sha
     }
 
     /// The session gave up on the batch for good: never re-send it as is.
