@@ -25,7 +25,7 @@ def mixed_files(seed: int, small: int, large: int) -> dict[tuple[str, str], byte
 def test_every_object_arrives_exactly_once_through_cuts_stalls_throttling_and_flips(live_core, edge_factory, proxy_factory):
     site = live_core.new_site("faulty")
     proxy = proxy_factory(live_core.port, "--seed", "11",
-                          "--cut-probability", "0.6", "--cut-after", "20000-3000000",
+                          "--cut-probability", "1", "--cut-after", "20000-3000000",
                           "--stall-probability", "0.5", "--stall-after", "0-1000000", "--stall-ms", "5000-5000",
                           "--throttle", "6000000", "--flip-probability", "0.02")
     agent = edge_factory(proxy.url, site.site, site.token, chunk_bytes=512 << 10, stall_seconds=2,
