@@ -59,11 +59,7 @@ def main() -> None:
                     agent.start()
                     inbox = agent.inbox / "readings"
                     inbox.mkdir()
-                    staging = agent.dir / "staging"
-                    staging.mkdir()
-                    for p in files:
-                        shutil.copyfile(p, staging / p.name)
-                    os.sync()
+                    staging = bench.stage(files, agent.dir / "staging")
                     time.sleep(1)  # the inbox directory watched before the first rename
                     cpu0 = cpu_seconds(agent.proc.pid)
                     t = time.monotonic()

@@ -249,6 +249,17 @@ class Profiler:
         self.procs = {}
 
 
+def stage(files: list[Path], staging: Path) -> Path:
+    """A writer's usual pattern: it writes each file beside the inbox on the same filesystem, then renames
+    it in (it appears whole). This is the writing, done and synced before the clock starts; each staged
+    file is a file of its own (one link), as a writer's would be. The caller renames them in."""
+    staging.mkdir()
+    for p in files:
+        shutil.copyfile(p, staging / p.name)
+    os.sync()
+    return staging
+
+
 def run_tributary(name: str, backend, files: list[Path], work: Path, weed=None, profile: Path | None = None, label: str = "",
                   edge_settings: dict[str, int | str] | None = None) -> Result:
     from conftest import CoreServer
@@ -267,14 +278,7 @@ def run_tributary(name: str, backend, files: list[Path], work: Path, weed=None, 
     agent.start()
     stream_dir = agent.inbox / "readings"
     stream_dir.mkdir()
-    # A writer's usual pattern: it writes the file beside the inbox on the same filesystem, then
-    # renames it in (it appears whole). The writing is the writer's, done (and synced) before the
-    # clock starts; each staged file is a file of its own (one link), as a writer's would be.
-    staging = agent.dir / "staging"
-    staging.mkdir()
-    for p in files:
-        shutil.copyfile(p, staging / p.name)
-    os.sync()
+    staging = stage(files, agent.dir / "staging")
     edge_cpu0, core_cpu0 = cpu_seconds(agent.proc.pid), cpu_seconds(core.proc.pid)
     weed_cpu0 = cpu_seconds(weed.proc.pid) if weed is not None else 0.0
     profiler = Profiler(profile, f"{label}-{name}")
