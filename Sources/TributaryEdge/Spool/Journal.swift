@@ -8,7 +8,8 @@ import TributarySQLite
 // The spool (edge/README.md, "The spool" is the operator's version).
 //
 //   <spool>/journal.sqlite        the journal: SQLite, WAL, synchronous=FULL
-//   <spool>/objects/<random>      one file per accepted object: its bytes, exactly as taken
+//   <spool>/objects/<random>      one file per accepted object: its bytes, exactly as taken (a copy, or
+//                                 the inbox file itself hard-linked: IntakeMethod)
 //   <spool>/batches/<random>.seg  a built segment (zstd tar), immutable once journaled
 //   <spool>/batches/<random>.zst  a large object, zstd-compressed for sending, immutable
 //   <spool>/incoming/             builds and bucket fetches in progress; emptied at start-up
@@ -33,8 +34,8 @@ import TributarySQLite
 //              retryable)  -- set aside: corrupt in the spool (retryable 0) or refused by the core
 //
 // Invariants:
-// - An object is accepted iff its `objects` row is committed; its file was written and made
-//   durable (syncfs) before that commit, and the inbox copy is removed only after it.
+// - An object is accepted iff its `objects` row is committed; its file was written (or linked) and
+//   made durable (syncfs) before that commit, and the inbox file is removed only after it.
 // - An object leaves `objects` only in the transaction that records the core's receipt naming it
 //   stored or duplicate (then its files are unlinked), or when `drop-oldest` evicts it (counted
 //   and logged in `drops`), or when it is quarantined (kept on disk, listed in `status`).
