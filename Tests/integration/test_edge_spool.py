@@ -41,13 +41,18 @@ def test_block_policy_leaves_files_in_the_inbox_and_put_fails(live_core, edge_fa
     assert_exactly_once(live_core, site.site, {("v", f"f{i}.bin"): bytes([i]) * 2000 for i in range(8)})
 
 
-def test_drop_oldest_evicts_counts_and_logs(live_core, edge_factory):
+def test_drop_oldest_evicts_counts_and_logs(live_core, edge_factory, tmp_path):
     site = live_core.new_site("edge")
     agent = edge_factory(DEAD, site.site, site.token, max_spool_bytes=10_000, full_policy="drop-oldest")
     agent.start()
+    (agent.inbox / "v").mkdir()
     for i in range(8):
-        p = agent.drop(f"v/f{i}.bin", bytes([i]) * 2000)
-        os.utime(p, (1_700_000_000 + i, 1_700_000_000 + i))  # captured-at order = i
+        # captured-at order = i: the mtime is set before the file is renamed in (a renamed-in file is
+        # taken at once, so setting it after would race the intake).
+        p = tmp_path / f"f{i}.bin"
+        p.write_bytes(bytes([i]) * 2000)
+        os.utime(p, (1_700_000_000 + i, 1_700_000_000 + i))
+        os.rename(p, agent.inbox / "v" / p.name)
         wait_until(lambda: agent.status()["counters"].get("accepted_objects", 0) == i + 1, 20, what=f"f{i} taken")
     s = agent.status()
     assert s["pending_objects"] == 5 and s["dropped_objects"] == 3 and s["dropped_bytes"] == 6000
