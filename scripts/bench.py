@@ -322,10 +322,12 @@ def run_backlog(backend, files: list[Path], work: Path, throttle: int, ship_seco
     agent.start()
     stream_dir = agent.inbox / "mixed"
     stream_dir.mkdir()
+    # Generated for this run alone, on the spool's filesystem: each file is renamed in as a writer would
+    # (one name each, so the edge may link it rather than copy it).
+    os.sync()
     t = time.monotonic()
     for p in files:
-        os.link(p, agent.dir / "staging-link")
-        os.rename(agent.dir / "staging-link", stream_dir / p.name)
+        os.rename(p, stream_dir / p.name)
     deadline = t + 1800
     while time.monotonic() < deadline:
         counters = agent.status()["counters"]
