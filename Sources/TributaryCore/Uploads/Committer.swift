@@ -99,7 +99,7 @@ public struct Committer: Sendable {
         var toPlace: [LakeFile] = []
         var placedSHA = Set<String>()
         for (i, e) in extracted.entries.enumerated() {
-            let captured = try e.capturedAt.map { Timestamp.format(try Timestamp.parse($0)) } ?? receivedAt
+            let captured = try e.capturedAt.map(Timestamp.normalized) ?? receivedAt
             var key = template.key(stream: e.stream, site: info.owner, capturedAtUTC: captured, name: e.name, sha256: e.sha256)
             if let problem = lake.keyProblem(key) {
                 throw TributaryError(.unplaceable, "'\(Names.printable(e.name))' cannot be stored: \(problem)")
@@ -296,13 +296,11 @@ public struct Committer: Sendable {
             let p = template.partition(stream: a.stream, site: a.site, capturedAtUTC: a.capturedAt)
             byPartition[p, default: []].append(a)
         }
-        let stamp = committedAt.filter { $0.isNumber }
+        let stamp = String(decoding: committedAt.utf8.filter { $0 >= 0x30 && $0 <= 0x39 }, as: UTF8.self)
         for (partition, list) in byPartition.sorted(by: { $0.key < $1.key }) {
             var bytes: [UInt8] = []
-            for a in list {
-                bytes += try JSON.encode(a)
-                bytes.append(0x0a)
-            }
+            bytes.reserveCapacity(list.count * 320)
+            for a in list { a.appendJSONLine(to: &bytes) }
             try await lake.writeMetadata(key: "_tributary/arrivals/\(partition)/\(stamp)-\(uploadID).jsonl", bytes: bytes)
         }
         try await catalog.markManifested(uploadID: uploadID)
