@@ -36,6 +36,8 @@ public struct FileSystemLake: LakeStore {
             }
             var dirs = Set<String>()
             for f in files {
+                // The committer holds objects in memory only for lakes without a scratch directory.
+                guard f.bytes == nil else { throw TributaryError(.io, "the filesystem lake places scratch files, not bytes") }
                 if let problem = Self.keyProblem(f.key, root: root) { throw TributaryError(.unplaceable, problem) }
                 let dest = root + "/" + f.key
                 let dir = FileIO.dirname(of: dest)
