@@ -3,6 +3,12 @@
 query and /metrics with many sites, on both backend pairs.
 
     .venv/bin/python scripts/bench-fleet.py [--sites N] [--rounds R] [--clients C] [--bin PATH]
+    .venv/bin/python scripts/bench-fleet.py --uploads [--sites N] [--rounds R] [--object-kib K] [--skip-s3] [--bin PATH]
+
+`--uploads` (issue 14, "core peak RSS while 100 sites upload at once"): N sites, one client thread
+each, all released together, each uploading R objects of K KiB (tus, 1 MiB PATCHes, so every site
+has an upload open while the others send); prints the core's peak RSS (`VmHWM`) idle and at the
+end, and the objects/s. Every object's final PATCH must answer 204 with its receipt.
 
 Starts (on 127.0.0.1, in temporary directories, stopped at the end) a PostgreSQL with fsync on, a
 SeaweedFS, and one tributary-core per backend pair with a 1 s backlog history step. Registers N
@@ -72,30 +78,76 @@ def run(name: str, core: CoreServer, sites: int, rounds: int, clients: int) -> N
     print(f"{'':12} ({points} history points in the dashboard's answer)")
 
 
+def run_uploads(name: str, core: CoreServer, sites: int, rounds: int, object_kib: int) -> None:
+    import os
+    import random
+    import threading
+
+    from bench import peak_rss_mib  # noqa: E402
+
+    clients = [core.new_site("fleet") for _ in range(sites)]
+    idle = peak_rss_mib(core.proc.pid)
+    start = threading.Barrier(sites)
+    failures: list[str] = []
+
+    def site_uploads(i: int) -> None:
+        rng = random.Random(i)
+        start.wait(timeout=120)
+        for r in range(rounds):
+            data = rng.randbytes(object_kib * 1024)
+            try:
+                _, answer = clients[i].upload_object(data, f"obj-{i}-{r}.bin", stream="fleet")
+                if answer is None or answer.status_code != 204:
+                    failures.append(f"site {i} round {r}: {answer.status_code if answer is not None else None}")
+            except Exception as e:  # noqa: BLE001 - reported below, the run fails
+                failures.append(f"site {i} round {r}: {e}")
+
+    t = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=sites) as pool:
+        list(pool.map(site_uploads, range(sites)))
+    took = time.perf_counter() - t
+    total = sites * rounds
+    print(f"{name:12} {total} objects of {object_kib} KiB from {sites} sites at once: {total / took:6.1f} objects/s, "
+          f"{total * object_kib / 1024 / took:6.1f} MiB/s; core peak RSS {idle:.1f} MiB idle (sites registered), "
+          f"{peak_rss_mib(core.proc.pid):.1f} MiB after (VmHWM)")
+    if failures:
+        raise SystemExit(f"{len(failures)} uploads failed, e.g. {failures[:3]}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sites", type=int, default=100)
-    ap.add_argument("--rounds", type=int, default=20)
+    ap.add_argument("--rounds", type=int, help="heartbeats per site (default 20); with --uploads, objects per site (default 2)")
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--bin")
+    ap.add_argument("--uploads", action="store_true", help="N sites uploading at once: the core's peak RSS (issue 14)")
+    ap.add_argument("--object-kib", type=int, default=4096, help="--uploads: size of each object (default 4096 KiB)")
+    ap.add_argument("--skip-s3", action="store_true", help="only the filesystem lake + SQLite")
     a = ap.parse_args()
+    sys.path.insert(0, str(REPO / "scripts"))
     if a.bin:
         import os
         os.environ["TRIBUTARY_CORE_BIN"] = a.bin
-    pg = Postgres(fsync=True).start()
-    weed = SeaweedFS().start()
+    pg = None if a.skip_s3 else Postgres(fsync=True).start()
+    weed = None if a.skip_s3 else SeaweedFS().start()
     try:
         with tempfile.TemporaryDirectory(prefix="tributary-bench-fleet-") as tmp:
-            for name, pair in [("fs+sqlite", FsSqlite()), ("s3+postgres", S3Postgres(pg, weed))]:
+            pairs = [("fs+sqlite", FsSqlite())] + ([] if a.skip_s3 else [("s3+postgres", S3Postgres(pg, weed))])
+            for name, pair in pairs:
                 core = CoreServer(Path(tmp) / name / "data", backend=pair, env={"TRIBUTARY_BACKLOG_HISTORY_STEP_SECONDS": "1"})
                 core.start()
                 try:
-                    run(name, core, a.sites, a.rounds, a.clients)
+                    if a.uploads:
+                        run_uploads(name, core, a.sites, a.rounds or 2, a.object_kib)
+                    else:
+                        run(name, core, a.sites, a.rounds or 20, a.clients)
                 finally:
                     core.stop()
     finally:
-        weed.cleanup()
-        pg.cleanup()
+        if weed is not None:
+            weed.cleanup()
+        if pg is not None:
+            pg.cleanup()
 
 
 if __name__ == "__main__":

@@ -25,6 +25,31 @@ public enum Timestamp {
         return String(base.dropLast()) + "." + String(repeating: "0", count: max(0, 3 - digits.count)) + digits + "Z"
     }
 
+    /// `format(parse(s))`, without Foundation's parser and formatter when `s` is already in the
+    /// form `format` writes (`YYYY-MM-DDTHH:MM:SS.mmmZ`, in range, years 2000–9999, no leap second) — the form
+    /// every edge sends, checked for each object of a segment at commit.
+    public static func normalized(_ s: String) throws -> String {
+        try checkFieldRanges(s)
+        let u = s.utf8
+        if u.count == 24, u.last == UInt8(ascii: "Z") {
+            var i = 0
+            var canonical = true
+            for c in u {
+                switch i {
+                case 0: canonical = c >= UInt8(ascii: "2")  // years 2000–9999: no calendar reform in reach
+                case 10: canonical = canonical && c == UInt8(ascii: "T")
+                case 19: canonical = canonical && c == UInt8(ascii: ".")
+                case 17: canonical = canonical && c <= UInt8(ascii: "5")  // seconds ≤ 59: no leap second
+                case 20, 21, 22: canonical = canonical && c >= 0x30 && c <= 0x39
+                default: break
+                }
+                i += 1
+            }
+            if canonical { return s }
+        }
+        return format(try parse(s))
+    }
+
     /// Rejects out-of-range fields that Foundation would silently roll over (`T24:00`, `02-30`).
     /// Expects `YYYY-MM-DDTHH:MM:SS…` with `Z` or a `±HH:MM` offset.
     static func checkFieldRanges(_ s: String) throws {

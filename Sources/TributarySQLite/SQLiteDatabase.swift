@@ -1,4 +1,5 @@
 import CSQLite
+import Synchronization
 
 /// A value bound to or read from a SQLite statement.
 public enum SQLValue: Sendable, Equatable {
@@ -28,9 +29,13 @@ private let SQLITE_TRANSIENT = unsafeBitCast(-1, to: sqlite3_destructor_type.sel
 /// Opened in WAL mode with `synchronous=FULL`: a committed transaction is durable (the WAL is
 /// fsync'd at every commit) and readers in other processes (`sites add`, `status`) never block
 /// the writer.
+///
+/// Prepared statements are kept for reuse (`StatementCache`): a commit of 1,000 objects runs the
+/// same two INSERTs 1,000 times, and preparing them again each time was a good part of its cost.
 public final class SQLiteDatabase: @unchecked Sendable {
     private var db: OpaquePointer?
     public let path: String
+    private let statements = Mutex(StatementCache())
 
     public init(path: String, busyTimeoutMilliseconds: Int32 = 10_000) throws {
         self.path = path
@@ -49,7 +54,10 @@ public final class SQLiteDatabase: @unchecked Sendable {
         try execute("PRAGMA foreign_keys=ON")
     }
 
-    deinit { sqlite3_close_v2(db) }
+    deinit {
+        statements.withLock { $0.finalizeAll() }
+        sqlite3_close_v2(db)
+    }
 
     /// Runs one or more statements that return no rows.
     public func execute(_ sql: String) throws {
@@ -65,10 +73,21 @@ public final class SQLiteDatabase: @unchecked Sendable {
     /// Runs one statement with bound parameters; returns its rows.
     @discardableResult
     public func query(_ sql: String, _ params: [SQLValue] = []) throws -> [[SQLValue]] {
-        var stmt: OpaquePointer?
-        var rc = sqlite3_prepare_v2(db, sql, -1, &stmt, nil)
-        guard rc == SQLITE_OK else { throw error(rc) }
-        defer { sqlite3_finalize(stmt) }
+        // A statement is taken out of the cache while it runs, so two threads never share one.
+        var stmt = statements.withLock { $0.take(sql) }?.handle
+        var rc = SQLITE_OK
+        if stmt == nil {
+            rc = sqlite3_prepare_v2(db, sql, -1, &stmt, nil)
+            guard rc == SQLITE_OK else { throw error(rc) }
+        }
+        defer {
+            // Reset (releases its read of the database) and unbound before it is kept.
+            sqlite3_reset(stmt)
+            sqlite3_clear_bindings(stmt)
+            if let stmt, let evicted = statements.withLock({ $0.put(sql, PreparedStatement(handle: stmt)) }) {
+                sqlite3_finalize(evicted.handle)
+            }
+        }
         for (i, p) in params.enumerated() {
             let idx = Int32(i + 1)
             switch p {
@@ -132,4 +151,45 @@ public final class SQLiteDatabase: @unchecked Sendable {
     private func error(_ rc: Int32) -> SQLiteError {
         SQLiteError(code: sqlite3_extended_errcode(db), message: String(cString: sqlite3_errmsg(db)))
     }
+}
+
+/// A prepared statement, owned by one `query` call at a time (moved through the cache's lock).
+struct PreparedStatement: @unchecked Sendable {
+    let handle: OpaquePointer
+}
+
+/// Prepared statements by SQL text, at most `capacity` of them; the least recently returned one
+/// is finalized when a new one would exceed it (statements whose text varies, such as an `IN`
+/// list of varying length, cycle through without growing the cache).
+struct StatementCache: ~Copyable {
+    static let capacity = 64
+    private var byText: [String: PreparedStatement] = [:]
+    /// SQL texts in the order their statements were returned, oldest first.
+    private var order: [String] = []
+
+    /// The cached statement for `sql`, removed from the cache (nil: prepare one).
+    mutating func take(_ sql: String) -> PreparedStatement? {
+        guard let stmt = byText.removeValue(forKey: sql) else { return nil }
+        if let i = order.lastIndex(of: sql) { order.remove(at: i) }
+        return stmt
+    }
+
+    /// Keeps `stmt` for `sql`; returns a statement the caller must finalize (a duplicate of one
+    /// already kept, or the oldest when the cache is full).
+    mutating func put(_ sql: String, _ stmt: PreparedStatement) -> PreparedStatement? {
+        if byText[sql] != nil { return stmt }
+        byText[sql] = stmt
+        order.append(sql)
+        guard order.count > Self.capacity else { return nil }
+        let oldest = order.removeFirst()
+        return byText.removeValue(forKey: oldest)
+    }
+
+    mutating func finalizeAll() {
+        for stmt in byText.values { sqlite3_finalize(stmt.handle) }
+        byText = [:]
+        order = []
+    }
+
+    var count: Int { byText.count }
 }

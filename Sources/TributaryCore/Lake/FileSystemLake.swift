@@ -36,13 +36,14 @@ public struct FileSystemLake: LakeStore {
             }
             var dirs = Set<String>()
             for f in files {
+                // The committer holds objects in memory only for lakes without a scratch directory.
+                guard f.bytes == nil else { throw TributaryError(.io, "the filesystem lake places scratch files, not bytes") }
                 if let problem = Self.keyProblem(f.key, root: root) { throw TributaryError(.unplaceable, problem) }
                 let dest = root + "/" + f.key
                 let dir = FileIO.dirname(of: dest)
-                try FileIO.makeDirectories(dir)
                 // The directory is fsync'd even when the key exists: the earlier attempt that
                 // renamed it there may have died before its own directory fsync.
-                dirs.insert(dir)
+                if dirs.insert(dir).inserted { try FileIO.makeDirectories(dir) }
                 if FileIO.exists(dest) {
                     // Same key ⇒ same sha256 ⇒ same bytes (a commit retried after a crash).
                     unlink(f.scratchPath)
@@ -106,11 +107,23 @@ public struct FileSystemLake: LakeStore {
     /// A key fits when each component is at most 255 bytes (NAME_MAX) and the whole path at most
     /// 4095 (PATH_MAX less its terminator).
     static func keyProblem(_ key: String, root: String) -> String? {
-        if let long = key.split(separator: "/").first(where: { $0.utf8.count > PartitionTemplate.maxComponentBytes }) {
-            return "the lake key has a component of \(long.utf8.count) bytes; the filesystem allows \(PartitionTemplate.maxComponentBytes)"
+        // One pass over the bytes (called for every object of a commit).
+        var component = 0
+        for b in key.utf8 {
+            if b == UInt8(ascii: "/") {
+                if component > PartitionTemplate.maxComponentBytes { return Self.longComponent(component) }
+                component = 0
+            } else {
+                component += 1
+            }
         }
+        if component > PartitionTemplate.maxComponentBytes { return Self.longComponent(component) }
         let total = root.utf8.count + 1 + key.utf8.count
         if total > 4095 { return "the lake path would be \(total) bytes; the filesystem allows 4095" }
         return nil
+    }
+
+    static func longComponent(_ bytes: Int) -> String {
+        "the lake key has a component of \(bytes) bytes; the filesystem allows \(PartitionTemplate.maxComponentBytes)"
     }
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 import TributaryFiles
 import TributaryProtocol
 
@@ -31,13 +32,60 @@ public struct LakeFile: Sendable, Equatable {
     /// Lower-case hex sha256 of the file's bytes.
     public var sha256: String
     public var size: UInt64
+    /// The object's bytes, held in memory instead of a scratch file (`scratchPath` is then
+    /// empty): small members of a segment committed to a lake without a scratch directory
+    /// (`SmallObjectMemory`).
+    public var bytes: [UInt8]?
 
-    public init(scratchPath: String, key: String, sha256: String, size: UInt64) {
+    public init(scratchPath: String, key: String, sha256: String, size: UInt64, bytes: [UInt8]? = nil) {
         self.scratchPath = scratchPath
         self.key = key
         self.sha256 = sha256
         self.size = size
+        self.bytes = bytes
     }
+
+    /// The object's bytes from memory or its scratch file (at most `limit`).
+    func contents(limit: Int) throws -> [UInt8] {
+        if let bytes { return bytes }
+        return try FileIO.readAll(scratchPath, limit: limit)
+    }
+}
+
+/// Bytes of small segment members the committer may hold in memory at once, over all commits of
+/// the process, instead of writing each to a scratch file that the S3 lake reads back for its
+/// PUT (issue 14). A member is held only if it is at most `maxObjectBytes` and the budget has
+/// room when it begins; otherwise it goes to a scratch file as before, so memory stays bounded
+/// by `limitBytes` whatever the number of sites committing.
+public final class SmallObjectMemory: Sendable {
+    public static let shared = SmallObjectMemory(limitBytes: 8 << 20, maxObjectBytes: 256 << 10)
+    public let limitBytes: Int
+    public let maxObjectBytes: Int
+    private let used = Mutex(0)
+
+    public init(limitBytes: Int, maxObjectBytes: Int) {
+        self.limitBytes = limitBytes
+        self.maxObjectBytes = maxObjectBytes
+    }
+
+    /// Reserves `bytes` if they fit; false leaves nothing reserved.
+    func reserve(_ bytes: UInt64) -> Bool {
+        guard bytes <= UInt64(maxObjectBytes) else { return false }
+        let n = Int(bytes)
+        return used.withLock { u in
+            guard u <= limitBytes - n else { return false }
+            u += n
+            return true
+        }
+    }
+
+    func release(_ bytes: Int) {
+        guard bytes > 0 else { return }
+        used.withLock { $0 = max(0, $0 - bytes) }
+    }
+
+    /// Bytes reserved now (tests).
+    public var reserved: Int { used.withLock { $0 } }
 }
 
 /// Where committed objects are laid down. `FileSystemLake` is the embedded default, `S3Lake`
@@ -48,7 +96,8 @@ public struct LakeFile: Sendable, Equatable {
 /// the commit is kept for a retry and the client told 503.
 public protocol LakeStore: Sendable {
     /// A directory on the same filesystem as the lake where the committer writes objects before
-    /// they are placed, or nil if the store takes uploads from anywhere.
+    /// they are placed, or nil if the store takes uploads from anywhere — then `place` may also
+    /// be given small objects as `LakeFile.bytes`, without a scratch file.
     var scratchDirectory: String? { get }
 
     /// Makes all files durable at their keys; returns only when every one is. When a key already

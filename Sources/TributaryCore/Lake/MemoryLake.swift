@@ -16,7 +16,7 @@ public final class MemoryLake: LakeStore {
 
     public func place(_ files: [LakeFile]) async throws {
         for f in files {
-            let data = try FileIO.readAll(f.scratchPath, limit: 1 << 30)
+            let data = try f.contents(limit: 1 << 30)
             state.withLock { if $0[f.key] == nil { $0[f.key] = data } }
         }
     }

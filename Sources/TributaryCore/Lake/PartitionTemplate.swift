@@ -4,38 +4,99 @@ import TributaryProtocol
 ///
 /// The template holds `{stream}`, `{site}`, `{date}` (YYYY-MM-DD), `{year}`, `{month}`, `{day}`
 /// and `{hour}` (UTC). Default: `stream={stream}/site={site}/date={date}`.
+///
+/// The template is split into its pieces once, when it is made; `partition` and `key` (called for
+/// every object of every commit) only append bytes.
 public struct PartitionTemplate: Sendable, Equatable {
     public static let `default` = PartitionTemplate(unchecked: "stream={stream}/site={site}/date={date}")
     public let template: String
+    private let pieces: [Piece]
 
-    private init(unchecked: String) { template = unchecked }
+    /// A literal run of the template or one of its placeholders.
+    enum Piece: Sendable, Equatable {
+        case literal([UInt8])
+        case stream, site, date, year, month, day, hour
+    }
+
+    static let placeholders: [(String, Piece)] = [
+        ("{stream}", .stream), ("{site}", .site), ("{date}", .date), ("{year}", .year), ("{month}", .month), ("{day}", .day),
+        ("{hour}", .hour),
+    ]
+
+    private init(unchecked: String) {
+        template = unchecked
+        pieces = Self.pieces(of: unchecked)
+    }
 
     public init(_ template: String) throws {
-        let allowed = ["{stream}", "{site}", "{date}", "{year}", "{month}", "{day}", "{hour}"]
         var rest = template
-        for a in allowed { rest = rest.replacingOccurrences(a, with: "") }
+        for (a, _) in Self.placeholders { rest = rest.replacingOccurrences(a, with: "") }
         guard !template.isEmpty, !template.hasPrefix("/"), !template.hasSuffix("/"),
             !rest.contains("{"), !rest.contains("}"), !template.contains(".."), !template.hasPrefix("_tributary"),
             template.contains("{site}")
         else {
             throw TributaryError(.invalidMetadata, "partition template '\(template)' is not valid: it must contain {site} (dedup is per site) and may use {stream} {date} {year} {month} {day} {hour}, no leading or trailing '/'")
         }
-        self.template = template
+        self.init(unchecked: template)
+    }
+
+    /// Splits a template into literal runs and placeholders (left to right, first match wins).
+    static func pieces(of template: String) -> [Piece] {
+        let bytes = Array(template.utf8)
+        let names = placeholders.map { (Array($0.0.utf8), $0.1) }
+        var out: [Piece] = []
+        var literal: [UInt8] = []
+        var i = 0
+        scan: while i < bytes.count {
+            if bytes[i] == UInt8(ascii: "{") {
+                for (name, piece) in names where bytes.count - i >= name.count && bytes[i..<(i + name.count)].elementsEqual(name) {
+                    if !literal.isEmpty { out.append(.literal(literal)) }
+                    literal = []
+                    out.append(piece)
+                    i += name.count
+                    continue scan
+                }
+            }
+            literal.append(bytes[i])
+            i += 1
+        }
+        if !literal.isEmpty { out.append(.literal(literal)) }
+        return out
     }
 
     /// `capturedAt` is an RFC 3339 UTC string as formatted by `Timestamp.format`.
     public func partition(stream: String, site: String, capturedAtUTC: String) -> String {
-        let date = String(capturedAtUTC.prefix(10))
-        let parts = date.split(separator: "-").map(String.init)
-        let hour = String(capturedAtUTC.dropFirst(11).prefix(2))
-        return template
-            .replacingOccurrences("{stream}", with: stream)
-            .replacingOccurrences("{site}", with: site)
-            .replacingOccurrences("{date}", with: date)
-            .replacingOccurrences("{year}", with: parts.count == 3 ? parts[0] : "")
-            .replacingOccurrences("{month}", with: parts.count == 3 ? parts[1] : "")
-            .replacingOccurrences("{day}", with: parts.count == 3 ? parts[2] : "")
-            .replacingOccurrences("{hour}", with: hour)
+        var out: [UInt8] = []
+        out.reserveCapacity(96)
+        appendPartition(to: &out, stream: stream, site: site, capturedAtUTC: capturedAtUTC)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    func appendPartition(to out: inout [UInt8], stream: String, site: String, capturedAtUTC: String) {
+        // `YYYY-MM-DDTHH…`: the date is the first 10 bytes, its '-'-separated fields the year,
+        // month and day (empty unless there are exactly three), the hour bytes 11 and 12.
+        var head = (0..<13).map { _ in UInt8(0) }
+        var n = 0
+        for b in capturedAtUTC.utf8 {
+            if n == 13 { break }
+            head[n] = b
+            n += 1
+        }
+        let date = head[0..<min(n, 10)]
+        let hour = n > 11 ? head[11..<n] : head[0..<0]
+        let fields = date.split(separator: UInt8(ascii: "-"))
+        for p in pieces {
+            switch p {
+            case .literal(let bytes): out += bytes
+            case .stream: out += stream.utf8
+            case .site: out += site.utf8
+            case .date: out += date
+            case .year: if fields.count == 3 { out += fields[0] }
+            case .month: if fields.count == 3 { out += fields[1] }
+            case .day: if fields.count == 3 { out += fields[2] }
+            case .hour: out += hour
+            }
+        }
     }
 
     /// The full key of an object.
@@ -47,11 +108,17 @@ public struct PartitionTemplate: Sendable, Equatable {
     /// "Keys"). Sanitized components are ASCII, so the cut never splits a character.
     public func key(stream: String, site: String, capturedAtUTC: String, name: String, sha256: String) -> String {
         let tag = String(sha256.prefix(16))
-        var parts = Names.lakeName(name, tag: tag).split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        if let last = parts.last, last.utf8.count > Self.maxComponentBytes {
-            parts[parts.count - 1] = Self.shorten(last, tag: tag)
+        var name = Array(Names.lakeName(name, tag: tag).utf8)
+        let lastStart = (name.lastIndex(of: UInt8(ascii: "/")) ?? -1) + 1
+        if name.count - lastStart > Self.maxComponentBytes {
+            name.replaceSubrange(lastStart..., with: Self.shorten(name[lastStart...], tag: tag))
         }
-        return partition(stream: stream, site: site, capturedAtUTC: capturedAtUTC) + "/" + parts.joined(separator: "/")
+        var out: [UInt8] = []
+        out.reserveCapacity(96 + name.count)
+        appendPartition(to: &out, stream: stream, site: site, capturedAtUTC: capturedAtUTC)
+        out.append(UInt8(ascii: "/"))
+        out += name
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Longest key component a lake writes (NAME_MAX).
@@ -59,21 +126,25 @@ public struct PartitionTemplate: Sendable, Equatable {
 
     /// Cuts the stem of `component` (`<stem>.<tag><ext>`) so the whole fits `maxComponentBytes`.
     static func shorten(_ component: String, tag: String) -> String {
-        let bytes = Array(component.utf8)
+        String(decoding: shorten(Array(component.utf8)[...], tag: tag), as: UTF8.self)
+    }
+
+    static func shorten(_ bytes: ArraySlice<UInt8>, tag: String) -> [UInt8] {
+        let bytes = Array(bytes)
         let marker = Array(("." + tag).utf8)
         // The tag marker's last occurrence: the stem may itself contain the same characters.
         var at: Int? = nil
         if bytes.count >= marker.count {
             var i = bytes.count - marker.count
             while i >= 0 {
-                if Array(bytes[i..<(i + marker.count)]) == marker { at = i; break }
+                if bytes[i..<(i + marker.count)].elementsEqual(marker) { at = i; break }
                 i -= 1
             }
         }
-        guard let at else { return String(decoding: bytes.prefix(maxComponentBytes), as: UTF8.self) }
+        guard let at else { return Array(bytes.prefix(maxComponentBytes)) }
         let suffix = bytes[at...]
         let keep = max(1, maxComponentBytes - suffix.count)
-        return String(decoding: bytes[..<min(at, keep)] + suffix, as: UTF8.self)
+        return Array(bytes[..<min(at, keep)] + suffix)
     }
 }
 

@@ -16,7 +16,8 @@ import TributaryFiles
 /// Order of a commit, and what a kill -9 between two steps leaves (all repaired by retrying the
 /// commit, which the core does at start-up for every complete staged upload):
 /// 1. Stream the staged bytes once: hash them, decompress, parse the segment, write each object to
-///    a scratch file while hashing it. Any mismatch → `TributaryError` (422), nothing was placed.
+///    a scratch file while hashing it (for a lake without a scratch directory — S3 — small members
+///    are kept in memory instead, within `SmallObjectMemory`'s budget). Any mismatch → `TributaryError` (422), nothing was placed.
 ///    Crash: scratch files only; the next attempt deletes them.
 /// 2. Ask the catalog which contents the site already holds: those are not placed (`duplicate`).
 /// 3. Place the new objects in the lake (fsync files, rename, fsync directories).
@@ -41,6 +42,9 @@ public struct Committer: Sendable {
     public var onCommit: Wakeup?
     /// The zstd dictionaries segments name, kept in the lake.
     public let dictionaries: LakeDictionaries
+    /// Where small segment members are held instead of scratch files, for a lake without a
+    /// scratch directory (S3).
+    public var smallObjectMemory: SmallObjectMemory = .shared
 
     public init(
         lake: any LakeStore, catalog: any Catalog, staging: StagingArea, template: PartitionTemplate,
@@ -87,9 +91,13 @@ public struct Committer: Sendable {
             }
             dictionary = d
         }
+        // Small members go to memory, not scratch files, when the lake takes bytes (S3).
+        let memory = lake.scratchDirectory == nil ? smallObjectMemory : nil
         let extracted = try await FileIO.offload(on: BlockingPools.commits) { [dictionary] in
-            try Self.extract(info, dataPath: dataPath, scratchPrefix: prefix, limit: limit, dictionary: dictionary, stagedSHA256: stagedSHA256)
+            try Self.extract(
+                info, dataPath: dataPath, scratchPrefix: prefix, limit: limit, dictionary: dictionary, stagedSHA256: stagedSHA256, memory: memory)
         }
+        defer { memory?.release(extracted.heldBytes) }
 
         let committedAt = Timestamp.format(now)
         // A relay states when the original core received the objects; they keep that time.
@@ -99,7 +107,7 @@ public struct Committer: Sendable {
         var toPlace: [LakeFile] = []
         var placedSHA = Set<String>()
         for (i, e) in extracted.entries.enumerated() {
-            let captured = try e.capturedAt.map { Timestamp.format(try Timestamp.parse($0)) } ?? receivedAt
+            let captured = try e.capturedAt.map(Timestamp.normalized) ?? receivedAt
             var key = template.key(stream: e.stream, site: info.owner, capturedAtUTC: captured, name: e.name, sha256: e.sha256)
             if let problem = lake.keyProblem(key) {
                 throw TributaryError(.unplaceable, "'\(Names.printable(e.name))' cannot be stored: \(problem)")
@@ -118,6 +126,8 @@ public struct Committer: Sendable {
                     .unknownReference, "'\(Names.printable(e.name))' is sent as a reference to content \(e.sha256) the site does not hold")
             } else if let path = extracted.files[i], placedSHA.insert(e.sha256).inserted {
                 toPlace.append(LakeFile(scratchPath: path, key: key, sha256: e.sha256, size: e.size))
+            } else if let bytes = extracted.held[i], placedSHA.insert(e.sha256).inserted {
+                toPlace.append(LakeFile(scratchPath: "", key: key, sha256: e.sha256, size: e.size, bytes: bytes))
             }
             arrivals.append(
                 ArrivalRecord(
@@ -296,13 +306,11 @@ public struct Committer: Sendable {
             let p = template.partition(stream: a.stream, site: a.site, capturedAtUTC: a.capturedAt)
             byPartition[p, default: []].append(a)
         }
-        let stamp = committedAt.filter { $0.isNumber }
+        let stamp = String(decoding: committedAt.utf8.filter { $0 >= 0x30 && $0 <= 0x39 }, as: UTF8.self)
         for (partition, list) in byPartition.sorted(by: { $0.key < $1.key }) {
             var bytes: [UInt8] = []
-            for a in list {
-                bytes += try JSON.encode(a)
-                bytes.append(0x0a)
-            }
+            bytes.reserveCapacity(list.count * 320)
+            for a in list { a.appendJSONLine(to: &bytes) }
             try await lake.writeMetadata(key: "_tributary/arrivals/\(partition)/\(stamp)-\(uploadID).jsonl", bytes: bytes)
         }
         try await catalog.markManifested(uploadID: uploadID)
@@ -330,13 +338,17 @@ public struct Committer: Sendable {
         var entries: [ManifestEntry]
         /// Scratch file of each non-ref entry, by manifest index.
         var files: [Int: String]
+        /// Bytes of each non-ref entry held in memory instead (by manifest index).
+        var held: [Int: [UInt8]] = [:]
+        /// What `held` reserved of the `SmallObjectMemory`; released by the caller.
+        var heldBytes: Int = 0
     }
 
     /// Step 1: one streaming pass over the staged bytes — none for an identity object whose
     /// sha256 was computed while it was received (`stagedSHA256`).
     static func extract(
         _ info: UploadInfo, dataPath: String, scratchPrefix: String, limit: UInt64, dictionary: ZstdDictionary? = nil,
-        stagedSHA256: String? = nil
+        stagedSHA256: String? = nil, memory: SmallObjectMemory? = nil
     ) throws -> Extracted {
         let fd = try FileIO.open(dataPath, O_RDONLY)
         defer { close(fd) }
@@ -366,22 +378,28 @@ public struct Committer: Sendable {
         switch info.kind {
         case .segment:
             var reader = SegmentReader(
-                delegate: SegmentExtractor(prefix: scratchPrefix, limit: limit), limits: ParserLimits(maxDecodedBytes: limit), dictionary: dictionary)
+                delegate: SegmentExtractor(prefix: scratchPrefix, limit: limit, memory: memory), limits: ParserLimits(maxDecodedBytes: limit),
+                dictionary: dictionary)
             defer { reader.delegate.closeCurrent() }
             do {
-                try readChunks { try reader.feed($0) }
-                try reader.finish()
-            } catch let e as TributaryError where [.invalidName, .invalidStream, .invalidTimestamp].contains(e.code) {
-                // A bad entry makes the segment unprocessable as a whole (422), unlike the same
-                // problem in creation metadata (400).
-                throw TributaryError(.corruptSegment, "segment manifest: \(e.message)")
+                do {
+                    try readChunks { try reader.feed($0) }
+                    try reader.finish()
+                } catch let e as TributaryError where [.invalidName, .invalidStream, .invalidTimestamp].contains(e.code) {
+                    // A bad entry makes the segment unprocessable as a whole (422), unlike the same
+                    // problem in creation metadata (400).
+                    throw TributaryError(.corruptSegment, "segment manifest: \(e.message)")
+                }
+                let h = known ?? uploadDigest.finalizeHex()
+                if let declared = info.sha256, declared != h {
+                    throw TributaryError(.checksumMismatch, "segment has sha256 \(h), metadata declares \(declared)")
+                }
+                guard let manifest = reader.manifest else { throw TributaryError(.corruptSegment, "segment has no manifest") }
+                return Extracted(entries: manifest.objects, files: reader.delegate.files, held: reader.delegate.held, heldBytes: reader.delegate.reserved)
+            } catch {
+                memory?.release(reader.delegate.reserved)
+                throw error
             }
-            let h = known ?? uploadDigest.finalizeHex()
-            if let declared = info.sha256, declared != h {
-                throw TributaryError(.checksumMismatch, "segment has sha256 \(h), metadata declares \(declared)")
-            }
-            guard let manifest = reader.manifest else { throw TributaryError(.corruptSegment, "segment has no manifest") }
-            return Extracted(entries: manifest.objects, files: reader.delegate.files)
         case .object:
             let path = scratchPrefix + "0"
             guard let stream = info.stream, let name = info.name else {
@@ -472,18 +490,30 @@ struct ScratchFile {
     mutating func write(_ bytes: UnsafeRawBufferPointer) throws { try FileIO.writeAll(fd, bytes, name) }
 }
 
-/// Writes each verified member of a segment to its own scratch file.
+/// Writes each verified member of a segment to its own scratch file, or keeps a small one in
+/// memory when given a `SmallObjectMemory` with room for it.
 struct SegmentExtractor: SegmentDelegate {
+    enum Sink {
+        case file(ScratchFile)
+        /// The bytes so far and the size reserved for them (the member's declared size).
+        case memory([UInt8], reserved: UInt64)
+    }
+
     let prefix: String
     let limit: UInt64
+    let memory: SmallObjectMemory?
     var files: [Int: String] = [:]
+    var held: [Int: [UInt8]] = [:]
+    /// Bytes reserved of `memory` for `held` and the current member (the caller releases them).
+    var reserved = 0
     var indexByMember: [String: Int] = [:]
-    var current: (index: Int, file: ScratchFile)?
+    var current: (index: Int, sink: Sink)?
     var decoded: UInt64 = 0
 
-    init(prefix: String, limit: UInt64) {
+    init(prefix: String, limit: UInt64, memory: SmallObjectMemory? = nil) {
         self.prefix = prefix
         self.limit = limit
+        self.memory = memory
     }
 
     mutating func segmentManifest(_ manifest: SegmentManifest) throws {
@@ -503,25 +533,47 @@ struct SegmentExtractor: SegmentDelegate {
             throw TributaryError(.corruptSegment, "member '\(Names.printable(entry.memberPath))' is not in the manifest")
         }
         closeCurrent()
+        if let memory, memory.reserve(entry.size) {
+            reserved += Int(entry.size)
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(Int(entry.size))
+            current = (i, .memory(bytes, reserved: entry.size))
+            return
+        }
         let path = prefix + String(i)
-        current = (i, ScratchFile(fd: try FileIO.open(path, O_WRONLY | O_CREAT | O_TRUNC), name: path))
+        current = (i, .file(ScratchFile(fd: try FileIO.open(path, O_WRONLY | O_CREAT | O_TRUNC), name: path)))
     }
 
     mutating func segmentObjectData(_ bytes: UnsafeRawBufferPointer) throws {
-        guard var c = current else { throw TributaryError(.corruptSegment, "member data outside a member") }
-        try c.file.write(bytes)
-        current = c
+        guard let c = current else { throw TributaryError(.corruptSegment, "member data outside a member") }
+        switch c.sink {
+        case .file(var file):
+            try file.write(bytes)
+        case .memory(var held, let size):
+            // The reader checks each member against its declared size; memory never holds more.
+            guard UInt64(held.count) + UInt64(bytes.count) <= size else {
+                throw TributaryError(.corruptSegment, "member '\(c.index)' has more bytes than its manifest entry declares")
+            }
+            current = nil  // keep `held` uniquely referenced while it grows
+            held += bytes
+            current = (c.index, .memory(held, reserved: size))
+        }
     }
 
     mutating func segmentObjectEnded(_ entry: ManifestEntry) throws {
         guard let c = current else { throw TributaryError(.corruptSegment, "a member ended that never began") }
-        close(c.file.fd)
         current = nil
-        files[c.index] = c.file.name
+        switch c.sink {
+        case .file(let file):
+            close(file.fd)
+            files[c.index] = file.name
+        case .memory(let bytes, _):
+            held[c.index] = bytes
+        }
     }
 
     mutating func closeCurrent() {
-        if let c = current { close(c.file.fd) }
+        if let c = current, case .file(let file) = c.sink { close(file.fd) }
         current = nil
     }
 }

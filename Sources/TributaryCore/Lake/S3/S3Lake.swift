@@ -76,16 +76,24 @@ public final class S3Lake: LakeStore {
 
     func placeOne(_ file: LakeFile) async throws {
         let key = client.location.objectKey(file.key)
-        if file.size >= client.settings.multipartThresholdBytes {
+        if file.bytes == nil && file.size >= client.settings.multipartThresholdBytes {
             try await multipart.upload(file, objectKey: key, conditional: !headMode.load(ordering: .relaxed))
             return
         }
         if headMode.load(ordering: .relaxed), try await exists(key) { return }
-        let fd = try FileIO.open(file.scratchPath, O_RDONLY)
-        defer { close(fd) }
+        // A small object the committer kept in memory is sent from there: no scratch file.
+        var fd: Int32 = -1
+        defer { if fd >= 0 { close(fd) } }
+        let body: HTTPRequest.Body
+        if let bytes = file.bytes {
+            body = .bytes(bytes)
+        } else {
+            fd = try FileIO.open(file.scratchPath, O_RDONLY)
+            body = .file(fd: fd, offset: 0, length: file.size)
+        }
         var headers = [("x-amz-checksum-sha256", try Self.base64SHA256(hex: file.sha256)), ("Content-Type", "application/octet-stream")]
         if !headMode.load(ordering: .relaxed) { headers.append(("If-None-Match", "*")) }
-        let r = try await client.send("PUT", key, headers: headers, body: .file(fd: fd, offset: 0, length: file.size))
+        let r = try await client.send("PUT", key, headers: headers, body: body)
         switch r.status {
         case 200...299, 412:
             return
