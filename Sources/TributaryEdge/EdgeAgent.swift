@@ -40,7 +40,8 @@ public struct EdgeAgent {
         let perCore = { c.coreURLs.map { TusClient(baseURL: $0, token: token, options: options) } }
         let context = AgentContext(configuration: c, spool: spool, runtime: runtime, logger: logger, clock: clock)
         // How the services nudge each other, each a `Wakeup` its receiver waits on (no polling):
-        // intake and the S3 sources → batcher ("objects accepted"); batcher → each upload lane ("a
+        // intake, the S3 sources and the doorbell another process's `put` rings → batcher
+        // ("objects accepted"); batcher → each upload lane ("a
         // batch is built"); upload lanes → batcher ("a batch left the spool") and → reports
         // ("delivered"); a change of the current core → lanes, batcher and reports; the runtime's
         // `changed` → the status writer.
@@ -50,6 +51,7 @@ public struct EdgeAgent {
         let coreSwitched = CoreSwitchNotice(cores: c.coreURLs, logger: logger, wakes: Array(toLanes.values) + [toBatcher, toReports])
         var services: [any Service] = [
             IntakeService(context: context, accepted: toBatcher),
+            DoorbellService(spool: c.spoolDirectory, ringing: toBatcher, fallbackMilliseconds: c.pollMilliseconds, clock: clock, logger: logger),
             BatcherService(context: context, clients: perCore(), wake: toBatcher, lanes: Array(toLanes.values), coreSwitched: coreSwitched),
             UploaderService(
                 context: context,
@@ -76,7 +78,7 @@ public struct EdgeAgent {
 }
 
 /// `tributary-edge put`: takes files into the spool of a (running or stopped) agent and returns
-/// once they are durable. The originals are left alone.
+/// once they are durable, then rings the running agent's doorbell. The originals are left alone.
 public enum EdgePut {
     public static func put(
         files: [String], stream: String, capturedAt: String?, configuration c: EdgeConfiguration, logger: Logger
@@ -92,18 +94,23 @@ public enum EdgePut {
         let items = files.map { path in
             IntakeItem(sourcePath: path, stream: stream, name: String(path.split(separator: "/").last ?? Substring(path)), capturedAt: captured)
         }
-        return try spool.ingest(items, configuration: c)
+        let result = try spool.ingest(items, configuration: c)
+        // A running agent batches them now, not at its next safety look.
+        if !result.accepted.isEmpty { SpoolDoorbell.ring(spool: c.spoolDirectory) }
+        return result
     }
 }
 
 /// `tributary-edge retry-quarantined`: puts set-aside objects back to pending (the running agent,
-/// if any, batches them on its next pass; the journal's locking orders the two processes).
+/// if any, hears the doorbell and batches them; the journal's locking orders the two processes).
 public enum EdgeRetry {
     public static func retryQuarantined(configuration c: EdgeConfiguration, includingCorrupt: Bool) throws -> Int {
         guard FileIO.exists(c.spoolDirectory + "/journal.sqlite") else {
             throw ConfigurationError("no spool at \(c.spoolDirectory) (no journal.sqlite): pass --spool or --config of the agent")
         }
         let journal = try Journal(spoolDirectory: c.spoolDirectory)
-        return try journal.retryQuarantined(acceptedAt: Timestamp.format(Date()), includingCorrupt: includingCorrupt)
+        let n = try journal.retryQuarantined(acceptedAt: Timestamp.format(Date()), includingCorrupt: includingCorrupt)
+        if n > 0 { SpoolDoorbell.ring(spool: c.spoolDirectory) }
+        return n
     }
 }
