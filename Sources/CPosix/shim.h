@@ -19,6 +19,11 @@ static const unsigned int TRIBUTARY_IN_MOVED_TO = IN_MOVED_TO;
 static const unsigned int TRIBUTARY_IN_CREATE = IN_CREATE;
 static const unsigned int TRIBUTARY_IN_ISDIR = IN_ISDIR;
 static const unsigned int TRIBUTARY_IN_Q_OVERFLOW = IN_Q_OVERFLOW;
+static const unsigned int TRIBUTARY_IN_ATTRIB = IN_ATTRIB;
+static const unsigned int TRIBUTARY_IN_IGNORED = IN_IGNORED;
+
+/// pipe2(2) (GNU): the pipe that ends a cancelled wait in poll(2) (`ReadableWait`).
+static inline int tributary_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
 
 /// Caps glibc's malloc arenas (M_ARENA_MAX): the edge agent keeps one (TributaryEdgeCommand).
 static inline int tributary_malloc_arena_max(int arenas) { return mallopt(M_ARENA_MAX, arenas); }

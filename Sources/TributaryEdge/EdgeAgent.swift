@@ -43,7 +43,8 @@ public struct EdgeAgent {
         let perCore = { c.coreURLs.map { TusClient(baseURL: $0, token: token, options: options) } }
         let context = AgentContext(configuration: c, spool: spool, runtime: runtime, logger: logger, clock: clock)
         // How the services nudge each other, each a `Wakeup` its receiver waits on (no polling):
-        // intake and the S3 sources → batcher ("objects accepted"); batcher → each upload lane ("a
+        // intake, the S3 sources and the doorbell another process's `put` rings → batcher
+        // ("objects accepted"); batcher → each upload lane ("a
         // batch is built"); upload lanes → batcher ("a batch left the spool") and → reports
         // ("delivered"); a change of the current core → lanes, batcher and reports; the runtime's
         // `changed` → the status writer.
@@ -53,6 +54,7 @@ public struct EdgeAgent {
         let coreSwitched = CoreSwitchNotice(cores: c.coreURLs, logger: logger, wakes: Array(toLanes.values) + [toBatcher, toReports])
         var services: [any Service] = [
             IntakeService(context: context, accepted: toBatcher),
+            DoorbellService(spool: c.spoolDirectory, ringing: toBatcher, fallbackMilliseconds: c.pollMilliseconds, clock: clock, logger: logger),
             BatcherService(context: context, clients: perCore(), wake: toBatcher, lanes: Array(toLanes.values), coreSwitched: coreSwitched),
             UploaderService(
                 context: context,
@@ -75,56 +77,5 @@ public struct EdgeAgent {
             "site": "\(c.site)", "core": "\(c.coreURLs.joined(separator: ","))", "inbox": "\(c.inboxDirectory)", "spool": "\(c.spoolDirectory)",
             "version": "\(tributaryEdgeVersion)",
         ])
-    }
-}
-
-/// `tributary-edge put`: takes files into the spool of a (running or stopped) agent and returns
-/// once they are durable. The originals are left alone, or with `move` removed once accepted (then
-/// the spool may take each file itself by a hard link, `IntakeMethod`; a file already taken by an
-/// earlier `put --move` that died before removing it is removed, not taken twice).
-public enum EdgePut {
-    public static func put(
-        files: [String], stream: String, capturedAt: String?, move: Bool = false, configuration c: EdgeConfiguration, logger: Logger
-    ) throws -> IntakeResult {
-        var captured: String? = nil
-        if let capturedAt {
-            do { captured = Timestamp.format(try Timestamp.parse(capturedAt)) } catch {
-                throw ConfigurationError("--captured-at: \(error)")
-            }
-        }
-        do { try Names.validateStream(stream) } catch { throw ConfigurationError("--stream: \(error)") }
-        let spool = try SpoolIntake(directory: c.spoolDirectory, logger: logger)
-        var items = files.map { path in
-            IntakeItem(
-                sourcePath: path, stream: stream, name: String(path.split(separator: "/").last ?? Substring(path)), capturedAt: captured,
-                rememberSource: move, removesSource: move)
-        }
-        guard move else { return try spool.ingest(items, configuration: c) }
-        items = items.filter { item in
-            guard let taken = TakenFile.of(item.sourcePath), (try? spool.journal.wasTaken(taken)) == true else { return true }
-            unlink(item.sourcePath)
-            return false
-        }
-        let result = try spool.ingest(items, configuration: c)
-        var dirs = Set<String>()
-        for o in result.accepted {
-            guard let src = o.source?.path else { continue }
-            unlink(src)
-            dirs.insert(FileIO.dirname(of: src))
-        }
-        for d in dirs { try? FileIO.fsyncDirectory(d) }
-        return result
-    }
-}
-
-/// `tributary-edge retry-quarantined`: puts set-aside objects back to pending (the running agent,
-/// if any, batches them on its next pass; the journal's locking orders the two processes).
-public enum EdgeRetry {
-    public static func retryQuarantined(configuration c: EdgeConfiguration, includingCorrupt: Bool) throws -> Int {
-        guard FileIO.exists(c.spoolDirectory + "/journal.sqlite") else {
-            throw ConfigurationError("no spool at \(c.spoolDirectory) (no journal.sqlite): pass --spool or --config of the agent")
-        }
-        let journal = try Journal(spoolDirectory: c.spoolDirectory)
-        return try journal.retryQuarantined(acceptedAt: Timestamp.format(Date()), includingCorrupt: includingCorrupt)
     }
 }

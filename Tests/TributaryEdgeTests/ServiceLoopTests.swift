@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Synchronization
 import Testing
+import TributaryCurl
 import TributaryDelivery
 import TributaryProtocol
 import TributaryTestKit
@@ -121,5 +122,108 @@ import TributaryTestKit
         a.context.runtime.linkSucceeded()
         await a.clock.sleeps(atLeast: 5)
         #expect(FileManager.default.fileExists(atPath: path))
+    }
+
+    static func unreachableClients(_ c: EdgeConfiguration) -> [TusClient] {
+        var o = TransferOptions()
+        o.connectTimeout = 2
+        return c.coreURLs.map { TusClient(baseURL: $0, token: SiteToken("t"), options: o) }
+    }
+
+    /// A batcher with one lane, its have-check against `coreURLs` (nothing listening in these tests).
+    static func runBatcher(_ a: Agent, wake: Wakeup, lane: Wakeup) -> Task<Void, any Error> {
+        let notice = CoreSwitchNotice(cores: a.context.configuration.coreURLs, logger: a.context.logger, wakes: [])
+        let service = BatcherService(context: a.context, clients: unreachableClients(a.context.configuration), wake: wake, lanes: [lane], coreSwitched: notice)
+        return Task { try await service.run() }
+    }
+
+    @Test func anIdleBatcherWaitsForASignalNotForATimer() async throws {
+        let a = try Self.agent()
+        let (wake, lane) = (Wakeup(), Wakeup())
+        let task = Self.runBatcher(a, wake: wake, lane: lane)
+        defer { task.cancel() }
+
+        // Nothing pending: it parks on the long safety timer, not `poll_ms`.
+        await a.clock.sleeps(atLeast: 1)
+        a.clock.advance(seconds: Double(BatcherService.idleMilliseconds) / 1000 - 1)
+        #expect(a.clock.sleepsStarted == 1 && a.clock.sleeping == 1, "no pass while nothing signals")
+        // A signal (intake, an S3 source, the doorbell `put` rings) ends the wait at once.
+        wake.signal()
+        await a.clock.sleeps(atLeast: 2)
+        #expect(!lane.consume(), "no batch built from nothing")
+        // The safety timer itself.
+        a.clock.advance(seconds: Double(BatcherService.idleMilliseconds) / 1000)
+        await a.clock.sleeps(atLeast: 3)
+    }
+
+    @Test func theBatcherAsksTheCoreOnlyWhenTheLinksBackoffAllows() async throws {
+        let a = try Self.agent {
+            $0.coreURLs = ["http://127.0.0.1:9"]  // nothing listens: every have-check fails at once
+            $0.retryBaseMilliseconds = 4000
+            $0.retryCapMilliseconds = 4000
+            $0.segmentMaxAgeMilliseconds = 0
+        }
+        let file = a.dir.path("reading.csv")
+        try Data("t,v\n1,2\n".utf8).write(to: URL(fileURLWithPath: file))
+        _ = try a.context.spool.ingest([IntakeItem(sourcePath: file, stream: "s", name: "reading.csv")], configuration: a.context.configuration, now: a.clock.date)
+        let (wake, lane) = (Wakeup(), Wakeup())
+        let task = Self.runBatcher(a, wake: wake, lane: lane)
+        defer { task.cancel() }
+
+        // The link is usable and nothing is queued: the object is due at once, the have-check fails.
+        await a.clock.sleeps(atLeast: 1)
+        #expect(a.context.runtime.link.consecutiveFailures == 1)
+        let backoff = a.context.runtime.secondsUntilAttempt()
+        #expect(backoff > 0)
+        // Within the backoff nothing is asked, however often the batcher is woken.
+        wake.signal()
+        await a.clock.sleeps(atLeast: 2)
+        #expect(a.context.runtime.link.consecutiveFailures == 1)
+        // Once it has passed, the next pass asks again; the object stays pending, no batch is built.
+        a.clock.advance(seconds: backoff)
+        await a.clock.sleeps(atLeast: 3)
+        #expect(a.context.runtime.link.consecutiveFailures == 2)
+        #expect(try a.context.spool.journal.pendingObjects(limit: 10).count == 1)
+        #expect(!lane.consume())
+    }
+
+    @Test func anIdleUploadLaneWaitsForABatchNotForATimer() async throws {
+        let a = try Self.agent()
+        let wakes = Dictionary(uniqueKeysWithValues: UploadLane.allCases.map { ($0, Wakeup()) })
+        let clients = Dictionary(uniqueKeysWithValues: UploadLane.allCases.map { ($0, Self.unreachableClients(a.context.configuration)) })
+        let notice = CoreSwitchNotice(cores: a.context.configuration.coreURLs, logger: a.context.logger, wakes: [])
+        let service = UploaderService(context: a.context, clients: clients, wakes: wakes, spoolFreed: Wakeup(), delivered: Wakeup(), coreSwitched: notice)
+        let task = Task { try await service.run() }
+        defer { task.cancel() }
+
+        let lanes = UploadLane.allCases.count
+        await a.clock.sleeps(atLeast: lanes)
+        a.clock.advance(seconds: Double(UploaderService.idleMilliseconds) / 1000 - 1)
+        #expect(a.clock.sleepsStarted == lanes, "no lane looks at the journal while nothing signals")
+        // "A batch is built" wakes that lane only.
+        wakes[.fresh]?.signal()
+        await a.clock.sleeps(atLeast: lanes + 1)
+        #expect(a.clock.sleepsStarted == lanes + 1)
+        // The safety timer: every lane looks once more.
+        a.clock.advance(seconds: Double(UploaderService.idleMilliseconds) / 1000)
+        await a.clock.sleeps(atLeast: 2 * lanes + 1)
+    }
+
+    @Test func aRingOfTheSpoolDoorbellWakesTheBatcher() async throws {
+        let a = try Self.agent()
+        let spool = a.context.configuration.spoolDirectory
+        let ringing = Wakeup()
+        let service = DoorbellService(spool: spool, ringing: ringing, fallbackMilliseconds: 1000, clock: a.clock, logger: a.context.logger)
+        let task = Task { try await service.run() }
+        defer { task.cancel() }
+        // Built, the service watches the file; `put` (another process) opens and closes it.
+        #expect(FileManager.default.fileExists(atPath: SpoolDoorbell.path(spool: spool)))
+        for _ in 0..<2 {
+            _ = ringing.consume()
+            SpoolDoorbell.ring(spool: spool)
+            // A manual clock that never moves: only the ring can end this wait.
+            #expect(await ringing.signalled(within: 3_600_000, clock: a.clock))
+        }
+        #expect(a.clock.sleepsStarted == 2, "only the test's own waits: no timer in the doorbell with inotify")
     }
 }

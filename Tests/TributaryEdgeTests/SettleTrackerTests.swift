@@ -64,4 +64,34 @@ private func observe(_ t: inout SettleTracker, _ path: String, _ o: SettleTracke
         #expect(!observe(&t, "f", a, now: 10))
         #expect(observe(&t, "f", a, now: 11))
     }
+
+    @Test func theNextScanWorthMakingIsWhenTheEarliestWaitingFileCanSettle() {
+        var t = SettleTracker(settleSeconds: 2)
+        #expect(t.nextSettle(after: 0) == nil, "nothing seen: nothing to wait for")
+        _ = t.observe("f", a, now: 0)
+        _ = t.observe("g", a, now: 1)
+        #expect(t.nextSettle(after: 1) == 2)
+        #expect(observe(&t, "f", a, now: 2))
+        // f is complete (taken or refused): only g is waited for, then nothing.
+        #expect(t.nextSettle(after: 2) == 3)
+        #expect(observe(&t, "g", a, now: 3))
+        #expect(t.nextSettle(after: 3) == nil)
+        t.noteMovedIn("h")
+        _ = t.observe("h", a, now: 3)
+        #expect(t.nextSettle(after: 3) == nil, "a file renamed in is complete at once")
+    }
+
+    @Test func anIdleInboxWatchedByInotifyIsRescannedOnlyByTheSafetyTimer() {
+        let safety = InboxWatcher.safetyRescanMilliseconds
+        #expect(safety >= 60_000)
+        #expect(InboxWatcher.rescanDelay(now: 0, settles: nil, watchesAll: true, retrySoon: false, pollMilliseconds: 1000) == safety)
+        // A file waiting to settle: exactly when it can be complete (sooner than poll_ms, too).
+        #expect(InboxWatcher.rescanDelay(now: 10, settles: 12.0005, watchesAll: true, retrySoon: false, pollMilliseconds: 1000) == 2001)
+        #expect(InboxWatcher.rescanDelay(now: 10, settles: 11.5, watchesAll: true, retrySoon: false, pollMilliseconds: 1000) == 1500)
+        #expect(InboxWatcher.rescanDelay(now: 10, settles: 10.2, watchesAll: false, retrySoon: false, pollMilliseconds: 1000) == 200)
+        #expect(InboxWatcher.rescanDelay(now: 10, settles: 10, watchesAll: true, retrySoon: false, pollMilliseconds: 1000) == 1, "never a zero wait")
+        // No inotify, a directory unwatched or events lost, or something to retry: poll_ms.
+        #expect(InboxWatcher.rescanDelay(now: 0, settles: nil, watchesAll: false, retrySoon: false, pollMilliseconds: 1000) == 1000)
+        #expect(InboxWatcher.rescanDelay(now: 0, settles: nil, watchesAll: true, retrySoon: true, pollMilliseconds: 700) == 700)
+    }
 }

@@ -93,6 +93,25 @@ def test_put_returns_once_durable_and_status_matches_the_journal(live_core, edge
     assert all(a["captured_at"] == "2026-01-02T03:04:05.000Z" for a in got)
 
 
+def test_put_into_a_running_idle_agent_is_delivered_at_once(live_core, edge_factory, tmp_path):
+    """`put` rings the running agent's doorbell (spool/doorbell): its batcher wakes at once instead of
+    at a timer. poll_ms is 30 s here (the batcher's own safety timer is 60 s), so only the doorbell
+    explains a delivery within seconds; twice, so the doorbell keeps ringing after the first."""
+    site = live_core.new_site("edge")
+    agent = edge_factory(live_core.base, site.site, site.token, poll_ms=30000)
+    agent.start()
+    wait_until(lambda: agent.status().get("agent", {}).get("link", {}).get("state") == "up", 20, 0.1, what="the link up")
+    time.sleep(1)  # idle: the batcher's start-up pass is over and it waits
+    for i in range(2):
+        src = tmp_path / f"late{i}.csv"
+        src.write_bytes(f"t,v\n{i},1\n".encode())
+        agent.put(src, stream="manual")
+        t0 = time.monotonic()
+        wait_until(lambda: len(arrivals(live_core, site.site)) == i + 1, 10, 0.05, what=f"put #{i + 1} delivered")
+        took = time.monotonic() - t0
+        assert took < 3, f"put #{i + 1} took {took:.1f} s to arrive: the doorbell did not wake the batcher"
+
+
 def test_put_rejects_bad_input_clearly(live_core, edge_factory, tmp_path):
     site = live_core.new_site("edge")
     agent = edge_factory(live_core.base, site.site, site.token)

@@ -5,24 +5,25 @@ import Foundation
 #endif
 import Logging
 import ServiceLifecycle
+import TributaryDelivery
 
-/// Removes uploads that passed their expiry without completing.
+/// Removes uploads that passed their expiry without completing, every `interval`, by `clock`'s
+/// time (a `ManualClock` drives it in unit tests).
 struct ExpirySweeper: Service {
     let registry: UploadRegistry
     let interval: Duration
     let logger: Logger
+    var clock: any ServiceClock = SystemClock()
 
     func run() async throws {
-        do {
-            try await cancelWhenGracefulShutdown {
-                while !Task.isCancelled {
-                    try await Task.sleep(for: interval)
-                    let swept = await registry.sweepExpired(now: Date())
-                    for id in swept { logger.info("expired upload removed", metadata: ["upload.id": "\(id)"]) }
-                }
+        let milliseconds = Int(interval.components.seconds * 1000 + interval.components.attoseconds / 1_000_000_000_000_000)
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await clock.sleep(milliseconds: max(1, milliseconds))
+                if Task.isCancelled { return }
+                let swept = await registry.sweepExpired(now: clock.date)
+                for id in swept { logger.info("expired upload removed", metadata: ["upload.id": "\(id)"]) }
             }
-        } catch is CancellationError {
-            return
         }
     }
 }

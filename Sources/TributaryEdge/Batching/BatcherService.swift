@@ -26,7 +26,8 @@ public final class BatcherService: Service, @unchecked Sendable {
     var spool: SpoolIntake { context.spool }
     var runtime: AgentRuntime { context.runtime }
     var logger: Logger { context.logger }
-    /// What it waits on: objects accepted (intake, S3 sources), spool space freed (upload lanes).
+    /// What it waits on: objects accepted (intake, S3 sources, the doorbell `put` rings), spool
+    /// space freed (upload lanes).
     let wake: Wakeup
     /// What it signals: one per upload lane, "a batch is built".
     let lanes: [Wakeup]
@@ -42,6 +43,10 @@ public final class BatcherService: Service, @unchecked Sendable {
         planner = BatchPlanner(configuration: context.configuration)
         builder = context.builder
     }
+
+    /// The longest the batcher waits with nothing pending and no signal (a safety net: every
+    /// way objects arrive signals it).
+    static let idleMilliseconds = 60_000
 
     public func run() async throws {
         try await cancelWhenGracefulShutdown { try await self.loop() }
@@ -81,9 +86,9 @@ public final class BatcherService: Service, @unchecked Sendable {
             // No built batch can reference a dictionary that is no stream's current one any more.
             try await BlockingThread.run { [context] in context.dictionaries.pruneStale() }
         }
-        // Nothing pending: intake and the S3 sources signal new objects; objects `put` by another
-        // process are found by this timer (`poll_ms`, the inbox's rescan period).
-        guard !candidates.isEmpty else { return configuration.pollMilliseconds }
+        // Nothing pending: intake and the S3 sources signal new objects, and so does the doorbell
+        // that `put` rings from another process (`DoorbellService`): only a safety timer.
+        guard !candidates.isEmpty else { return Self.idleMilliseconds }
         // Nagle style: with nothing queued on the fresh lane and the link usable, a finished burst
         // goes at once instead of waiting out the segment age.
         let freshIdle = freshQueued == 0 && runtime.secondsUntilAttempt() <= 0

@@ -25,6 +25,8 @@ struct InboxWatcher: Sendable {
     private var inotifyFD: Int32 = -1
     private var watches: [Int32: String] = [:]
     private var watched: Set<String> = []
+    /// A directory of the last scan could not be watched.
+    private var missedWatch = false
 
     init(inbox: String, defaultStream: String, useInotify: Bool) {
         self.inbox = inbox
@@ -39,6 +41,7 @@ struct InboxWatcher: Sendable {
     /// Every non-hidden entry under the inbox (directories are walked, never returned).
     mutating func scan() -> [Entry] {
         var out: [Entry] = []
+        missedWatch = false
         watch(inbox)
         for top in FileIO.list(inbox).sorted() where !top.hasPrefix(".") {
             let path = inbox + "/" + top
@@ -80,52 +83,55 @@ struct InboxWatcher: Sendable {
 
     private mutating func watch(_ dir: String) {
         guard inotifyFD >= 0, !watched.contains(dir) else { return }
-        let mask = TRIBUTARY_IN_CLOSE_WRITE | TRIBUTARY_IN_MOVED_TO | TRIBUTARY_IN_CREATE
+        // IN_ATTRIB: a refused file made readable (chmod) is taken without waiting for a rescan.
+        let mask = TRIBUTARY_IN_CLOSE_WRITE | TRIBUTARY_IN_MOVED_TO | TRIBUTARY_IN_CREATE | TRIBUTARY_IN_ATTRIB
         let wd = tributary_inotify_add_watch(inotifyFD, dir, mask)
         if wd >= 0 {
             watches[wd] = dir
             watched.insert(dir)
+        } else {
+            missedWatch = true
         }
-    }
-
-    /// Drains pending inotify events without blocking. Returns whether anything happened, and
-    /// the paths renamed into the inbox.
-    /// Blocks the calling thread until inotify has events or `milliseconds` pass (no inotify:
-    /// returns at once). Run it on a `BlockingThread`.
-    static func waitForEvents(fd: Int32, milliseconds: Int) -> Bool {
-        guard fd >= 0 else { return false }
-        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        return poll(&p, 1, Int32(clamping: max(0, milliseconds))) > 0
     }
 
     var eventFD: Int32 { inotifyFD }
 
-    mutating func drainEvents() -> (changed: Bool, movedIn: [String]) {
-        guard inotifyFD >= 0 else { return (false, []) }
-        var changed = false
+    /// The longest an idle inbox goes without a rescan while inotify watches all of it: a safety
+    /// net only (every change it watches for ends the wait at once).
+    static let safetyRescanMilliseconds = 60_000
+
+    /// How long to wait for the next scan if no inotify event comes first. Pure.
+    /// - A file waiting to settle (`settles`): exactly until it can be complete.
+    /// - `poll_ms` while inotify cannot be trusted to see every change (off, a directory
+    ///   unwatched, events lost to `IN_Q_OVERFLOW`) or something is to be retried (spool full
+    ///   under `block`, a file that changed while copied, an intake error).
+    /// - Otherwise the long safety timer.
+    static func rescanDelay(now: Double, settles: Double?, watchesAll: Bool, retrySoon: Bool, pollMilliseconds: Int) -> Int {
+        let base = watchesAll && !retrySoon ? safetyRescanMilliseconds : pollMilliseconds
+        guard let settles else { return base }
+        return max(1, min(base, Int(((settles - now) * 1000).rounded(.up))))
+    }
+
+    /// Whether inotify watched every directory of the last scan: if not (no inotify, or
+    /// `max_user_watches` reached), a change can go unnoticed and only a rescan finds it.
+    var watchesAll: Bool { inotifyFD >= 0 && !missedWatch }
+
+    /// Drains pending inotify events without blocking: whether anything happened, whether events
+    /// were lost (`IN_Q_OVERFLOW`: only a rescan can tell what changed), and the paths renamed
+    /// into the inbox.
+    mutating func drainEvents() -> (changed: Bool, overflowed: Bool, movedIn: [String]) {
+        guard inotifyFD >= 0 else { return (false, false, []) }
+        let events = Inotify.drain(inotifyFD)
         var moved: [String] = []
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(inotifyFD, $0.baseAddress, $0.count) }
-            if n <= 0 { break }
-            changed = true
-            var off = 0
-            while off + 16 <= n {
-                let (wd, mask, len) = buffer.withUnsafeBytes { raw in
-                    (raw.loadUnaligned(fromByteOffset: off, as: Int32.self),
-                     raw.loadUnaligned(fromByteOffset: off + 4, as: UInt32.self),
-                     Int(raw.loadUnaligned(fromByteOffset: off + 12, as: UInt32.self)))
-                }
-                if mask & TRIBUTARY_IN_Q_OVERFLOW != 0 { changed = true }
-                if mask & TRIBUTARY_IN_MOVED_TO != 0, mask & TRIBUTARY_IN_ISDIR == 0, len > 0, let dir = watches[wd] {
-                    let nameBytes = buffer[(off + 16)..<(off + 16 + len)].prefix { $0 != 0 }
-                    moved.append(dir + "/" + String(decoding: nameBytes, as: UTF8.self))
-                }
-                off += 16 + len
+        var overflowed = false
+        for e in events {
+            if e.mask & TRIBUTARY_IN_Q_OVERFLOW != 0 { overflowed = true }
+            if e.mask & TRIBUTARY_IN_MOVED_TO != 0, e.mask & TRIBUTARY_IN_ISDIR == 0, !e.name.isEmpty, let dir = watches[e.watch] {
+                moved.append(dir + "/" + e.name)
             }
         }
         // Directories removed and re-created get new watches on the next scan.
-        if changed { watched = watched.filter { FileIO.isDirectory($0) } }
-        return (changed, moved)
+        if !events.isEmpty { watched = watched.filter { FileIO.isDirectory($0) } }
+        return (!events.isEmpty, overflowed, moved)
     }
 }

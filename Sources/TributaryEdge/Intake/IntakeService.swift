@@ -53,6 +53,7 @@ public final class IntakeService: Service, @unchecked Sendable {
         var warned: [String: String] = [:]
         var spoolFullLogged = false
         var lastTakenGC = 0.0
+        var overflowed = false
         while !Task.isCancelled {
             // The inbox walk and the journal look-ups block: they run on their own thread, not on
             // the cooperative pool.
@@ -73,16 +74,20 @@ public final class IntakeService: Service, @unchecked Sendable {
                 logger.warning("spool full (full_policy = block): files wait in the inbox until uploads free space")
                 spoolFullLogged = true
             }
+            var retrySoon = blocked
             if !ready.isEmpty {
                 let outcome = await take(ready, tracker: &tracker, warned: &warned)
                 if outcome.full {
                     if !spoolFullLogged { logger.warning("spool full (full_policy = block): files wait in the inbox until uploads free space", metadata: ["error": "\(outcome.message)"]) }
                     spoolFullLogged = true
+                    retrySoon = true
                 } else if outcome.accepted > 0 {
                     if spoolFullLogged { logger.info("spool has room again: taking inbox files") }
                     spoolFullLogged = false
                     accepted.signal()
                     continue  // more may be ready right away
+                } else if outcome.retry {
+                    retrySoon = true
                 }
             }
             if now - lastTakenGC > 60 {
@@ -90,22 +95,20 @@ public final class IntakeService: Service, @unchecked Sendable {
                 let journal = spool.journal
                 _ = try? await BlockingThread.run { try journal.forgetTaken { path in !FileIO.exists(path) } }
             }
-            // Wait for the next scan (`poll_ms`, the coarse rescan timer): an inotify event cuts it
-            // short. The wait blocks a thread of its own in poll(2) — no polling loop, so an idle
-            // inbox costs one wake-up per `poll_ms`. Without inotify, the clock's timer.
-            let deadline = clock.now() + Double(configuration.pollMilliseconds) / 1000
-            while !Task.isCancelled {
-                let left = Int(((deadline - clock.now()) * 1000).rounded(.up))
-                if left <= 0 { break }
-                guard watcher.usesInotify else {
-                    await clock.sleep(milliseconds: left)
-                    continue
-                }
-                let fd = watcher.eventFD
-                _ = try? await BlockingThread.run { InboxWatcher.waitForEvents(fd: fd, milliseconds: left) }
+            // Wait for the next scan: an inotify event ends the wait at once (a thread of its own
+            // blocks in poll(2), no polling loop); otherwise the time `InboxWatcher.rescanDelay` gives.
+            let wait = InboxWatcher.rescanDelay(
+                now: clock.now(), settles: tracker.nextSettle(after: clock.now()), watchesAll: watcher.watchesAll && !overflowed,
+                retrySoon: retrySoon, pollMilliseconds: configuration.pollMilliseconds)
+            overflowed = false
+            guard watcher.usesInotify else {
+                await clock.sleep(milliseconds: wait)
+                continue
+            }
+            if !(await ReadableWait.readable([watcher.eventFD], milliseconds: wait)).isEmpty {
                 let ev = watcher.drainEvents()
                 for p in ev.movedIn { tracker.noteMovedIn(p) }
-                if ev.changed { break }
+                overflowed = ev.overflowed
             }
         }
     }
@@ -152,9 +155,11 @@ public final class IntakeService: Service, @unchecked Sendable {
         return (ready, blocked, now)
     }
 
-    private func take(_ items: [IntakeItem], tracker: inout SettleTracker, warned: inout [String: String]) async -> (accepted: Int, full: Bool, message: String) {
+    private func take(_ items: [IntakeItem], tracker: inout SettleTracker, warned: inout [String: String]) async -> (accepted: Int, full: Bool, retry: Bool, message: String) {
         let spool = self.spool
         let configuration = self.configuration
+        // Something to look at again soon (a file that changed while being copied, an error).
+        var retry = false
         do {
             let now = clock.date
             let result = try await BlockingThread.run { try spool.ingest(items, configuration: configuration, now: now) }
@@ -164,6 +169,7 @@ public final class IntakeService: Service, @unchecked Sendable {
                 case .changed:
                     logger.info("inbox file changed while being taken; will retry once it settles", metadata: ["path": "\(Names.printable(r.item.sourcePath))"])
                     tracker.forget(r.item.sourcePath)
+                    retry = true
                 default: warnOnce(&warned, r.item.sourcePath, r.message)
                 }
             }
@@ -186,7 +192,7 @@ public final class IntakeService: Service, @unchecked Sendable {
                     "linked": "\(result.accepted.filter(\.linked).count)",
                 ])
             }
-            return (result.accepted.count, false, "")
+            return (result.accepted.count, false, retry, "")
         } catch let full as SpoolFullError {
             // The group does not fit but the spool is not at its limit: take what fits, one by one,
             // so one file larger than the whole spool does not hold back the rest of its group.
@@ -195,16 +201,17 @@ public final class IntakeService: Service, @unchecked Sendable {
                 for item in items {
                     let r = await take([item], tracker: &tracker, warned: &warned)
                     total += r.accepted
+                    retry = retry || r.retry
                 }
-                return (total, total == 0, "\(full)")
+                return (total, total == 0, retry, "\(full)")
             }
             if full.reason == .largerThanSpool, let item = items.first {
                 warnOnce(&warned, item.sourcePath, "refused: larger (\(full.needBytes) bytes) than the whole spool (max_spool_bytes = \(configuration.maxSpoolBytes)); it stays in the inbox")
             }
-            return (0, true, "\(full)")
+            return (0, true, false, "\(full)")
         } catch {
             logger.error("intake failed; will retry", metadata: ["error": "\(error)"])
-            return (0, false, "\(error)")
+            return (0, false, true, "\(error)")
         }
     }
 

@@ -37,6 +37,13 @@ public struct SettleTracker: Sendable {
         return wasMoved || settleSeconds <= 0
     }
 
+    /// When the earliest file seen but not yet complete can be complete (the next scan worth
+    /// making, inotify aside), or nil when no file is waiting to settle. Files already complete
+    /// at `now` (taken since, or refused) are not waited for.
+    public func nextSettle(after now: Double) -> Double? {
+        seen.filter { !movedIn.contains($0.key) && $0.value.since + settleSeconds > now }.map { $0.value.since + settleSeconds }.min()
+    }
+
     /// Forgets paths not in `present` (taken or gone).
     public mutating func retain(_ present: Set<String>) {
         seen = seen.filter { present.contains($0.key) }

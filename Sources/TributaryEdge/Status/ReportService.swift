@@ -14,7 +14,7 @@ import TributaryFiles
 import TributaryProtocol
 
 /// Tells the world about the backlog: a heartbeat to the core every `heartbeat_seconds` while the
-/// link is up and right after each delivery (the core keeps a site's last report, so a site that
+/// link is up (or not yet tried) and right after each delivery (the core keeps a site's last report, so a site that
 /// goes dark is shown with its last known backlog), and — if `metrics_textfile` is set — Prometheus
 /// metrics for node_exporter's textfile collector every 15 s. Both carry exactly what `status` shows.
 final class ReportService: Service, @unchecked Sendable {
@@ -65,13 +65,19 @@ final class ReportService: Service, @unchecked Sendable {
                     context.logger.warning("cannot write the metrics textfile", metadata: ["file": "\(file)", "error": "\(error)"])
                 }
             }
-            let linkUp = context.runtime.link.state == .up
-            if linkUp && (delivered || now - lastBeat >= Double(c.heartbeatSeconds)) {
+            // Beats while the link is up, and while no call has reached a core yet (`connecting`):
+            // on an idle agent the heartbeat is the first word with the core, and its answer
+            // brings the link up. A link that is down or backing off is left to the uploads.
+            let state = context.runtime.link.state
+            let mayBeat = state == .up || state == .connecting
+            if mayBeat && (delivered || now - lastBeat >= Double(c.heartbeatSeconds)) {
                 lastBeat = now
                 let report = status.report(reportedAt: Timestamp.format(Date(timeIntervalSince1970: now)))
                 let heartbeat = self.heartbeat
+                let core = context.runtime.currentCore.index
                 do {
                     try await BlockingThread.run { () throws -> Void in try heartbeat(report) }
+                    context.runtime.linkSucceeded(core: core)
                 } catch let e as UploadError {
                     if e.status == 404 && !unsupportedLogged {
                         unsupportedLogged = true
@@ -84,8 +90,8 @@ final class ReportService: Service, @unchecked Sendable {
                 }
             }
             // Until the next heartbeat or metrics write is due (a delivery signals sooner); while the
-            // link is not up, look again every second for it to come up.
-            var next = linkUp ? lastBeat + Double(c.heartbeatSeconds) - now : 1
+            // link is down or backing off, look again every second for it to come up.
+            var next = mayBeat ? lastBeat + Double(c.heartbeatSeconds) - now : 1
             if c.metricsTextfile != nil { next = min(next, lastMetrics + 15 - now) }
             delivered = await self.deliveries.signalled(
                 within: Int((max(0.05, min(next, 30)) * 1000).rounded(.up)), clock: context.clock)
