@@ -229,15 +229,32 @@ public struct SegmentWriter<Sink: ByteSink> {
         if let partial = manifest.objects.first(where: { !Hex.isSHA256($0.sha256) }) {
             throw TributaryError(.corruptSegment, "manifest entry '\(Names.printable(partial.name))' has no sha256 to check its bytes against")
         }
+        let json = try manifest.encoded()
         self.sink = sink
         self.manifest = manifest
-        self.compressor = ZstdCompressor(level: level, dictionary: dictionary)
+        self.compressor = ZstdCompressor(level: level, dictionary: dictionary, sizeHint: Self.tarBound(manifest, json: json))
         self.pending = manifest.objects.filter { !$0.ref }
-        try writeManifest()
+        try writeManifest(json)
     }
 
-    private mutating func writeManifest() throws {
-        let json = try manifest.encoded()
+    /// At least the length of the tar stream this writer produces (the compressor's size hint: a
+    /// small segment at level 19 then needs ~1 MiB of zstd tables instead of ~90 MiB). Each member
+    /// costs at most its size, a 512-byte header, a pax header block and its records (at most
+    /// 1,536 bytes for a path within `Names`' limits) and 511 bytes of padding. An underestimate
+    /// would only cost ratio (a window shorter than the stream), never correctness. Saturates.
+    public static func tarBound(_ manifest: SegmentManifest, json: [UInt8]) -> UInt64 {
+        let perMember: UInt64 = 512 + 512 + 1536 + 511
+        var total = UInt64(json.count) + perMember + UInt64(Tar.endOfArchive.count)
+        for e in manifest.objects where !e.ref {
+            let (a, o1) = total.addingReportingOverflow(e.size)
+            let (b, o2) = a.addingReportingOverflow(perMember)
+            if o1 || o2 { return .max }
+            total = b
+        }
+        return total
+    }
+
+    private mutating func writeManifest(_ json: [UInt8]) throws {
         try emit(Tar.encodeHeader(TarHeader(path: SegmentManifest.memberName, size: UInt64(json.count))))
         try emit(json)
         try emit([UInt8](repeating: 0, count: Tar.padding(for: UInt64(json.count))))

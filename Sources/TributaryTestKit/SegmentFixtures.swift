@@ -141,8 +141,8 @@ public enum SegmentFixtures {
     }
 
     /// The usual tar of a segment: manifest of `items`, then the non-ref items' members.
-    public static func segmentTar(_ items: [SegmentItem], endMarker: Bool = true) throws -> [UInt8] {
-        let manifest = SegmentManifest(objects: items.map(\.entry))
+    public static func segmentTar(_ items: [SegmentItem], endMarker: Bool = true, version: Int = 1) throws -> [UInt8] {
+        let manifest = SegmentManifest(objects: items.map(\.entry), version: version)
         return tar(
             [(SegmentManifest.memberName, try manifest.encoded())]
                 + items.filter { !$0.entry.ref }.map { ($0.entry.memberPath, $0.bytes) },
