@@ -4,10 +4,17 @@ in one invocation, on loopback (issue 14).
 
     .venv/bin/python scripts/bench.py [--files 20000] [--large-mib 1024] [--dir DIR] [--quick]
         [--bin-dir DIR] [--edge-bin PATH|--edge-deb PATH] [--skip-s3] [--skip-large] [--skip-small] [--profile DIR]
+        [--backlog-gib 5] [--backlog-throttle 2000000] [--backlog-seconds 60]
 
 Workloads:
   small  N CSV files of 0.5–4 KB (generated sensor readings, seeded), or every file under --dir (real data);
-  large  one incompressible file of --large-mib MiB.
+  large  one incompressible file of --large-mib MiB;
+  backlog  --backlog-gib GiB of mixed files (small CSV, medium and large incompressible) offered at once to
+         an edge whose link is throttled (--backlog-throttle bytes/s through the fault proxy): the whole
+         backlog is accepted into the spool, then shipped for --backlog-seconds; the figures are the
+         edge's and the core's peak RSS while holding and shipping it (issue 14: "edge peak RSS <= 24 MiB
+         in every workload, including a 5 GB backlog of mixed files shipped through a throttled link"),
+         the time to accept the backlog and the bytes shipped. No rclone row (nothing to compare).
 Runs, for each workload:
   rclone     `rclone copy --transfers 16` into a SeaweedFS bucket (the reference), configured through
              RCLONE_CONFIG_* variables (no config file);
@@ -24,7 +31,7 @@ Uses the release build (`swift build -c release`, run if the binaries are missin
 names another. `--edge-bin` (a binary) or `--edge-deb` (scripts/package.sh's .deb, unpacked with
 dpkg-deb) runs the packaged edge in every Tributary row instead, so its RSS is the one reported.
 `--profile DIR`: `perf record` of the edge and the core in each Tributary row, with the hottest
-symbols printed. `--quick`: 500 small files and a 32 MiB file, a smoke run of a minute or two. Installs rclone from
+symbols printed. `--quick`: 500 small files, a 32 MiB file and a 0.25 GiB backlog shipped for 10 s, a smoke run of a minute or two. Installs rclone from
 Debian if it is missing. Figures are printed, never asserted.
 """
 
@@ -93,6 +100,50 @@ def make_small(dst: Path, n: int, data: Path | None) -> list[Path]:
         p = dst / f"station-{i % 97:03d}-{i:06d}.csv"
         p.write_bytes(csv_file(rng, rng.randint(512, 4096), i % 97))
         out.append(p)
+    return out
+
+
+def make_backlog(dst: Path, gib: float) -> list[Path]:
+    """Mixed files totalling `gib` GiB: ~2 % small CSV (0.5–4 KB), ~18 % medium (1–16 MiB, half CSV-like,
+    half incompressible), the rest large incompressible files of 256 MiB (the last one shorter)."""
+    dst.mkdir(parents=True)
+    rng = random.Random(5)
+    total = int(gib * (1 << 30))
+    out: list[Path] = []
+    small_budget, medium_budget = total // 50, total * 18 // 100
+    made = i = 0
+    while made < small_budget:
+        data = csv_file(rng, rng.randint(512, 4096), i % 97)
+        p = dst / f"small-{i:06d}.csv"
+        p.write_bytes(data)
+        out.append(p)
+        made += len(data)
+        i += 1
+    made = 0
+    while made < medium_budget:
+        size = rng.randint(1 << 20, 16 << 20)
+        p = dst / f"medium-{len(out):06d}.bin"
+        with open(p, "wb") as f:
+            if rng.random() < 0.5:
+                chunk = csv_file(rng, 1 << 20, 7)
+                for _ in range(size // len(chunk)):
+                    f.write(chunk)
+            else:
+                for _ in range(size >> 20):
+                    f.write(os.urandom(1 << 20))
+        out.append(p)
+        made += p.stat().st_size
+    left = total - sum(p.stat().st_size for p in out)
+    n = 0
+    while left > 0:
+        mib = min(256, max(1, left >> 20))
+        p = dst / f"large-{n:03d}.bin"
+        with open(p, "wb") as f:
+            for _ in range(mib):
+                f.write(os.urandom(1 << 20))
+        out.append(p)
+        left -= mib << 20
+        n += 1
     return out
 
 
@@ -240,6 +291,57 @@ def run_tributary(name: str, backend, files: list[Path], work: Path, weed=None, 
                   edge_rss, core_rss, edge_cpu, core_cpu, weed_cpu)
 
 
+def run_backlog(backend, files: list[Path], work: Path, throttle: int, ship_seconds: float,
+                edge_settings: dict[str, int | str] | None = None) -> str:
+    """The backlog workload: every file offered at once, the link throttled; peak RSS while the spool
+    holds the backlog and ships part of it."""
+    from conftest import CoreServer
+    from edgekit import EdgeAgent, FaultProxy
+
+    core = CoreServer(work / "core-backlog", backend=backend)
+    core.start()
+    proxy = FaultProxy(work / "proxy-backlog", core.port, "--throttle", str(throttle)).start()
+    token = core.add_site("bench-backlog")
+    raw = sum(p.stat().st_size for p in files)
+    settings: dict = dict(log_level="notice", settle_ms=None, poll_ms=None, segment_max_age_ms=None, retry_base_ms=None,
+                          retry_cap_ms=None, stall_seconds=None, connect_timeout_seconds=None,
+                          max_spool_bytes=raw + (2 << 30))
+    settings.update(edge_settings or {})
+    agent = EdgeAgent(work / "edge-backlog", proxy.url, "bench-backlog", token, **settings)
+    agent.start()
+    stream_dir = agent.inbox / "mixed"
+    stream_dir.mkdir()
+    t = time.monotonic()
+    for p in files:
+        os.link(p, agent.dir / "staging-link")
+        os.rename(agent.dir / "staging-link", stream_dir / p.name)
+    deadline = t + 1800
+    while time.monotonic() < deadline:
+        counters = agent.status()["counters"]
+        if counters.get("accepted_objects", 0) >= len(files):
+            break
+        time.sleep(0.5)
+    else:
+        raise SystemExit("backlog: the edge did not accept every file in 30 minutes")
+    accepted_s = time.monotonic() - t
+    rss_accepted = agent.peak_rss_kb / 1024
+    time.sleep(ship_seconds)
+    status = agent.status()
+    edge_rss, core_rss = agent.peak_rss_kb / 1024, peak_rss_mib(core.proc.pid)
+    stats = proxy.stats()
+    agent.stop()
+    proxy.stop()
+    core.stop()
+    shipped = status["counters"].get("acked_bytes", 0)
+    return "\n".join([
+        f"\n## backlog: {len(files):,} mixed files, {raw / 1e9:,.2f} GB, link throttled to {throttle / 1e6:.1f} MB/s a connection",
+        "| run | accepted into the spool after s | edge peak RSS MiB, backlog accepted | edge peak RSS MiB, after shipping | "
+        "core peak RSS MiB | shipped in the window | wire bytes up |",
+        "|---|---|---|---|---|---|---|",
+        f"| tributary, fs lake | {accepted_s:.1f} | {rss_accepted:.1f} | {edge_rss:.1f} | {core_rss:.1f} | "
+        f"{shipped / 1e6:,.1f} MB in {ship_seconds:.0f} s | {stats['bytes_up'] / 1e6:,.1f} MB |"])
+
+
 def tar_zstd_ratio(src: Path) -> float:
     tar = subprocess.run(["tar", "-C", str(src), "-cf", "-", "."], capture_output=True, check=True).stdout
     z = subprocess.run(["zstd", "-19", "-q", "-c"], input=tar, capture_output=True, check=True).stdout
@@ -294,6 +396,9 @@ def main() -> None:
     ap.add_argument("--skip-s3", action="store_true", help="only rclone and the filesystem lake")
     ap.add_argument("--skip-small", action="store_true")
     ap.add_argument("--skip-large", action="store_true")
+    ap.add_argument("--backlog-gib", type=float, default=5.0, help="size of the backlog workload in GiB (default 5; 0 skips it)")
+    ap.add_argument("--backlog-throttle", type=int, default=2_000_000, help="the backlog's link, bytes/s a connection (default 2 MB/s)")
+    ap.add_argument("--backlog-seconds", type=float, default=60.0, help="how long the backlog ships after it is accepted (default 60)")
     ap.add_argument("--edge-set", action="append", default=[], metavar="KEY=VALUE",
                     help="an [edge] setting other than the product default for the Tributary rows (repeatable; printed)")
     ap.add_argument("--profile", type=Path, help="perf record the edge and the core in each Tributary row; data and reports here")
@@ -304,6 +409,7 @@ def main() -> None:
         edge_settings[k.strip()] = int(v) if v.strip().lstrip("-").isdigit() else v.strip()
     if args.quick:
         args.files, args.large_mib = min(args.files, 500), min(args.large_mib, 32)
+        args.backlog_gib, args.backlog_seconds = min(args.backlog_gib, 0.25), min(args.backlog_seconds, 10.0)
 
     work = Path(tempfile.mkdtemp(prefix="tributary-bench-"))
     bin_dir = args.bin_dir or release_bin_dir()
@@ -340,6 +446,12 @@ def main() -> None:
             out.append(table(label, results, tar_zstd_ratio(src) if with_reference else None))
             print(out[-1], flush=True)
             shutil.rmtree(src, ignore_errors=True)
+        if args.backlog_gib > 0:
+            files = make_backlog(work / "backlog", args.backlog_gib)
+            out.append(run_backlog(FsSqlite(), files, work / "backlog-run", args.backlog_throttle, args.backlog_seconds,
+                                   edge_settings=edge_settings))
+            print(out[-1], flush=True)
+            shutil.rmtree(work / "backlog", ignore_errors=True)
     finally:
         weed.cleanup()
         if pg is not None:
