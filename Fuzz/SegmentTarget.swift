@@ -94,7 +94,12 @@ struct FuzzSegmentDelegate: SegmentDelegate {
     }
 
     mutating func segmentObjectEnded(_ entry: ManifestEntry) throws {
-        guard let o = open, o.entry == entry else { preconditionFailure("object ended that was not open") }
+        // A version-2 entry gets its sha256 only when its member ends; the rest must not change.
+        guard var o = open, o.entry.memberPath == entry.memberPath, o.entry.size == entry.size, o.entry.ref == entry.ref,
+            o.entry.capturedAt == entry.capturedAt, o.entry.sha256.isEmpty || o.entry.sha256 == entry.sha256
+        else { preconditionFailure("object ended that was not open") }
+        precondition(Hex.isSHA256(entry.sha256), "object ended without a sha256")
+        o.entry = entry
         objects.append(o)
         open = nil
     }

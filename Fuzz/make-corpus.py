@@ -55,19 +55,24 @@ def pax_tar(records):
     return buf.getvalue()
 
 
-def manifest(items):
+def manifest(items, version=1):
+    """Version 1 lists every sha256 and `ref`; version 2 (compact) only a ref's sha256 and `ref: true`."""
     objects = []
     for stream, name, data, captured, ref in items:
-        o = {"stream": stream, "name": name, "size": len(data), "sha256": sha(data), "ref": ref}
+        o = {"stream": stream, "name": name, "size": len(data)}
+        if version == 1 or ref:
+            o["sha256"] = sha(data)
+        if version == 1 or ref:
+            o["ref"] = ref
         if captured:
             o["captured_at"] = captured
         objects.append(o)
-    return json.dumps({"format": "tributary-segment", "version": 1, "objects": objects},
+    return json.dumps({"format": "tributary-segment", "version": version, "objects": objects},
                       sort_keys=True, separators=(",", ":")).encode()
 
 
-def segment_tar(items):
-    members = [("tributary-manifest.json", manifest(items))]
+def segment_tar(items, version=1):
+    members = [("tributary-manifest.json", manifest(items, version))]
     members += [(s + "/" + n, d) for s, n, d, _, ref in items if not ref]
     return tar_of(members)
 
@@ -119,6 +124,10 @@ def main():
         write("segment", label + ".plain", b"\x00" + plain)           # even: the target compresses
         write("segment", label + ".zst", b"\x01" + zstd(plain, "--check"))  # odd: as sent
         write("json", label + ".manifest", b"\x02" + manifest(items))
+        compact = segment_tar(items, version=2)
+        write("segment", label + ".v2.plain", b"\x00" + compact)
+        write("segment", label + ".v2.zst", b"\x01" + zstd(compact, "--check"))
+        write("json", label + ".v2.manifest", b"\x02" + manifest(items, version=2))
     # GNU tar's own output (pax headers, padding to a 10 KiB record), and two zstd frames.
     items = SEGMENTS["three"]
     files = [("tributary-manifest.json", manifest(items))] + [(s + "/" + n, d) for s, n, d, _, r in items]

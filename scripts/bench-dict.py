@@ -2,8 +2,10 @@
 """Small sensor files on an idle link (issue 14): latency of a burst and wire bytes, with and without
 per-stream zstd dictionaries, at several zstd levels, against `tar | zstd -19` of the same files.
 
-    .venv/bin/python scripts/bench-dict.py [--files 730] [--levels 3,9,19] [--data DIR]
+    .venv/bin/python scripts/bench-dict.py [--files 730] [--levels 19] [--skip-old] [--no-dict] [--data DIR]
 
+Configurations: the defaults before compact manifests (`old-defaults`: manifest version 1, every segment at
+zstd level 3), the product defaults, and the defaults with `zstd_level` set to each of --levels.
 For each configuration a fresh core, a fault-free tributary-faultproxy (its counters give the bytes on
 the wire) and an edge with the product's defaults. The edge runs idle; then two bursts of `--files`
 files (day 1 and day 2 of hourly readings, ~6 KB a file, one per station per day, or the files of
@@ -106,7 +108,10 @@ def run(name: str, settings: dict, bursts: list[list[Path]], work: Path) -> list
         out.append({"config": name, "burst": i, "files": len(files), "raw": raw,
                     "put_s": durable - t0, "latency_s": landed - durable,
                     "up": after["bytes_up"] - before["bytes_up"], "down": after["bytes_down"] - before["bytes_down"],
-                    "ref": tar_zstd(files)})
+                    "ref": tar_zstd(files),
+                    # What `tar | zstd -19` would send if it shipped each put's files as they came.
+                    "ref_put": tar_zstd(files) if i == 1 else sum(tar_zstd(files[k:k + TRICKLE])
+                                                               for k in range(0, len(files), TRICKLE))})
     agent.stop()
     proxy.stop()
     core.stop()
@@ -116,7 +121,9 @@ def run(name: str, settings: dict, bursts: list[list[Path]], work: Path) -> list
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--files", type=int, default=730)
-    ap.add_argument("--levels", default="3,9,19")
+    ap.add_argument("--levels", default="19", help="also run with zstd_level set to each of these (empty: none)")
+    ap.add_argument("--skip-old", action="store_true", help="skip the run with the defaults before compact manifests")
+    ap.add_argument("--no-dict", action="store_true", help="also run with dictionaries off")
     ap.add_argument("--data", type=Path)
     ap.add_argument("--work", type=Path, help="keep the cores', proxies' and edges' directories (logs) here")
     args = ap.parse_args()
@@ -128,16 +135,21 @@ def main() -> None:
     else:
         bursts = [make_burst(work / "day1", args.files, 1, 1), make_burst(work / "day2", args.files, 2, 2)]
     rows = []
-    levels = [int(x) for x in args.levels.split(",")]
-    rows += run("no-dict-l3", {"dictionary_bytes": 0, "zstd_level": 3}, bursts, work)
+    levels = [int(x) for x in args.levels.split(",") if x]
+    # The defaults before compact manifests and the small-segment level (same binaries, same code path).
+    if not args.skip_old:
+        rows += run("old-defaults", {"zstd_level": 3, "zstd_small_segment_level": 3, "segment_manifest_version": 1}, bursts, work)
+    rows += run("defaults", {}, bursts, work)
+    if args.no_dict:
+        rows += run("no-dict", {"dictionary_bytes": 0}, bursts, work)
     for level in levels:
-        rows += run(f"dict-l{level}", {"zstd_level": level}, bursts, work)
+        rows += run(f"level-{level}", {"zstd_level": level}, bursts, work)
     print(f"\n{'config':<12} {'burst':>5} {'files':>5} {'raw':>9} {'put s':>6} {'latency s':>9} {'up':>8} {'up/raw':>7} "
-          f"{'down/raw':>8} {'tar|zstd-19':>11} {'up/ref':>6}")
+          f"{'down/raw':>8} {'tar|zstd-19':>11} {'up/ref':>6} {'per-put ref':>11} {'up/that':>7}")
     for r in rows:
         print(f"{r['config']:<12} {r['burst']:>5} {r['files']:>5} {r['raw']:>9} {r['put_s']:>6.2f} {r['latency_s']:>9.2f} "
               f"{r['up']:>8} {r['up'] / r['raw']:>7.3f} {r['down'] / r['raw']:>8.4f} {r['ref'] / r['raw']:>11.3f} "
-              f"{r['up'] / r['ref']:>6.2f}")
+              f"{r['up'] / r['ref']:>6.2f} {r['ref_put'] / r['raw']:>11.3f} {r['up'] / r['ref_put']:>7.2f}")
 
 
 if __name__ == "__main__":

@@ -26,5 +26,7 @@ public struct AgentContext: Sendable {
         dictionaries = StreamDictionaries(spoolDirectory: spool.directory, policy: DictionaryPolicy(configuration: configuration))
     }
 
-    var builder: BatchBuilder { BatchBuilder(spoolDirectory: spool.directory, zstdLevel: configuration.zstdLevel, dictionaries: dictionaries) }
+    var builder: BatchBuilder { BatchBuilder(
+            spoolDirectory: spool.directory, zstdLevel: configuration.zstdLevel,
+            compression: SegmentCompression(configuration: configuration), dictionaries: dictionaries) }
 }

@@ -19,14 +19,23 @@ import Foundation
 //   {"format":"tributary-segment","version":1,
 //    "objects":[{"stream":"vibration","name":"a.csv","size":12,"sha256":"<hex>",
 //                "captured_at":"2026-11-21T10:00:00Z","ref":false}, …]}
+// Version 2 (compact) is the same JSON without the sha256 of the entries that carry bytes and
+// without `"ref":false`: the reader computes each member's sha256 and completes the entry
+// (`SegmentReader.manifest`), which is what the core records and what its receipt digests. The
+// 64 hex digits per object were ~25 KB of a 730-object segment's ~280 KB at level 19 (random,
+// so incompressible). Integrity still holds end to end: the upload's sha256 and the tus chunk
+// checksums cover the bytes on the wire, zstd's frame checksum the decoded tar, and the edge
+// acknowledges an object only when the receipt names it with the edge's own journaled sha256
+// (the compact receipt's digest covers every (stream, name, sha256, size); a mismatch makes the
+// edge fetch the full receipt, which it checks object by object).
 //
 // Invariants checked by `SegmentReader` (any violation rejects the whole segment):
 // - the manifest is the first member, parses, and lists at least one object;
-// - every entry has a valid stream and name, a 64-hex sha256, and no two entries share a
-//   (stream, name);
+// - every entry has a valid stream and name, a 64-hex sha256 (version 2: `ref` entries only; an
+//   entry that carries bytes may omit it), and no two entries share a (stream, name);
 // - members appear exactly in manifest order for the non-`ref` entries: no missing, extra,
 //   renamed or reordered member;
-// - each member's size and sha256 equal its entry's;
+// - each member's size equals its entry's, and its sha256 too where the entry lists one;
 // - the tar ends with its end-of-archive marker and the zstd stream ends on a frame boundary.
 // Limits (`ParserLimits`, any excess rejects the segment): the decoded tar stream is at most
 // `maxDecodedBytes`, counted as it is decompressed; the manifest's declared sizes sum (overflow
@@ -67,7 +76,8 @@ public struct ManifestEntry: Codable, Sendable, Equatable {
         stream = try c.decode(String.self, forKey: .stream)
         name = try c.decode(String.self, forKey: .name)
         size = try c.decode(UInt64.self, forKey: .size)
-        sha256 = try c.decode(String.self, forKey: .sha256)
+        // Absent only in a version-2 manifest (checked by `validate`); the reader completes it.
+        sha256 = try c.decodeIfPresent(String.self, forKey: .sha256) ?? ""
         capturedAt = try c.decodeIfPresent(String.self, forKey: .capturedAt)
         ref = try c.decodeIfPresent(Bool.self, forKey: .ref) ?? false
     }
@@ -76,19 +86,66 @@ public struct ManifestEntry: Codable, Sendable, Equatable {
     public var memberPath: String { stream + "/" + name }
 }
 
+/// An entry as a version-2 manifest writes it: no sha256 when the entry carries bytes, no
+/// `ref` unless true.
+private struct CompactManifestEntry: Encodable {
+    var stream: String
+    var name: String
+    var size: UInt64
+    var sha256: String?
+    var capturedAt: String?
+    var ref: Bool?
+
+    init(_ e: ManifestEntry) {
+        stream = e.stream
+        name = e.name
+        size = e.size
+        sha256 = e.ref ? e.sha256 : nil
+        capturedAt = e.capturedAt
+        ref = e.ref ? true : nil
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case stream, name, size, sha256, ref
+        case capturedAt = "captured_at"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(stream, forKey: .stream)
+        try c.encode(name, forKey: .name)
+        try c.encode(size, forKey: .size)
+        try c.encodeIfPresent(sha256, forKey: .sha256)
+        try c.encodeIfPresent(capturedAt, forKey: .capturedAt)
+        try c.encodeIfPresent(ref, forKey: .ref)
+    }
+}
+
+private struct CompactManifest: Encodable {
+    var format: String
+    var version: Int
+    var objects: [CompactManifestEntry]
+}
+
 public struct SegmentManifest: Codable, Sendable, Equatable {
     public static let memberName = "tributary-manifest.json"
     public static let formatName = "tributary-segment"
     /// The default ceiling on the manifest member (`ParserLimits.maxManifestBytes`).
     public static let maxBytes = Int(ParserLimits.default.maxManifestBytes)
 
+    /// The versions a reader accepts: 1 (every entry with its sha256) and 2 (compact: see above).
+    public static let versions = 1...2
+    /// The version an edge writes unless told otherwise (`segment_manifest_version`).
+    public static let compactVersion = 2
+
     public var format: String
     public var version: Int
     public var objects: [ManifestEntry]
 
-    public init(objects: [ManifestEntry]) {
+    /// `version` 1 for a reader older than version 2 (a relay's downstream core of unknown age).
+    public init(objects: [ManifestEntry], version: Int = 1) {
         self.format = Self.formatName
-        self.version = 1
+        self.version = version
         self.objects = objects
     }
 
@@ -96,7 +153,7 @@ public struct SegmentManifest: Codable, Sendable, Equatable {
     /// at most `maxManifestEntries` entries, and the sizes of the entries that carry bytes sum
     /// (with overflow detection) to at most `maxDecodedBytes` (`too_large`).
     public func validate(limits: ParserLimits = .default) throws {
-        guard format == Self.formatName, version == 1 else {
+        guard format == Self.formatName, Self.versions.contains(version) else {
             throw TributaryError(.corruptSegment, "manifest format '\(format)' version \(version) is not supported")
         }
         guard !objects.isEmpty else { throw TributaryError(.corruptSegment, "manifest lists no objects") }
@@ -108,7 +165,8 @@ public struct SegmentManifest: Codable, Sendable, Equatable {
         for e in objects {
             try Names.validateStream(e.stream)
             try Names.validateObjectName(e.name)
-            guard Hex.isSHA256(e.sha256) else {
+            // Version 2 leaves the sha256 of an entry that carries bytes to the reader.
+            guard Hex.isSHA256(e.sha256) || (version >= 2 && !e.ref && e.sha256.isEmpty) else {
                 throw TributaryError(.corruptSegment, "manifest entry '\(Names.printable(e.name))' has a malformed sha256")
             }
             if let t = e.capturedAt { _ = try Timestamp.parse(t) }
@@ -135,6 +193,9 @@ public struct SegmentManifest: Codable, Sendable, Equatable {
     public func encoded() throws -> [UInt8] {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
+        if version >= 2 {
+            return Array(try enc.encode(CompactManifest(format: format, version: version, objects: objects.map(CompactManifestEntry.init))))
+        }
         return Array(try enc.encode(self))
     }
 
@@ -164,11 +225,36 @@ public struct SegmentWriter<Sink: ByteSink> {
 
     public init(sink: Sink, manifest: SegmentManifest, level: Int32 = 3, dictionary: ZstdDictionary? = nil) throws {
         try manifest.validate()
+        // The writer checks every object it sends against its sha256, whatever the version writes.
+        if let partial = manifest.objects.first(where: { !Hex.isSHA256($0.sha256) }) {
+            throw TributaryError(.corruptSegment, "manifest entry '\(Names.printable(partial.name))' has no sha256 to check its bytes against")
+        }
+        let json = try manifest.encoded()
         self.sink = sink
         self.manifest = manifest
-        self.compressor = ZstdCompressor(level: level, dictionary: dictionary)
+        self.compressor = ZstdCompressor(level: level, dictionary: dictionary, sizeHint: Self.tarBound(manifest, json: json))
         self.pending = manifest.objects.filter { !$0.ref }
-        let json = try manifest.encoded()
+        try writeManifest(json)
+    }
+
+    /// At least the length of the tar stream this writer produces (the compressor's size hint: a
+    /// small segment at level 19 then needs ~1 MiB of zstd tables instead of ~90 MiB). Each member
+    /// costs at most its size, a 512-byte header, a pax header block and its records (at most
+    /// 1,536 bytes for a path within `Names`' limits) and 511 bytes of padding. An underestimate
+    /// would only cost ratio (a window shorter than the stream), never correctness. Saturates.
+    public static func tarBound(_ manifest: SegmentManifest, json: [UInt8]) -> UInt64 {
+        let perMember: UInt64 = 512 + 512 + 1536 + 511
+        var total = UInt64(json.count) + perMember + UInt64(Tar.endOfArchive.count)
+        for e in manifest.objects where !e.ref {
+            let (a, o1) = total.addingReportingOverflow(e.size)
+            let (b, o2) = a.addingReportingOverflow(perMember)
+            if o1 || o2 { return .max }
+            total = b
+        }
+        return total
+    }
+
+    private mutating func writeManifest(_ json: [UInt8]) throws {
         try emit(Tar.encodeHeader(TarHeader(path: SegmentManifest.memberName, size: UInt64(json.count))))
         try emit(json)
         try emit([UInt8](repeating: 0, count: Tar.padding(for: UInt64(json.count))))
@@ -233,9 +319,10 @@ public struct SegmentWriter<Sink: ByteSink> {
 public protocol SegmentDelegate {
     /// The manifest, already validated.
     mutating func segmentManifest(_ manifest: SegmentManifest) throws
+    /// In a version-2 manifest `entry.sha256` is still empty here when the manifest omits it.
     mutating func segmentObjectBegan(_ entry: ManifestEntry) throws
     mutating func segmentObjectData(_ bytes: UnsafeRawBufferPointer) throws
-    /// Called only after size and sha256 matched the entry.
+    /// Called only after size and sha256 matched the entry; `entry.sha256` is the member's.
     mutating func segmentObjectEnded(_ entry: ManifestEntry) throws
 }
 
@@ -290,7 +377,9 @@ public struct SegmentReader<Delegate: SegmentDelegate> {
         if let f = failure { throw TributaryError(f.code, "segment reader used after it failed: \(f.message)") }
     }
 
-    /// The manifest, once its member has been read.
+    /// The manifest, once its member has been read. In a version-2 manifest an entry that carries
+    /// bytes gets its sha256 (computed here) when its member has been read: after `finish()`
+    /// every entry has one.
     public var manifest: SegmentManifest? { state.manifest }
 
     public mutating func finish() throws {
@@ -302,10 +391,10 @@ public struct SegmentReader<Delegate: SegmentDelegate> {
         if let open = state.current {
             throw TributaryError(.corruptSegment, "segment ended inside member '\(Names.printable(open.entry.memberPath))'")
         }
-        if let missing = state.expected.first {
+        if let missing = state.expected.first, let m = state.manifest {
             throw TributaryError(
                 .manifestMismatch,
-                "member '\(Names.printable(missing.memberPath))' listed in the manifest is missing (\(state.expected.count) missing)")
+                "member '\(Names.printable(m.objects[missing].memberPath))' listed in the manifest is missing (\(state.expected.count) missing)")
         }
         guard tar.reachedEnd else { throw TributaryError(.corruptSegment, "tar stream has no end-of-archive marker (truncated)") }
     }
@@ -313,8 +402,9 @@ public struct SegmentReader<Delegate: SegmentDelegate> {
     struct TarState {
         var manifest: SegmentManifest?
         var manifestBuffer: [UInt8]?
-        var expected: ArraySlice<ManifestEntry> = []
-        var current: (entry: ManifestEntry, digest: StreamingDigest)?
+        /// Indices into `manifest.objects` of the entries whose members are still to come.
+        var expected: ArraySlice<Int> = []
+        var current: (index: Int, entry: ManifestEntry, digest: StreamingDigest)?
     }
 
     struct Adapter: TarParser.Delegate {
@@ -336,7 +426,7 @@ public struct SegmentReader<Delegate: SegmentDelegate> {
                 state.manifestBuffer = []
                 return
             }
-            guard let next = state.expected.first else {
+            guard let index = state.expected.first, let next = state.manifest?.objects[index] else {
                 throw TributaryError(.manifestMismatch, "member '\(Names.printable(header.path))' is not listed in the manifest")
             }
             guard header.path == next.memberPath else {
@@ -349,7 +439,7 @@ public struct SegmentReader<Delegate: SegmentDelegate> {
                     .sizeMismatch, "member '\(Names.printable(header.path))' has \(header.size) bytes, manifest says \(next.size)")
             }
             state.expected.removeFirst()
-            state.current = (next, StreamingDigest())
+            state.current = (index, next, StreamingDigest())
             try delegate.segmentObjectBegan(next)
         }
 
@@ -372,7 +462,7 @@ public struct SegmentReader<Delegate: SegmentDelegate> {
                 let m = try SegmentManifest.decode(buf)
                 try m.validate(limits: limits)
                 state.manifest = m
-                state.expected = m.objects.filter { !$0.ref }[...]
+                state.expected = m.objects.indices.filter { !m.objects[$0].ref }[...]
                 try delegate.segmentManifest(m)
                 return
             }
@@ -381,11 +471,17 @@ public struct SegmentReader<Delegate: SegmentDelegate> {
             }
             state.current = nil
             let h = c.digest.finalizeHex()
-            guard h == c.entry.sha256 else {
-                throw TributaryError(
-                    .checksumMismatch, "member '\(Names.printable(c.entry.memberPath))' has sha256 \(h), manifest says \(c.entry.sha256)")
+            var entry = c.entry
+            if entry.sha256.isEmpty {
+                // Version 2: the member's bytes name their content.
+                entry.sha256 = h
+                state.manifest?.objects[c.index].sha256 = h
             }
-            try delegate.segmentObjectEnded(c.entry)
+            guard h == entry.sha256 else {
+                throw TributaryError(
+                    .checksumMismatch, "member '\(Names.printable(entry.memberPath))' has sha256 \(h), manifest says \(entry.sha256)")
+            }
+            try delegate.segmentObjectEnded(entry)
         }
     }
 }

@@ -10,7 +10,10 @@ public final class ZstdCompressor {
     ///   - level: zstd level (1...19; 3 is zstd's default).
     ///   - checksum: append zstd's xxhash64 frame checksum so a decoder catches corruption.
     ///   - dictionary: compress with it (each frame records its `zstdID`).
-    public init(level: Int32 = 3, checksum: Bool = true, dictionary: ZstdDictionary? = nil) {
+    ///   - sizeHint: about how many bytes will be compressed. zstd then sizes its window and tables
+    ///     to the input: without it a stream is assumed large, and level 19 allocates ~90 MiB of
+    ///     tables (2^24 chain entries, 2^22 hash entries, an 8 MiB window) even for 30 KB.
+    public init(level: Int32 = 3, checksum: Bool = true, dictionary: ZstdDictionary? = nil, sizeHint: UInt64? = nil) {
         guard let cctx = ZSTD_createCCtx() else { fatalError("ZSTD_createCCtx: out of memory") }
         self.cctx = cctx
         ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level)
@@ -19,10 +22,13 @@ public final class ZstdCompressor {
             let r = d.bytes.withUnsafeBytes { ZSTD_CCtx_loadDictionary(cctx, $0.baseAddress, $0.count) }
             // A validated dictionary loads unless memory is exhausted.
             if ZSTD_isError(r) != 0 { fatalError("ZSTD_CCtx_loadDictionary: \(String(cString: ZSTD_getErrorName(r)))") }
+        }
+        if dictionary != nil || sizeHint != nil {
             // With a dictionary and an unknown input size zstd assumes a tiny input and picks that
             // table's parameters (a 16 KiB window at level 19): a segment of many objects then
-            // loses the matches between them. Keep the parameters of the level without a dictionary.
-            let p = ZSTD_getCParams(level, 0, 0)
+            // loses the matches between them. Keep the parameters of the level for the input's
+            // size (unknown: the large-input row), not counting the dictionary.
+            let p = ZSTD_getCParams(level, sizeHint.map { max($0, 1) } ?? 0, 0)
             ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, Int32(p.windowLog))
             ZSTD_CCtx_setParameter(cctx, ZSTD_c_chainLog, Int32(p.chainLog))
             ZSTD_CCtx_setParameter(cctx, ZSTD_c_hashLog, Int32(p.hashLog))
@@ -35,6 +41,9 @@ public final class ZstdCompressor {
     }
 
     deinit { ZSTD_freeCCtx(cctx) }
+
+    /// The bytes zstd holds for this compressor (context, window, tables).
+    public var memoryBytes: Int { ZSTD_sizeof_CCtx(cctx) }
 
     public func compress(_ input: UnsafeRawBufferPointer, sink: (UnsafeRawBufferPointer) throws -> Void) throws {
         try run(input, mode: ZSTD_e_continue, sink: sink)

@@ -42,8 +42,10 @@ public struct CollectingDelegate: SegmentDelegate, Sendable {
     }
 
     public mutating func segmentObjectEnded(_ entry: ManifestEntry) throws {
-        precondition(open?.entry == entry, "segmentObjectEnded for another entry")
-        objects.append(open!)
+        // A version-2 entry gets its sha256 only when its member ends.
+        precondition(open?.entry.memberPath == entry.memberPath && open?.entry.size == entry.size, "segmentObjectEnded for another entry")
+        precondition(open?.entry.sha256.isEmpty == true || open?.entry.sha256 == entry.sha256, "the entry's sha256 changed")
+        objects.append(Object(entry: entry, bytes: open!.bytes))
         open = nil
     }
 }
@@ -101,8 +103,11 @@ public enum SensorCSV {
 public enum SegmentFixtures {
     /// A segment written by `SegmentWriter`: the manifest lists `items` in order, and each
     /// non-ref item's bytes are written in slices of up to `chunk` bytes.
-    public static func segment(_ items: [SegmentItem], chunk: Int = 1000, dictionary: ZstdDictionary? = nil) throws -> [UInt8] {
-        var writer = try SegmentWriter(sink: ArraySink(), manifest: SegmentManifest(objects: items.map(\.entry)), dictionary: dictionary)
+    public static func segment(
+        _ items: [SegmentItem], chunk: Int = 1000, dictionary: ZstdDictionary? = nil, version: Int = 1
+    ) throws -> [UInt8] {
+        let manifest = SegmentManifest(objects: items.map(\.entry), version: version)
+        var writer = try SegmentWriter(sink: ArraySink(), manifest: manifest, dictionary: dictionary)
         for item in items where !item.entry.ref {
             _ = try writer.beginObject()
             var i = 0
@@ -136,8 +141,8 @@ public enum SegmentFixtures {
     }
 
     /// The usual tar of a segment: manifest of `items`, then the non-ref items' members.
-    public static func segmentTar(_ items: [SegmentItem], endMarker: Bool = true) throws -> [UInt8] {
-        let manifest = SegmentManifest(objects: items.map(\.entry))
+    public static func segmentTar(_ items: [SegmentItem], endMarker: Bool = true, version: Int = 1) throws -> [UInt8] {
+        let manifest = SegmentManifest(objects: items.map(\.entry), version: version)
         return tar(
             [(SegmentManifest.memberName, try manifest.encoded())]
                 + items.filter { !$0.entry.ref }.map { ($0.entry.memberPath, $0.bytes) },

@@ -108,7 +108,7 @@ struct SegmentReaderRejectionTests {
         m.format = "zip"
         expectRejected(try handmade([(SegmentManifest.memberName, try m.encoded()), (Self.a.entry.memberPath, Self.a.bytes)]), .corruptSegment)
         m = SegmentManifest(objects: [Self.a.entry])
-        m.version = 2
+        m.version = SegmentManifest.versions.upperBound + 1
         expectRejected(try handmade([(SegmentManifest.memberName, try m.encoded()), (Self.a.entry.memberPath, Self.a.bytes)]), .corruptSegment)
     }
 

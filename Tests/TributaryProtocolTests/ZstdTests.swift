@@ -25,6 +25,36 @@ struct ZstdTests {
         return out
     }
 
+    @Test("a size hint keeps level 19's tables small for a small input, and the output decodes")
+    func sizeHint() throws {
+        let data = SensorCSV.file(station: 1, lines: 400, seed: 7)
+        func run(_ hint: UInt64?) throws -> (memory: Int, out: [UInt8]) {
+            let c = ZstdCompressor(level: 19, sizeHint: hint)
+            var out: [UInt8] = []
+            try data.withUnsafeBytes { p in try c.compress(p) { out.append(contentsOf: $0) } }
+            try c.finish { out.append(contentsOf: $0) }
+            return (c.memoryBytes, out)
+        }
+        let hinted = try run(UInt64(data.count))
+        let unhinted = try run(nil)
+        #expect(hinted.memory < 8 << 20, "level 19 with a \(data.count)-byte hint holds \(hinted.memory) bytes")
+        #expect(unhinted.memory > 32 << 20, "without a hint level 19 sizes for a large input")
+        #expect(try decompress(hinted.out) == data)
+        // The window still covers the whole input: no ratio lost.
+        #expect(hinted.out.count <= unhinted.out.count + 64)
+    }
+
+    @Test("a segment writer's size hint bounds its tar stream")
+    func segmentTarBound() throws {
+        let items = [
+            SegmentItem(name: String(repeating: "d/", count: 300) + "x.csv", bytes: TestBytes.random(3000, seed: 1)),
+            SegmentItem(name: "e.csv", bytes: []), SegmentItem(name: "r.csv", bytes: [1], ref: true),
+        ]
+        let manifest = SegmentManifest(objects: items.map(\.entry), version: 2)
+        let tar = try SegmentFixtures.segmentTar(items, version: 2)
+        #expect(SegmentWriter<ArraySink>.tarBound(manifest, json: try manifest.encoded()) >= UInt64(tar.count))
+    }
+
     @Test("5 MB round trip", arguments: ["random", "compressible"])
     func roundTrip(kind: String) throws {
         let data = kind == "random" ? TestBytes.random(5_000_000, seed: 31) : TestBytes.compressible(5_000_000, seed: 32)

@@ -73,6 +73,36 @@ def test_segment_without_sha256_metadata_and_in_one_patch(site):
     assert [o["status"] for o in site.receipt(url)["objects"]] == ["stored", "stored"]
 
 
+def compact_manifest(entries):
+    """A version-2 manifest: no sha256 on the entries that carry bytes, `ref` only when true."""
+    objects = []
+    for e in entries:
+        m = e.manifest()
+        if not e.ref:
+            del m["sha256"], m["ref"]
+        objects.append(m)
+    return {"format": "tributary-segment", "version": 2, "objects": objects}
+
+
+def test_compact_manifest_segment_lands_with_the_cores_own_hashes(live_core, site):
+    held = os.urandom(2048)
+    _, r = site.upload_object(held, "held.bin", stream="raw")
+    assert r.status_code == 204
+    entries = [Entry("s", "a.csv", csv_rows(300, 5), captured_at=T0), Entry("raw", "again.bin", held, ref=True),
+               Entry("s", "e.csv", b"")]
+    url, r = site.upload_segment(make_segment(entries, manifest=compact_manifest(entries)))
+    assert r.status_code == 204, r.text
+    objs = site.receipt(url)["objects"]
+    assert [(o["name"], o["sha256"], o["size"], o["status"]) for o in objs] == \
+        [(e.name, sha256_hex(e.data), len(e.data), "duplicate" if e.ref else "stored") for e in entries]
+    assert live_core.read_lake(objs[0]["key"]) == entries[0].data
+    # A member whose bytes differ from a sha256 the version-2 entry does list is still refused.
+    wrong = compact_manifest([entries[0]])
+    wrong["objects"][0]["sha256"] = sha256_hex(b"other")
+    url, r = site.upload_segment(make_segment([entries[0]], manifest=wrong))
+    assert_error(r, 422, "checksum_mismatch")
+
+
 def test_segment_body_sha256_mismatch_is_422(live_core, site):
     entries = [Entry("s", "one.csv", b"1\n")]
     url, r = site.upload_segment(make_segment(entries), sha256=sha256_hex(b"not the body"))
@@ -116,7 +146,9 @@ REJECTIONS = {
     "manifest-not-json": (dict(entries=[A, B], manifest=b"{not json"), "corrupt_segment"),
     "manifest-empty": (dict(entries=[], manifest=manifest_of([])), "corrupt_segment"),
     "manifest-wrong-format": (dict(entries=[A], manifest=manifest_of([A], format="zip")), "corrupt_segment"),
-    "manifest-wrong-version": (dict(entries=[A], manifest=manifest_of([A], version=2)), "corrupt_segment"),
+    "manifest-wrong-version": (dict(entries=[A], manifest=manifest_of([A], version=3)), "corrupt_segment"),
+    "manifest-v1-without-sha256": (dict(entries=[A], manifest=manifest_of([A], objects=[
+        {k: v for k, v in A.manifest().items() if k != "sha256"}])), "corrupt_segment"),
     "manifest-bad-sha256": (dict(entries=[Entry("s", "a.csv", A.data, sha256="XYZ")]), "corrupt_segment"),
     "member-size-mismatch": (dict(entries=[A, Entry("s", "b.csv", B.data, size=len(B.data) + 1), C]),
                              "size_mismatch"),

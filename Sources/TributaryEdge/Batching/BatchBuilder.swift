@@ -26,12 +26,18 @@ public struct CorruptSpoolObject: Error, Sendable, CustomStringConvertible {
 public struct BatchBuilder: Sendable {
     public let spoolDirectory: String
     public let zstdLevel: Int32
+    /// The level and manifest version of segments (`zstdLevel` stays the level of single objects).
+    public let compression: SegmentCompression
     /// Per-stream dictionaries: segments are compressed with one, objects sampled for training.
     public let dictionaries: StreamDictionaries?
 
-    public init(spoolDirectory: String, zstdLevel: Int32, dictionaries: StreamDictionaries? = nil) {
+    /// `compression`: by default the level `zstdLevel` for every segment and version-1 manifests.
+    public init(
+        spoolDirectory: String, zstdLevel: Int32, compression: SegmentCompression? = nil, dictionaries: StreamDictionaries? = nil
+    ) {
         self.spoolDirectory = spoolDirectory
         self.zstdLevel = zstdLevel
+        self.compression = compression ?? SegmentCompression(level: zstdLevel, smallLevel: zstdLevel, manifestVersion: 1)
         self.dictionaries = dictionaries
     }
 
@@ -39,11 +45,14 @@ public struct BatchBuilder: Sendable {
         let manifest = SegmentManifest(objects: entries.map {
             ManifestEntry(stream: $0.object.stream, name: $0.object.name, size: $0.object.size, sha256: $0.object.sha256,
                           capturedAt: $0.object.capturedAt, ref: $0.ref)
-        })
+        }, version: compression.manifestVersion)
         let sent = entries.filter { !$0.ref }.map(\.object)
         let dictionary = dictionaries?.forSegment(sent)
+        // Spool sizes are journaled; a sum past UInt64 cannot happen, saturate rather than trap.
+        let content = sent.reduce(UInt64(0)) { $0.addingReportingOverflow($1.size).overflow ? .max : $0 + $1.size }
+        let level = compression.level(contentBytes: content)
         var built = try build(suffix: ".seg") { sink in
-            var writer = try SegmentWriter(sink: sink, manifest: manifest, level: zstdLevel, dictionary: dictionary)
+            var writer = try SegmentWriter(sink: sink, manifest: manifest, level: level, dictionary: dictionary)
             for (o, ref) in entries where !ref {
                 _ = try writer.beginObject()
                 var first = true

@@ -10,7 +10,8 @@ extension EdgeConfiguration: LayeredSettings {
     public static let keys: [String] = [
         "site", "token", "core_url", "core", "failover_after_seconds", "failback_probe_seconds", "ca_file", "inbox", "spool_dir", "inbox_policy", "default_stream",
         "settle_ms", "poll_ms", "inotify", "max_spool_bytes", "max_spool_objects", "full_policy",
-        "segment_max_bytes", "segment_max_objects", "segment_max_age_ms", "segment_idle_linger_ms", "zstd_level", "large_object_bytes",
+        "segment_max_bytes", "segment_max_objects", "segment_max_age_ms", "segment_idle_linger_ms", "zstd_level", "zstd_small_segment_level",
+        "segment_manifest_version", "large_object_bytes",
         "dictionary_bytes", "dictionary_sample_bytes", "dictionary_sample_object_bytes", "dictionary_retrain_objects",
         "incompressible_alone_bytes", "have_check_min_bytes", "batches_ahead", "chunk_bytes", "chunk_floor_bytes", "poison_after_failures", "connect_timeout_seconds", "stall_seconds",
         "bandwidth_bytes_per_second", "bandwidth_schedule", "retry_base_ms", "retry_cap_ms", "down_after_failures",
@@ -137,6 +138,16 @@ extension EdgeConfiguration: LayeredSettings {
         if let v = try int("zstd_level", min: 1) {
             guard v <= 19 else { throw ConfigurationError("zstd_level must be 1…19, got \(v)") }
             zstdLevel = Int32(v)
+        }
+        if let v = try int("zstd_small_segment_level", min: 1) {
+            guard v <= 19 else { throw ConfigurationError("zstd_small_segment_level must be 1…19, got \(v)") }
+            zstdSmallSegmentLevel = Int32(v)
+        }
+        if let v = try int("segment_manifest_version", min: 1) {
+            guard SegmentManifest.versions.contains(v) else {
+                throw ConfigurationError("segment_manifest_version must be 1 or 2, got \(v)")
+            }
+            segmentManifestVersion = v
         }
         if let v = try int("dictionary_bytes", min: 0) {
             guard v == 0 || (1024...ZstdDictionary.maxBytes).contains(v) else {

@@ -1,5 +1,6 @@
 import TributaryDelivery
 import TributarySettings
+import TributaryProtocol
 
 /// Everything the edge agent is told, with the defaults a local demo runs on.
 /// Loading from TOML, `TRIBUTARY_*` environment variables and flags is in
@@ -78,6 +79,12 @@ public struct EdgeConfiguration: Sendable, Equatable {
     /// 0 turns it off. Default 100 ms.
     public var segmentIdleLingerMilliseconds: Int = 100
     public var zstdLevel: Int32 = 3
+    /// The zstd level of segments with at most 128 KiB of content (`SegmentCompression`); never
+    /// below `zstdLevel`. Default 19.
+    public var zstdSmallSegmentLevel: Int32 = 19
+    /// The segment manifest version the edge writes: 2 (compact, default) or 1 (for a core older
+    /// than version 2 manifests; docs/PROTOCOL.md, "Segments").
+    public var segmentManifestVersion: Int = SegmentManifest.compactVersion
     /// Per-stream zstd dictionaries (docs/PROTOCOL.md, "Dictionaries"): the most bytes of one
     /// trained dictionary; 0 turns dictionaries off.
     public var dictionaryBytes: Int = 16 << 10
