@@ -6,6 +6,8 @@ docs/PERFORMANCE.md ("Edge footprint") reports it: VmHWM, and the peaks of RssAn
     scripts/rss-watch.py PATTERN [--seconds N]    e.g. scripts/rss-watch.py edge-deb/usr/bin/tributary-edge
 
 Runs until interrupted (or N seconds), printing one line per process when it exits or at the end.
+It watches the whole machine: give a pattern only your run's binary has (its unpacked path, e.g. under
+bench.py's temporary directory), or other sessions' agents and every `status` call are counted too.
 """
 import argparse
 import os

@@ -136,7 +136,7 @@ func refused(_ text: String, limits: TOMLLimits = TOMLLimits()) -> TOMLError? {
         ("a = 1e400", 1, 5, "range"),
         ("a = 1\n\nb = [1,\n 2", 3, 5, "not closed"),
         ("a = [1 2]", 1, 8, "expected ','"),
-        ("a = { b = 1,\n c = 2 }", 1, 13, "one line"),
+        ("a = { b = 1,\n c = 2 }", 1, 13, "on the line it opens"),
         ("a = { b = 1, }", 1, 14, "expected a key"),
         ("a = \"bad \\q\"", 1, 10, "unknown escape"),
         ("a = \"\\uD800\"", 1, 6, "Unicode scalar"),
