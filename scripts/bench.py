@@ -249,6 +249,17 @@ class Profiler:
         self.procs = {}
 
 
+def stage(files: list[Path], staging: Path) -> Path:
+    """A writer's usual pattern: it writes each file beside the inbox on the same filesystem, then renames
+    it in (it appears whole). This is the writing, done and synced before the clock starts; each staged
+    file is a file of its own (one link), as a writer's would be. The caller renames them in."""
+    staging.mkdir()
+    for p in files:
+        shutil.copyfile(p, staging / p.name)
+    os.sync()
+    return staging
+
+
 def run_tributary(name: str, backend, files: list[Path], work: Path, weed=None, profile: Path | None = None, label: str = "",
                   edge_settings: dict[str, int | str] | None = None) -> Result:
     from conftest import CoreServer
@@ -267,15 +278,14 @@ def run_tributary(name: str, backend, files: list[Path], work: Path, weed=None, 
     agent.start()
     stream_dir = agent.inbox / "readings"
     stream_dir.mkdir()
+    staging = stage(files, agent.dir / "staging")
     edge_cpu0, core_cpu0 = cpu_seconds(agent.proc.pid), cpu_seconds(core.proc.pid)
     weed_cpu0 = cpu_seconds(weed.proc.pid) if weed is not None else 0.0
     profiler = Profiler(profile, f"{label}-{name}")
     profiler.start(edge=agent.proc.pid, core=core.proc.pid)
     t = time.monotonic()
     for p in files:
-        # A writer's usual pattern: the file appears whole, by rename (same filesystem: no copy).
-        os.link(p, agent.dir / "staging-link")
-        os.rename(agent.dir / "staging-link", stream_dir / p.name)
+        os.rename(staging / p.name, stream_dir / p.name)
     agent.wait_drained(timeout=3600, acked=len(files))
     seconds = time.monotonic() - t
     profiler.stop()
@@ -283,9 +293,10 @@ def run_tributary(name: str, backend, files: list[Path], work: Path, weed=None, 
     weed_cpu = cpu_seconds(weed.proc.pid) - weed_cpu0 if weed is not None else None
     edge_rss, core_rss = agent.peak_rss_kb / 1024, peak_rss_mib(core.proc.pid)
     stats = proxy.stats()
-    agent.stop()
+    # The figures are taken; on a loaded machine the agent's orderly stop may take longer than a test allows.
+    agent.stop(timeout=30)
     proxy.stop()
-    core.stop()
+    core.stop(timeout=30)
     raw = sum(p.stat().st_size for p in files)
     return Result(f"tributary, {name} lake", len(files), raw, seconds, stats["bytes_up"] + stats["bytes_down"],
                   edge_rss, core_rss, edge_cpu, core_cpu, weed_cpu)
@@ -311,10 +322,12 @@ def run_backlog(backend, files: list[Path], work: Path, throttle: int, ship_seco
     agent.start()
     stream_dir = agent.inbox / "mixed"
     stream_dir.mkdir()
+    # Generated for this run alone, on the spool's filesystem: each file is renamed in as a writer would
+    # (one name each, so the edge may link it rather than copy it).
+    os.sync()
     t = time.monotonic()
     for p in files:
-        os.link(p, agent.dir / "staging-link")
-        os.rename(agent.dir / "staging-link", stream_dir / p.name)
+        os.rename(p, stream_dir / p.name)
     deadline = t + 1800
     while time.monotonic() < deadline:
         counters = agent.status()["counters"]

@@ -78,11 +78,12 @@ struct Run: AsyncParsableCommand {
 
 struct Put: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Take files into the spool; returns once they are durable (the files themselves are left alone).")
+        abstract: "Take files into the spool; returns once they are durable (the files themselves are left alone, or removed with --move).")
 
     @OptionGroup var common: CommonOptions
     @Option(help: "Stream of the objects (default: the default stream).") var stream: String?
     @Option(help: "RFC 3339 capture time (default: each file's mtime).") var capturedAt: String?
+    @Flag(help: "Remove each file once it is durable in the spool (on the spool's filesystem it is then taken by a hard link, not copied).") var move = false
     @Argument(help: "Files to enqueue.") var files: [String]
 
     func run() async throws {
@@ -91,7 +92,7 @@ struct Put: AsyncParsableCommand {
         let logger = Logger(label: "tributary-edge")
         let result: IntakeResult
         do {
-            result = try EdgePut.put(files: files, stream: stream ?? c.defaultStream, capturedAt: capturedAt, configuration: c, logger: logger)
+            result = try EdgePut.put(files: files, stream: stream ?? c.defaultStream, capturedAt: capturedAt, move: move, configuration: c, logger: logger)
         } catch let e as ConfigurationError {
             throw ValidationError(e.message)
         } catch let e as SpoolFullError {

@@ -25,6 +25,36 @@ private func observe(_ t: inout SettleTracker, _ path: String, _ o: SettleTracke
         #expect(observe(&t, "f", a, now: 0))
     }
 
+    @Test func aFileMovedInIsCompleteAtOnceOnlyWhileItIsAsItWasMovedIn() {
+        var t = SettleTracker(settleSeconds: 2)
+        t.noteMovedIn("f")
+        #expect(observe(&t, "f", a, now: 0))
+        #expect(observe(&t, "f", a, now: 0.1), "not yet taken (a full spool): still complete")
+        // Written to after the rename (not the atomic writer's convention): the settle rule again.
+        #expect(!observe(&t, "f", b, now: 0.2))
+        #expect(!observe(&t, "f", b, now: 2.1))
+        #expect(observe(&t, "f", b, now: 2.2))
+    }
+
+    @Test func aRenameSeenForOnePathSettlesNoOtherAndAFileWrittenInPlaceStillWaits() {
+        var t = SettleTracker(settleSeconds: 2)
+        t.noteMovedIn("moved")
+        #expect(!observe(&t, "written", a, now: 0))
+        #expect(observe(&t, "moved", a, now: 0))
+        #expect(!observe(&t, "written", a, now: 1.9))
+        #expect(observe(&t, "written", a, now: 2))
+    }
+
+    @Test func aRenameOntoAPathAlreadySeenStartsTheSettleClockInsteadOfTrustingIt() {
+        // The path was seen being written in place before the rename event arrived: the observation
+        // in hand may be of either file, so it is not taken at once.
+        var t = SettleTracker(settleSeconds: 2)
+        #expect(!observe(&t, "f", a, now: 0))
+        t.noteMovedIn("f")
+        #expect(!observe(&t, "f", b, now: 0.5))
+        #expect(observe(&t, "f", b, now: 2.5))
+    }
+
     @Test func forgettingRestartsTheClock() {
         var t = SettleTracker(settleSeconds: 1)
         _ = t.observe("f", a, now: 0)

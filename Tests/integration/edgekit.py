@@ -203,13 +203,13 @@ class EdgeAgent:
         return json.loads(self.cli("status", "--json").stdout)
 
     def put(self, *files: Path | str, stream: str | None = None, captured_at: str | None = None,
-            check: bool = True) -> subprocess.CompletedProcess:
-        args = ["put"]
+            check: bool = True, move: bool = False, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        args = ["put", "--move"] if move else ["put"]
         if stream:
             args += ["--stream", stream]
         if captured_at:
             args += ["--captured-at", captured_at]
-        return self.cli(*args, *[str(f) for f in files], check=check)
+        return self.cli(*args, *[str(f) for f in files], check=check, env=env)
 
     # -- the journal, read-only ----------------------------------------------------------------
 

@@ -41,13 +41,18 @@ def test_block_policy_leaves_files_in_the_inbox_and_put_fails(live_core, edge_fa
     assert_exactly_once(live_core, site.site, {("v", f"f{i}.bin"): bytes([i]) * 2000 for i in range(8)})
 
 
-def test_drop_oldest_evicts_counts_and_logs(live_core, edge_factory):
+def test_drop_oldest_evicts_counts_and_logs(live_core, edge_factory, tmp_path):
     site = live_core.new_site("edge")
     agent = edge_factory(DEAD, site.site, site.token, max_spool_bytes=10_000, full_policy="drop-oldest")
     agent.start()
+    (agent.inbox / "v").mkdir()
     for i in range(8):
-        p = agent.drop(f"v/f{i}.bin", bytes([i]) * 2000)
-        os.utime(p, (1_700_000_000 + i, 1_700_000_000 + i))  # captured-at order = i
+        # captured-at order = i: the mtime is set before the file is renamed in (a renamed-in file is
+        # taken at once, so setting it after would race the intake).
+        p = tmp_path / f"f{i}.bin"
+        p.write_bytes(bytes([i]) * 2000)
+        os.utime(p, (1_700_000_000 + i, 1_700_000_000 + i))
+        os.rename(p, agent.inbox / "v" / p.name)
         wait_until(lambda: agent.status()["counters"].get("accepted_objects", 0) == i + 1, 20, what=f"f{i} taken")
     s = agent.status()
     assert s["pending_objects"] == 5 and s["dropped_objects"] == 3 and s["dropped_bytes"] == 6000
@@ -131,6 +136,49 @@ def test_unreadable_file_waits(live_core, edge_factory):
     wait_until(lambda: "permission denied" in agent.log_text(), 20, what="the refusal")
     p.chmod(0o644)
     agent.wait_drained(30, acked=1)
+
+
+def test_inbox_files_are_taken_by_link_and_put_move_too_unless_kept_or_linked_elsewhere(live_core, edge_factory, tmp_path):
+    """Intake by hard link (edge/README.md, "The inbox"): the spool's object is the inbox file itself
+    when the inbox policy removes it and it has no other name; otherwise a copy. The crash tests below
+    run on the link path (their files are renamed into the inbox, policy delete)."""
+    site = live_core.new_site("edge")
+    agent = edge_factory(DEAD, site.site, site.token)
+    solo = agent.drop("v/solo.csv", b"t,v\n1,2\n")
+    shared = agent.drop("v/shared.csv", b"t,v\n3,4\n")
+    archive = tmp_path / "archive-shared.csv"
+    os.link(shared, archive)  # a second name: must be copied, the archive left as it was
+    inode = {"solo.csv": solo.stat().st_ino, "shared.csv": shared.stat().st_ino}
+    moved = tmp_path / "moved.csv"
+    moved.write_bytes(b"t,v\n5,6\n")
+    inode["moved.csv"] = moved.stat().st_ino
+    agent.start()
+    wait_until(lambda: agent.status()["pending_objects"] == 2, 20, what="both inbox files taken")
+    agent.put(moved, stream="v", move=True)
+    assert not moved.exists(), "put --move removes the file once it is durable"
+    files = dict(agent.journal("SELECT name, file FROM objects"))
+    spooled = {name: (agent.spool / rel).stat().st_ino for name, rel in files.items()}
+    assert spooled["solo.csv"] == inode["solo.csv"] and spooled["moved.csv"] == inode["moved.csv"]
+    assert spooled["shared.csv"] != inode["shared.csv"]
+    assert archive.read_bytes() == b"t,v\n3,4\n" and archive.stat().st_nlink == 1
+    assert not [p for p in agent.inbox.rglob("*") if p.is_file()]
+    assert agent.status()["counters"]["accepted_linked"] == 2
+    # `put --move` killed after its commit, before removing the file: run again, it removes it, takes nothing twice.
+    again = tmp_path / "again.csv"
+    again.write_bytes(b"t,v\n7,8\n")
+    r = agent.put(again, stream="v", move=True, check=False, env={"TRIBUTARY_EDGE_CRASH": "intake.after-journal"})
+    assert r.returncode == 137 and again.exists()
+    agent.put(again, stream="v", move=True)
+    assert not again.exists()
+    assert agent.status()["pending_objects"] == 4
+    # inbox_policy keep: copied (the kept file may change later), taken once.
+    keeper = edge_factory(DEAD, site.site, site.token, inbox_policy="keep")
+    kept = keeper.drop("v/kept.csv", b"t,v\n9,9\n")
+    keeper.start()
+    wait_until(lambda: keeper.status()["pending_objects"] == 1, 20, what="the kept file taken")
+    [(rel,)] = keeper.journal("SELECT file FROM objects")
+    assert (keeper.spool / rel).stat().st_ino != kept.stat().st_ino and kept.exists()
+    assert keeper.status()["counters"].get("accepted_linked", 0) == 0
 
 
 CRASH_POINTS = ["intake.after-copy", "intake.after-journal", "batch.mid-build", "batch.after-build",

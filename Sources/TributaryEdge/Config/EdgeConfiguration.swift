@@ -100,8 +100,10 @@ public struct EdgeConfiguration: Sendable, Equatable {
     public var batchesAhead: Int = 2
 
     // Upload.
-    /// The largest PATCH: the chunk size starts here and grows back to it (`ChunkSizer`).
-    public var chunkBytes: UInt64 = 2 << 20
+    /// The largest PATCH: the chunk size starts here and grows back to it (`ChunkSizer`). 16 MiB by
+    /// measurement (docs/PERFORMANCE.md, "Edge intake"): the core fsyncs at the end of each PATCH, and
+    /// 2 MiB steps cost a third of a large file's throughput; 8–32 MiB measured alike.
+    public var chunkBytes: UInt64 = 16 << 20
     /// The smallest PATCH the chunk size shrinks to after cuts and stalls.
     public var chunkFloorBytes: UInt64 = 32 << 10
     /// Commits the core fails (5xx) in a row for one batch, and creations it refuses (400/413/415),

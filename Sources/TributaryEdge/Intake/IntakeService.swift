@@ -142,7 +142,10 @@ public final class IntakeService: Service, @unchecked Sendable {
                 if configuration.inboxPolicy == .delete { removeSource(e.path) }
                 continue
             }
-            ready.append(IntakeItem(sourcePath: e.path, stream: e.stream, name: e.name, rememberSource: true))
+            // Removed once accepted (policy `delete`): the spool may take the file itself (IntakeMethod).
+            ready.append(IntakeItem(
+                sourcePath: e.path, stream: e.stream, name: e.name, rememberSource: true,
+                removesSource: configuration.inboxPolicy == .delete))
             readyBytes += o.size
             if ready.count >= Self.groupObjects || readyBytes >= Self.groupBytes { break }
         }
@@ -180,6 +183,7 @@ public final class IntakeService: Service, @unchecked Sendable {
             if !result.accepted.isEmpty {
                 logger.info("took \(result.accepted.count) file(s) into the spool", metadata: [
                     "bytes": "\(result.accepted.reduce(0) { $0 + $1.size })", "dropped": "\(result.dropped.count)",
+                    "linked": "\(result.accepted.filter(\.linked).count)",
                 ])
             }
             return (result.accepted.count, false, "")

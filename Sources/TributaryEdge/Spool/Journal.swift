@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 import TributaryProtocol
 import TributarySQLite
@@ -5,7 +8,8 @@ import TributarySQLite
 // The spool (edge/README.md, "The spool" is the operator's version).
 //
 //   <spool>/journal.sqlite        the journal: SQLite, WAL, synchronous=FULL
-//   <spool>/objects/<random>      one file per accepted object: its bytes, exactly as taken
+//   <spool>/objects/<random>      one file per accepted object: its bytes, exactly as taken (a copy, or
+//                                 the inbox file itself hard-linked: IntakeMethod)
 //   <spool>/batches/<random>.seg  a built segment (zstd tar), immutable once journaled
 //   <spool>/batches/<random>.zst  a large object, zstd-compressed for sending, immutable
 //   <spool>/incoming/             builds and bucket fetches in progress; emptied at start-up
@@ -30,8 +34,8 @@ import TributarySQLite
 //              retryable)  -- set aside: corrupt in the spool (retryable 0) or refused by the core
 //
 // Invariants:
-// - An object is accepted iff its `objects` row is committed; its file was written and made
-//   durable (syncfs) before that commit, and the inbox copy is removed only after it.
+// - An object is accepted iff its `objects` row is committed; its file was written (or linked) and
+//   made durable (syncfs) before that commit, and the inbox file is removed only after it.
 // - An object leaves `objects` only in the transaction that records the core's receipt naming it
 //   stored or duplicate (then its files are unlinked), or when `drop-oldest` evicts it (counted
 //   and logged in `drops`), or when it is quarantined (kept on disk, listed in `status`).
@@ -74,10 +78,13 @@ public struct NewObject: Sendable {
     /// For an object taken from a bucket (`[[source]]`): the version taken, remembered in the same
     /// transaction that accepts the object.
     public var origin: SourceVersion?
+    /// `file` is the source itself, hard-linked (`IntakeMethod.link`), not a copy: counted.
+    public var linked: Bool
 
     public init(stream: String, name: String, size: UInt64, sha256: String, capturedAt: String, priority: Int,
-                file: String, compressible: Bool, source: TakenFile? = nil, origin: SourceVersion? = nil) {
+                file: String, compressible: Bool, linked: Bool = false, source: TakenFile? = nil, origin: SourceVersion? = nil) {
         self.origin = origin
+        self.linked = linked
         self.stream = stream
         self.name = name
         self.size = size
@@ -102,6 +109,15 @@ public struct TakenFile: Sendable, Equatable, Hashable {
         self.size = size
         self.mtimeNanoseconds = mtimeNanoseconds
         self.inode = inode
+    }
+
+    /// The identity of the regular file at `path` now (not following a symlink); nil if none.
+    public static func of(_ path: String) -> TakenFile? {
+        var st = stat()
+        guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return TakenFile(
+            path: path, size: UInt64(st.st_size), mtimeNanoseconds: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
+            inode: UInt64(st.st_ino))
     }
 }
 
@@ -326,6 +342,7 @@ public final class Journal: @unchecked Sendable {
                 }
                 try bump("accepted_objects", Int64(items.count))
                 try bump("accepted_bytes", Int64(needBytes))
+                try bump("accepted_linked", Int64(items.filter(\.linked).count))
                 return dropped
             }
         }

@@ -21,12 +21,16 @@ public struct IntakeItem: Sendable {
     public var rememberSource: Bool
     /// For a copy of a bucket object: the version it is, remembered with the object.
     public var origin: SourceVersion?
+    /// The caller removes the source once it is accepted (inbox policy `delete`, `put --move`): the
+    /// spool may then take the file itself by a hard link instead of a copy (`IntakeMethod`).
+    public var removesSource: Bool
 
     public init(
         sourcePath: String, stream: String, name: String, capturedAt: String? = nil, rememberSource: Bool = false,
-        origin: SourceVersion? = nil
+        origin: SourceVersion? = nil, removesSource: Bool = false
     ) {
         self.origin = origin
+        self.removesSource = removesSource
         self.sourcePath = sourcePath
         self.stream = stream
         self.name = name
@@ -52,12 +56,15 @@ public struct IntakeResult: Sendable {
     public var dropped: [DroppedObject] = []
 }
 
-/// Takes files into the spool: copy + sha256 in one pass, one `syncfs` for the whole group, one
-/// journal transaction (the group commit), then — only then — the caller may remove the sources.
+/// Takes files into the spool: a hard link or a copy (`IntakeMethod`), hashed while read once, one
+/// `syncfs` for the whole group (the files' data and the `objects/` entries), one journal transaction
+/// (the group commit), then — only then — the caller may remove the sources.
 public final class SpoolIntake: @unchecked Sendable {
     public let directory: String
     public let journal: Journal
     let logger: Logger
+    /// The filesystem of `objects/` (nil if it cannot be stat'ed: then every file is copied).
+    let spoolDevice: UInt64?
 
     public init(directory: String, logger: Logger) throws {
         self.directory = directory
@@ -66,6 +73,8 @@ public final class SpoolIntake: @unchecked Sendable {
             try FileIO.makeDirectories(d)
         }
         journal = try Journal(spoolDirectory: directory)
+        var st = stat()
+        spoolDevice = stat(directory + "/objects", &st) == 0 ? UInt64(st.st_dev) : nil
     }
 
     /// Removes what a crash left between writing and journaling (the sources are still in place),
@@ -135,7 +144,8 @@ public final class SpoolIntake: @unchecked Sendable {
         return result
     }
 
-    /// Copies one file into objects/ (not yet durable, not yet journaled), hashing it on the way.
+    /// Takes one file into objects/ (not yet durable, not yet journaled) by a hard link or a copy
+    /// (`IntakeMethod`), hashing it in the same one read.
     private func copyIn(_ item: IntakeItem, priority: Int) -> Result<NewObject, IntakeRefusal> {
         func refuse(_ r: IntakeRefusal.Reason, _ m: String) -> Result<NewObject, IntakeRefusal> {
             .failure(IntakeRefusal(item: item, reason: r, message: m))
@@ -156,11 +166,18 @@ public final class SpoolIntake: @unchecked Sendable {
         guard (before.st_mode & S_IFMT) == S_IFREG else { return refuse(.notRegular, "refused: not a regular file") }
         let rel = "objects/" + Hex.encode(secureRandomBytes(12))
         let dstPath = directory + "/" + rel
-        let dst = open(dstPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard dst >= 0 else { return refuse(.io, "cannot create \(dstPath): \(String(cString: strerror(errno)))") }
+        var method = IntakeMethod.choose(
+            sourceRemovedAfter: item.removesSource, sourceDevice: UInt64(before.st_dev), spoolDevice: spoolDevice,
+            links: UInt64(before.st_nlink))
+        if method == .link && !linkIn(item.sourcePath, dstPath, opened: before) { method = .copy }
+        var dst: Int32 = -1
+        if method == .copy {
+            dst = open(dstPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            guard dst >= 0 else { return refuse(.io, "cannot create \(dstPath): \(String(cString: strerror(errno)))") }
+        }
         var ok = false
         defer {
-            close(dst)
+            if dst >= 0 { close(dst) }
             if !ok { unlink(dstPath) }
         }
         let digest = StreamingDigest(.sha256)
@@ -175,12 +192,12 @@ public final class SpoolIntake: @unchecked Sendable {
                     let chunk = UnsafeRawBufferPointer(rebasing: raw[0..<n])
                     digest.update(chunk)
                     sampler.feed(chunk)
-                    try FileIO.writeAll(dst, chunk, dstPath)
+                    if dst >= 0 { try FileIO.writeAll(dst, chunk, dstPath) }
                 }
                 copied += UInt64(n)
             }
         } catch {
-            return refuse(.io, "copy failed: \(error)")
+            return refuse(.io, "\(method == .copy ? "copy" : "read") failed: \(error)")
         }
         var after = stat()
         guard fstat(src, &after) == 0 else { return refuse(.io, "fstat failed: \(String(cString: strerror(errno)))") }
@@ -194,10 +211,22 @@ public final class SpoolIntake: @unchecked Sendable {
         ok = true
         return .success(NewObject(
             stream: item.stream, name: item.name, size: copied, sha256: digest.finalizeHex(), capturedAt: captured,
-            priority: priority, file: rel, compressible: sampler.compressible,
+            priority: priority, file: rel, compressible: sampler.compressible, linked: method == .link,
             source: item.rememberSource
                 ? TakenFile(path: item.sourcePath, size: copied, mtimeNanoseconds: mtimeNs, inode: UInt64(after.st_ino)) : nil,
             origin: item.origin))
+    }
+
+    /// Hard-links `source` as `dst`; true when `dst` is now the very file opened (`opened`). False,
+    /// with nothing left behind, when the link is refused (EXDEV, EPERM, EMLINK, no hard links on
+    /// this filesystem) or the path named another file by then (replaced by a rename): the caller
+    /// then copies from the file it opened.
+    private func linkIn(_ source: String, _ dst: String, opened: stat) -> Bool {
+        guard link(source, dst) == 0 else { return false }
+        var l = stat()
+        if lstat(dst, &l) == 0, l.st_ino == opened.st_ino, l.st_dev == opened.st_dev { return true }
+        unlink(dst)
+        return false
     }
 }
 
