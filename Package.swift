@@ -20,7 +20,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
-        .package(url: "https://github.com/LebJe/TOMLKit.git", exact: "0.6.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", exact: "1.33.2"),
@@ -54,11 +53,17 @@ let package = Package(
             dependencies: ["TributaryProtocol", "CPosix"],
             swiftSettings: swiftSettings
         ),
+        // A TOML reader on the standard library only (no Foundation: the edge binary stays small).
+        .target(
+            name: "TributaryTOML",
+            dependencies: [],
+            swiftSettings: swiftSettings
+        ),
         // Reading TOML configuration files (core and edge alike).
         .target(
             name: "TributarySettings",
             dependencies: [
-                "TributaryFiles", .product(name: "TOMLKit", package: "TOMLKit"),
+                "TributaryFiles", "TributaryTOML",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -95,7 +100,6 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -138,7 +142,6 @@ let package = Package(
                 "CPosix",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "TOMLKit", package: "TOMLKit"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -183,6 +186,11 @@ let package = Package(
         .testTarget(
             name: "TributaryDeliveryTests",
             dependencies: ["TributaryDelivery", "TributaryProtocol", "TributaryCurl", "TributarySettings", "TributaryTestKit"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TributaryTOMLTests",
+            dependencies: ["TributaryTOML"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

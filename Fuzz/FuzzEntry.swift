@@ -19,6 +19,7 @@ let fuzzTargets: [String: (UnsafeRawBufferPointer) -> Void] = [
     "json": fuzzJSONBodies,
     "s3listing": fuzzS3Listing,
     "dictionary": fuzzDictionary,
+    "toml": fuzzTOML,
 ]
 
 /// Resolved once: the environment does not change during a run.

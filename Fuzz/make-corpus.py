@@ -209,6 +209,43 @@ def main():
     write("dictionary", "raw-content", b"\x02" + CSV)
     plain = segment_tar(SEGMENTS["three"])
     write("dictionary", "segment-no-dict.zst", b"\x01" + zstd(plain, "--check"))
+    toml_seeds()
+
+
+# Every construct the TOML reader knows, in one configuration file (the BOM included).
+EVERYTHING_TOML = '''\ufeff# comment
+a.b."c d" = 'lit'
+ints = [0, +7, -12, 1_000, 0xDEAD_beef, 0o755, 0b1010]
+floats = [1.5, -0.25, 6e2, 1E-2, inf, -inf, nan]
+esc = "t\\t\\u00e9\\U0001F600\\""
+ml = """
+line \\
+  two"""
+mll = \'\'\'
+raw\\n\'\'\'
+arr = [
+  [1, 2], # c
+  { x = 1, y.z = "w" },
+]
+[t]
+k = true
+[[t.s]]
+n = 1
+'''
+
+
+def toml_seeds():
+    """Configuration files: the shipped examples, the TOML the agents' tests write, and one
+    document with every construct the reader knows."""
+    repo = os.path.dirname(ROOT)
+    for name, path in (("edge-example", "edge/tributary-edge.toml"), ("core-example", "core/tributary-core.toml")):
+        with open(os.path.join(repo, path), "rb") as f:
+            write("toml", name, f.read())
+    write("toml", "sources", b'[edge]\nsite = "p"\ncore = ["http://127.0.0.1:1", "http://127.0.0.1:2"]\n'
+          b'[[source]]\nname = "cams"\ntype = "s3"\nendpoint = "http://127.0.0.1:8333"\npoll_seconds = 1\n'
+          b'[[edge.source]]\nname = "x"\n')
+    write("toml", "forward", b'[core]\nlisten = "0.0.0.0:8080"\n[forward]\nurl = "https://up"\nrpo_seconds = 60\n')
+    write("toml", "everything", EVERYTHING_TOML.encode())
 
 
 if __name__ == "__main__":

@@ -6,8 +6,9 @@
 #   scripts/fuzz.sh list                name the targets
 #   scripts/fuzz.sh build               only build the fuzz binary
 #
-# Targets: tar, segment, metadata, names, timestamp, json, s3listing, dictionary. One sanitizer build
-# (swiftc -sanitize=fuzzer,address over Fuzz/*.swift and Sources/TributaryProtocol/*.swift) in
+# Targets: tar, segment, metadata, names, timestamp, json, s3listing, dictionary, toml. One sanitizer
+# build (swiftc -sanitize=fuzzer,address over Fuzz/*.swift, Sources/TributaryProtocol/*.swift and
+# Sources/TributaryTOML/*.swift) in
 # .build-fuzz/ serves them all; it is rebuilt only when a source is newer than the binary.
 # Each run starts from the seed corpus Fuzz/corpus/TARGET (read only) and keeps what it
 # learns in .build-fuzz/corpus/TARGET. A crash, a leak, a timeout or an out-of-memory stops
@@ -21,7 +22,7 @@ set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
 
-targets=(tar segment metadata names timestamp json s3listing dictionary)
+targets=(tar segment metadata names timestamp json s3listing dictionary toml)
 out=.build-fuzz
 bin="$out/tributary-fuzz"
 
@@ -29,7 +30,7 @@ die() { echo "fuzz.sh: error: $*" >&2; exit 1; }
 
 build() {
     mkdir -p "$out"
-    local sources=(Fuzz/*.swift Sources/TributaryProtocol/*.swift)
+    local sources=(Fuzz/*.swift Sources/TributaryProtocol/*.swift Sources/TributaryTOML/*.swift)
     # FUZZ_NO_BUILD=1 keeps the binary as it is (long runs while the sources change).
     if [[ -x "$bin" && "${FUZZ_NO_BUILD:-0}" == 1 ]]; then return; fi
     if [[ -x "$bin" ]] && [[ -z "$(find "${sources[@]}" Sources/CZstd Sources/CCrypto -newer "$bin" -print -quit)" ]]; then

@@ -1,6 +1,5 @@
 import TributarySettings
 import TributaryProtocol
-import TOMLKit
 
 extension CoreConfiguration: LayeredSettings {
     /// Settings by TOML key, with the environment variable that overrides each. Flags override both.

@@ -1,4 +1,4 @@
-import TOMLKit
+@_exported import TributaryTOML
 import TributaryFiles
 
 /// A setting that cannot be read or is not valid; the message names the key.
@@ -23,19 +23,18 @@ public enum TOMLSettings {
 
     /// The whole TOML document of `file` (at most 1 MiB).
     public static func document(file: String) throws -> TOMLTable {
-        let text: String
+        let limits = TOMLLimits()
+        let bytes: [UInt8]
         do {
-            text = String(decoding: try FileIO.readAll(file, limit: 1 << 20), as: UTF8.self)
+            bytes = try FileIO.readAll(file, limit: limits.maxDocumentBytes)
         } catch {
             throw ConfigurationError("cannot read config file \(file): \(error)")
         }
-        let table: TOMLTable
         do {
-            table = try TOMLTable(string: text)
-        } catch {
-            throw ConfigurationError("config file \(file) is not valid TOML: \(error)")
+            return try TOMLParser.parse(bytes, limits: limits)
+        } catch let error as TOMLError {
+            throw ConfigurationError("config file \(file), \(error)")
         }
-        return table
     }
 
     /// A secret kept in a file (`token_file`, `admin_token_file`, …): its first line without the
@@ -56,11 +55,13 @@ public enum TOMLSettings {
 
     /// A scalar (string, integer, boolean, float) as the string form settings are applied from;
     /// nil for tables and arrays.
-    public static func scalar(_ v: any TOMLValueConvertible) -> String? {
-        if let s = v.string { return s }
-        if let i = v.int { return String(i) }
-        if let b = v.bool { return b ? "true" : "false" }
-        if let d = v.double { return String(d) }
-        return nil
+    public static func scalar(_ v: TOMLValue) -> String? {
+        switch v {
+        case .string(let s): s
+        case .integer(let i): String(i)
+        case .boolean(let b): b ? "true" : "false"
+        case .float(let d): String(d)
+        case .array, .table: nil
+        }
     }
 }

@@ -31,6 +31,27 @@ import TributaryTestKit
         #expect(try j.usage().bytes == 250)
     }
 
+    /// Eviction reads only the prefix of the order it needs (bytes or objects), and drops exactly
+    /// what the policy would have dropped from the whole list.
+    @Test func dropOldestEvictsOnlyWhatIsNeededByBytesOrByCount() throws {
+        let dir = try TemporaryDirectory()
+        let j = try Journal(spoolDirectory: dir.root)
+        let many = (0..<200).map { item($0, size: 10, captured: "2026-11-21T10:\(String(100 + $0 / 60).suffix(2)):\(String(100 + $0 % 60).suffix(2)).000Z") }
+        _ = try j.accept(many, acceptedAt: "t", maxBytes: 2000, maxObjects: 200, policy: .dropOldest)
+        let later = "2026-11-22T00:00:00.000Z"
+        // By bytes: 25 more bytes need 3 objects of 10 freed.
+        var dropped = try j.accept([item(900, size: 25, captured: later)], acceptedAt: "t", maxBytes: 2000, maxObjects: 1000, policy: .dropOldest)
+        #expect(dropped.map(\.name) == ["n0", "n1", "n2"])
+        // By count: 198 objects + 4 new under a limit of 200 objects need 2 dropped (plenty of bytes).
+        dropped = try j.accept((901...904).map { item($0, size: 1, captured: later) }, acceptedAt: "t", maxBytes: 1 << 20, maxObjects: 200, policy: .dropOldest)
+        #expect(dropped.map(\.name) == ["n3", "n4"])
+        #expect(try j.usage().objects == 200)
+        // An object as large as the spool: every pending object goes, in order.
+        dropped = try j.accept([item(905, size: 3000, captured: later)], acceptedAt: "t", maxBytes: 3000, maxObjects: 1000, policy: .dropOldest)
+        #expect(dropped.count == 200 && dropped.first?.name == "n5" && dropped.last?.name == "n904")
+        #expect(try j.usage().objects == 1)
+    }
+
     @Test func acknowledgeRemovesOnlyWhatTheReceiptNames() throws {
         let dir = try TemporaryDirectory()
         let j = try Journal(spoolDirectory: dir.root)

@@ -1,6 +1,5 @@
 import TributaryDelivery
 import TributarySettings
-import TOMLKit
 
 /// Forwarding to an upstream core (`[forward]` in the core's TOML; `serve --forward-url/--forward-token`;
 /// docs/REPLICATION.md, "Forwarding"). Absent: this core forwards nothing.

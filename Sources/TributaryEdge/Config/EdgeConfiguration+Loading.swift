@@ -1,6 +1,5 @@
 import TributaryDelivery
 import TributarySettings
-import TOMLKit
 import TributaryProtocol
 
 extension EdgeConfiguration: LayeredSettings {
@@ -33,7 +32,7 @@ extension EdgeConfiguration: LayeredSettings {
     /// Defaults, then the TOML file (top level or `[edge]`), then the environment.
     public static func load(file: String?, environment: [String: String]) throws -> EdgeConfiguration {
         var values: [String: String] = [:]
-        var sources: (any TOMLValueConvertible)? = nil
+        var sources: TOMLValue? = nil
         if let file {
             let section = try TOMLSettings.read(file: file, section: "edge", known: Set(keys).union(["source"]))
             for key in keys {
@@ -58,7 +57,7 @@ extension EdgeConfiguration: LayeredSettings {
     }
 
     /// A TOML value as the string form `apply` takes.
-    private static func tomlValue(_ v: any TOMLValueConvertible, key: String, file: String) throws -> String {
+    private static func tomlValue(_ v: TOMLValue, key: String, file: String) throws -> String {
         if let s = TOMLSettings.scalar(v) { return s }
         if key == "core" || key == "core_url", let a = v.array {
             return try a.map { item in

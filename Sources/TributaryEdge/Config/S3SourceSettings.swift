@@ -1,4 +1,3 @@
-import TOMLKit
 import TributaryFiles
 import TributaryProtocol
 import TributarySettings
@@ -50,7 +49,7 @@ public struct S3SourceSettings: Sendable, Equatable, CustomStringConvertible {
     ]
 
     /// Reads the `source` array of tables (`[[source]]`, or `[[edge.source]]`).
-    static func load(_ value: (any TOMLValueConvertible)?, file: String, environment: [String: String], defaultStream: String) throws
+    static func load(_ value: TOMLValue?, file: String, environment: [String: String], defaultStream: String) throws
         -> [S3SourceSettings]
     {
         guard let value else { return [] }

@@ -228,8 +228,15 @@ public final class Journal: @unchecked Sendable {
     public init(spoolDirectory: String) throws {
         self.spoolDirectory = spoolDirectory
         db = try SQLiteDatabase(path: spoolDirectory + "/journal.sqlite")
+        // A page cache of 512 KiB (SQLite's default is 2 MiB): the journal's hot pages are the
+        // index ends intake appends to and batching reads from; the rest is in the OS page cache
+        // anyway. Part of the edge's footprint budget (docs/PERFORMANCE.md, "Edge footprint").
+        try db.execute("PRAGMA cache_size = -\(Self.pageCacheKiB)")
         try db.migrate(Self.migrations)
     }
+
+    /// The journal connection's SQLite page cache, in KiB.
+    public static let pageCacheKiB = 512
 
     func locked<T>(_ body: () throws -> T) rethrows -> T {
         try lock.withLock { _ in try body() }
@@ -279,8 +286,20 @@ public final class Journal: @unchecked Sendable {
                 let needBytes = items.reduce(UInt64(0)) { $0 + $1.size }
                 var victims: [[SQLValue]] = []
                 let admission = try policy.admit(bytes: needBytes, count: items.count, use: use) {
+                    // Only the prefix of the eviction order the policy can consume: a row is needed
+                    // while the rows before it free less than the excess in bytes or in objects. So the
+                    // rows read are bounded by what is dropped, not by the backlog (a full spool of a
+                    // million small objects used to be read whole at every intake group).
+                    let excessBytes = Int64(clamping: use.bytes) - Int64(clamping: policy.maxBytes) + Int64(clamping: needBytes)
+                    let excessObjects = Int64(use.objects) - Int64(policy.maxObjects) + Int64(items.count)
                     victims = try db.query(
-                        "SELECT id, stream, name, size, sha256, captured_at, file FROM objects WHERE batch_id IS NULL ORDER BY priority, captured_at, id")
+                        """
+                        SELECT id, stream, name, size, sha256, captured_at, file FROM (
+                          SELECT id, stream, name, size, sha256, captured_at, file, priority,
+                                 SUM(size) OVER w - size AS bytes_before, ROW_NUMBER() OVER w - 1 AS objects_before
+                          FROM objects WHERE batch_id IS NULL WINDOW w AS (ORDER BY priority, captured_at, id))
+                        WHERE bytes_before < ? OR objects_before < ? ORDER BY priority, captured_at, id
+                        """, [.integer(excessBytes), .integer(excessObjects)])
                     return victims.map { UInt64($0[3].int ?? 0) }
                 }
                 let evict: Int

@@ -146,10 +146,10 @@ extension EdgeStatus {
         out += pad("total", 20) + " " + pad("", 5) + " " + pad(String(pendingObjects), 8) + " " + pad(String(pendingBytes), 14) + " "
             + (oldestCapturedAt ?? "-") + "\n"
         let pct = spool.maxBytes > 0 ? Double(spool.usedBytes) * 100 / Double(spool.maxBytes) : 0
-        out += "\nspool: \(spool.usedBytes) of \(spool.maxBytes) bytes (\(String(format: "%.1f", pct)) %), \(spool.usedObjects) of \(spool.maxObjects) objects, policy \(spool.fullPolicy), \(spool.batches) batch(es) built\n"
+        out += "\nspool: \(spool.usedBytes) of \(spool.maxBytes) bytes (\(pct.fixed(1)) %), \(spool.usedObjects) of \(spool.maxObjects) objects, policy \(spool.fullPolicy), \(spool.batches) batch(es) built\n"
         out += "dropped: \(droppedObjects) objects, \(droppedBytes) bytes   quarantined: \(counters["quarantined_objects"] ?? 0)\n"
         out += "delivered: \(counters["acked_objects"] ?? 0) objects (\(counters["acked_duplicates"] ?? 0) duplicates), \(counters["acked_bytes"] ?? 0) bytes\n"
-        func ratio(_ g: SiteReport.Goodput) -> String { g.ratio.map { String(format: "%.3f", $0) } ?? "-" }
+        func ratio(_ g: SiteReport.Goodput) -> String { g.ratio.map { $0.fixed(3) } ?? "-" }
         out += "goodput: \(ratio(goodput)) total (\(goodput.goodBytes) useful of \(goodput.wireBytes) bytes sent)"
         if let g = agent?.goodput { out += ", \(ratio(g)) this session (\(g.goodBytes) of \(g.wireBytes))" }
         out += "\n"
@@ -157,7 +157,7 @@ extension EdgeStatus {
             out += "lane \(l.lane.rawValue): chunk \(l.chunkBytes) bytes"
             if let f = l.inFlight {
                 let pct = f.bytes > 0 ? Double(f.sent) * 100 / Double(f.bytes) : 100
-                out += ", in flight: batch \(f.batchID) (\(f.kind), \(f.objects) objects) \(f.sent) of \(f.bytes) bytes (\(String(format: "%.1f", pct)) %)"
+                out += ", in flight: batch \(f.batchID) (\(f.kind), \(f.objects) objects) \(f.sent) of \(f.bytes) bytes (\(pct.fixed(1)) %)"
             }
             out += "\n"
         }

@@ -156,7 +156,7 @@ public final class UploaderService: Service, @unchecked Sendable {
                     capSeconds: Double(configuration.retryCapMilliseconds) / 1000, retryAfter: e.retryAfter, unit: runtime.random())
                 waiting[batch.id] = (runtime.clock() + delay, failures)
                 logger.warning("the core did not take a batch; it waits, the lane goes on", metadata: [
-                    "batch": "\(batch.id)", "lane": "\(lane.rawValue)", "error": "\(e)", "retry_in_s": "\(String(format: "%.1f", delay))",
+                    "batch": "\(batch.id)", "lane": "\(lane.rawValue)", "error": "\(e)", "retry_in_s": "\(delay.fixed(1))",
                 ])
                 delivered.signal()
             case .retry(let e, .link):
@@ -169,7 +169,7 @@ public final class UploaderService: Service, @unchecked Sendable {
                     if let switched { coreSwitched(switched) }
                     logger.warning("upload interrupted; will resume", metadata: [
                         "batch": "\(batch.id)", "lane": "\(lane.rawValue)", "error": "\(e)", "chunk_bytes": "\(chunk.current)",
-                        "retry_in_s": "\(String(format: "%.1f", delay))",
+                        "retry_in_s": "\(delay.fixed(1))",
                     ])
                 }
             }
