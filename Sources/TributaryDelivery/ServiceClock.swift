@@ -20,6 +20,14 @@ public protocol ServiceClock: Sendable {
 extension ServiceClock {
     /// `now()` as a `Date`.
     public var date: Date { Date(timeIntervalSince1970: now()) }
+
+    /// Suspends for `duration` (rounded down to whole milliseconds, at least 1), or less when the
+    /// task is cancelled: a service's interval as configured.
+    public func sleep(for duration: Duration) async {
+        let (seconds, attoseconds) = duration.components
+        let ms = seconds.multipliedReportingOverflow(by: 1000)
+        await sleep(milliseconds: ms.overflow ? Int.max : max(1, Int(ms.partialValue) + Int(attoseconds / 1_000_000_000_000_000)))
+    }
 }
 
 /// The real clock: the system's wall time and `Task.sleep`.

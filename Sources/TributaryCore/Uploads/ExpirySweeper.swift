@@ -16,10 +16,9 @@ struct ExpirySweeper: Service {
     var clock: any ServiceClock = SystemClock()
 
     func run() async throws {
-        let milliseconds = Int(interval.components.seconds * 1000 + interval.components.attoseconds / 1_000_000_000_000_000)
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                await clock.sleep(milliseconds: max(1, milliseconds))
+                await clock.sleep(for: interval)
                 if Task.isCancelled { return }
                 let swept = await registry.sweepExpired(now: clock.date)
                 for id in swept { logger.info("expired upload removed", metadata: ["upload.id": "\(id)"]) }

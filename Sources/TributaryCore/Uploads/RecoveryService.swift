@@ -4,6 +4,7 @@ import Glibc
 import Logging
 import ServiceLifecycle
 import Synchronization
+import TributaryDelivery
 import TributaryFiles
 
 /// What start-up recovery has left to do, for `/readyz`.
@@ -53,6 +54,7 @@ struct RecoveryService: Service {
     let concurrency: Int
     let manifestRepairInterval: Duration
     let logger: Logger
+    var clock: any ServiceClock = SystemClock()
 
     func run() async throws {
         do {
@@ -61,9 +63,10 @@ struct RecoveryService: Service {
             return  // shut down while waiting for the database
         }
         await recover()
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                try await Task.sleep(for: manifestRepairInterval)
+                await clock.sleep(for: manifestRepairInterval)
+                if Task.isCancelled { return }
                 await repairManifests(atStart: false)
             }
         }

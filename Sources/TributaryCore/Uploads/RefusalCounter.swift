@@ -6,25 +6,30 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
+import TributaryDelivery
 import TributaryProtocol
 
 /// Counts requests refused by a limit (`LimitRefusal`) per site and reason for the fleet view.
 /// A flood of refused requests must not become a flood of catalog writes, so refusals are summed
 /// in memory and written once per `interval` per (site, reason) — by this service, and once more
-/// at shutdown. The node's `/metrics` counter goes up at once.
+/// at shutdown. The node's `/metrics` counter goes up at once. It waits and timestamps by `clock`
+/// (a `ManualClock` drives it in unit tests).
 public final class RefusalCounter: Service, Sendable {
     private let pending = Mutex<[Key: Int]>([:])
     private let catalog: any Catalog
     private let metrics: NodeMetrics?
     private let interval: Duration
     private let logger: Logger
+    private let clock: any ServiceClock
 
     struct Key: Hashable {
         var site: String
         var reason: String
     }
 
-    public init(catalog: any Catalog, metrics: NodeMetrics?, interval: Duration = .seconds(2), logger: Logger) {
+    public init(catalog: any Catalog, metrics: NodeMetrics?, interval: Duration = .seconds(2), logger: Logger,
+                clock: any ServiceClock = SystemClock()) {
+        self.clock = clock
         self.catalog = catalog
         self.metrics = metrics
         self.interval = interval
@@ -54,7 +59,7 @@ public final class RefusalCounter: Service, Sendable {
             p = [:]
             return b
         }
-        let at = Timestamp.format(Date())
+        let at = Timestamp.format(clock.date)
         for (key, n) in batch {
             do {
                 try await catalog.recordRejection(site: key.site, reason: key.reason, count: n, at: at)
@@ -66,9 +71,10 @@ public final class RefusalCounter: Service, Sendable {
     }
 
     public func run() async throws {
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                try await Task.sleep(for: self.interval)
+                await self.clock.sleep(for: self.interval)
+                if Task.isCancelled { return }
                 await self.flush()
             }
         }
