@@ -43,41 +43,43 @@ struct InboxWatcher: Sendable {
         var out: [Entry] = []
         missedWatch = false
         watch(inbox)
-        for top in FileIO.list(inbox).sorted() where !top.hasPrefix(".") {
-            let path = inbox + "/" + top
-            if FileIO.isDirectory(path) {
-                walk(path, stream: top, prefix: "", into: &out)
-            } else {
-                out.append(entry(path, stream: defaultStream, name: top))
-            }
-        }
+        walk(inbox, stream: nil, prefix: "", into: &out)
         return out
     }
 
-    private mutating func walk(_ dir: String, stream: String, prefix: String, into out: inout [Entry]) {
-        watch(dir)
+    /// One `lstat` per name: a directory is walked (never followed through a symlink), anything
+    /// else becomes an entry. At the inbox's top level (`stream` nil) a directory names the stream
+    /// and a file goes to the default stream.
+    private mutating func walk(_ dir: String, stream: String?, prefix: String, into out: inout [Entry]) {
+        if stream != nil { watch(dir) }
         for name in FileIO.list(dir).sorted() where !name.hasPrefix(".") {
             let path = dir + "/" + name
-            if FileIO.isDirectory(path) {
-                walk(path, stream: stream, prefix: prefix + name + "/", into: &out)
+            var st = stat()
+            let found = lstat(path, &st) == 0
+            if found && (st.st_mode & S_IFMT) == S_IFDIR {
+                if let stream {
+                    walk(path, stream: stream, prefix: prefix + name + "/", into: &out)
+                } else {
+                    walk(path, stream: name, prefix: "", into: &out)
+                }
             } else {
-                out.append(entry(path, stream: stream, name: prefix + name))
+                out.append(entry(path, stream: stream ?? defaultStream, name: prefix + name, stat: found ? st : nil))
             }
         }
     }
 
-    private func entry(_ path: String, stream: String, name: String) -> Entry {
-        var st = stat()
-        guard lstat(path, &st) == 0 else { return Entry(path: path, stream: stream, name: name, kind: .other, observation: nil) }
+    private func entry(_ path: String, stream: String, name: String, stat found: stat?) -> Entry {
+        guard let st = found else { return Entry(path: path, stream: stream, name: name, kind: .other, observation: nil) }
         let kind: Kind
         switch st.st_mode & S_IFMT {
         case S_IFREG: kind = .file
         case S_IFLNK: kind = .symlink
         default: kind = .other
         }
-        let o = SettleTracker.Observation(
-            size: UInt64(st.st_size), mtimeNanoseconds: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
-            inode: UInt64(st.st_ino))
+        // A local writer can set any mtime (`touch -d`): saturate rather than trap on overflow.
+        let (ns, overflow) = Int64(st.st_mtim.tv_sec).multipliedReportingOverflow(by: 1_000_000_000)
+        let mtime = overflow ? (st.st_mtim.tv_sec < 0 ? Int64.min : Int64.max) : ns.addingReportingOverflow(Int64(st.st_mtim.tv_nsec)).partialValue
+        let o = SettleTracker.Observation(size: UInt64(max(0, st.st_size)), mtimeNanoseconds: mtime, inode: UInt64(st.st_ino))
         return Entry(path: path, stream: stream, name: name, kind: kind, observation: o)
     }
 

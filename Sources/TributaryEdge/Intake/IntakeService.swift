@@ -31,6 +31,8 @@ public final class IntakeService: Service, @unchecked Sendable {
     /// Files per group commit, and bytes.
     static let groupObjects = 256
     static let groupBytes: UInt64 = 256 << 20
+    /// Groups taken from one scan of the inbox before it is walked again.
+    static let groupsPerScan = 16
 
     public init(context: AgentContext, accepted: Wakeup) {
         self.context = context
@@ -62,12 +64,12 @@ public final class IntakeService: Service, @unchecked Sendable {
                 var tracker = tracker
                 var warned = warned
                 let r = self.collect(&watcher, &tracker, &warned)
-                return (watcher, tracker, warned, r.ready, r.blocked, r.now)
+                return (watcher, tracker, warned, r.groups, r.blocked, r.now)
             }
             watcher = scanned.0
             tracker = scanned.1
             warned = scanned.2
-            let ready = scanned.3
+            let groups = scanned.3
             let blocked = scanned.4
             let now = scanned.5
             if blocked && !spoolFullLogged {
@@ -75,21 +77,26 @@ public final class IntakeService: Service, @unchecked Sendable {
                 spoolFullLogged = true
             }
             var retrySoon = blocked
-            if !ready.isEmpty {
+            var tookAny = false
+            // One scan feeds several groups (each its own journal commit): a rescan walks and stats
+            // the whole inbox, so one per group would make a large burst quadratic.
+            for ready in groups {
                 let outcome = await take(ready, tracker: &tracker, warned: &warned)
                 if outcome.full {
                     if !spoolFullLogged { logger.warning("spool full (full_policy = block): files wait in the inbox until uploads free space", metadata: ["error": "\(outcome.message)"]) }
                     spoolFullLogged = true
                     retrySoon = true
+                    break
                 } else if outcome.accepted > 0 {
                     if spoolFullLogged { logger.info("spool has room again: taking inbox files") }
                     spoolFullLogged = false
                     accepted.signal()
-                    continue  // more may be ready right away
-                } else if outcome.retry {
-                    retrySoon = true
+                    tookAny = true
                 }
+                if outcome.retry { retrySoon = true }
+                if Task.isCancelled { return }
             }
+            if tookAny { continue }  // more may be ready right away
             if now - lastTakenGC > 60 {
                 lastTakenGC = now
                 let journal = spool.journal
@@ -113,16 +120,18 @@ public final class IntakeService: Service, @unchecked Sendable {
         }
     }
 
-    /// One pass over the inbox: the files ready to take (settled, not taken before), up to one
-    /// group. Blocking (directory walk, stat, journal look-ups).
+    /// One pass over the inbox: the files ready to take (settled, not taken before), in groups of
+    /// at most `groupObjects` files and `groupBytes` bytes, at most `groupsPerScan` groups.
+    /// Blocking (directory walk, stat, journal look-ups).
     private func collect(_ watcher: inout InboxWatcher, _ tracker: inout SettleTracker, _ warned: inout [String: String])
-        -> (ready: [IntakeItem], blocked: Bool, now: Double)
+        -> (groups: [[IntakeItem]], blocked: Bool, now: Double)
     {
         let entries = watcher.scan()
         let now = clock.now()
         let present = Set(entries.map(\.path))
         tracker.retain(present)
         warned = warned.filter { present.contains($0.key) }
+        var groups: [[IntakeItem]] = []
         var ready: [IntakeItem] = []
         var readyBytes: UInt64 = 0
         // A full spool under `block` takes nothing: skip the per-file work until it has room.
@@ -149,10 +158,16 @@ public final class IntakeService: Service, @unchecked Sendable {
             ready.append(IntakeItem(
                 sourcePath: e.path, stream: e.stream, name: e.name, rememberSource: true,
                 removesSource: configuration.inboxPolicy == .delete))
-            readyBytes += o.size
-            if ready.count >= Self.groupObjects || readyBytes >= Self.groupBytes { break }
+            readyBytes = readyBytes.addingReportingOverflow(o.size).partialValue
+            if ready.count >= Self.groupObjects || readyBytes >= Self.groupBytes {
+                groups.append(ready)
+                ready = []
+                readyBytes = 0
+                if groups.count >= Self.groupsPerScan { break }
+            }
         }
-        return (ready, blocked, now)
+        if !ready.isEmpty { groups.append(ready) }
+        return (groups, blocked, now)
     }
 
     private func take(_ items: [IntakeItem], tracker: inout SettleTracker, warned: inout [String: String]) async -> (accepted: Int, full: Bool, retry: Bool, message: String) {
