@@ -120,14 +120,16 @@ def make_backlog(dst: Path, gib: float) -> list[Path]:
         made += len(data)
         i += 1
     made = 0
+    # One CSV-like MiB, built once (csv_file is meant for small files: it re-measures as it grows).
+    rows = [csv_file(rng, 4096, k % 97) for k in range(256)]
+    csv_mib = b"".join(rows)[: 1 << 20]
     while made < medium_budget:
         size = rng.randint(1 << 20, 16 << 20)
         p = dst / f"medium-{len(out):06d}.bin"
         with open(p, "wb") as f:
             if rng.random() < 0.5:
-                chunk = csv_file(rng, 1 << 20, 7)
-                for _ in range(size // len(chunk)):
-                    f.write(chunk)
+                for _ in range(size >> 20):
+                    f.write(csv_mib)
             else:
                 for _ in range(size >> 20):
                     f.write(os.urandom(1 << 20))
