@@ -64,6 +64,22 @@ import TributaryTestKit
         #expect(beats.withLock { $0.count } == 3)
     }
 
+    @Test func anIdleAgentStillConnectingBeatsOneHeartbeatAfterStartAndThatBringsTheLinkUp() async throws {
+        let a = try Self.agent { $0.heartbeatSeconds = 30 }
+        #expect(a.context.runtime.link.state == .connecting)
+        let beats = Mutex<[SiteReport]>([])
+        let service = ReportService(context: a.context, deliveries: Wakeup()) { r in beats.withLock { $0.append(r) } }
+        let task = Task { try await service.run() }
+        defer { task.cancel() }
+
+        await a.clock.sleeps(atLeast: 1)
+        #expect(beats.withLock { $0.count } == 0, "no heartbeat before any call reached the core")
+        a.clock.advance(seconds: 30)
+        await a.clock.sleeps(atLeast: 2)
+        #expect(beats.withLock { $0.count } == 1, "an idle agent reports within one heartbeat")
+        #expect(a.context.runtime.link.state == .up, "the heartbeat's answer brings the link up")
+    }
+
     @Test func anInboxFileIsTakenOnceItHasSettledForSettleMilliseconds() async throws {
         let a = try Self.agent {
             $0.useInotify = false

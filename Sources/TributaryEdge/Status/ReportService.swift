@@ -43,7 +43,11 @@ final class ReportService: Service, @unchecked Sendable {
 
     private func loop() async throws {
         let c = context.configuration
-        var lastBeat = 0.0
+        // With the link up, the first beat goes at once. While no call has reached a core yet
+        // (`connecting`, the state at start) it is due one heartbeat later: an agent with work to do
+        // reaches the core through its uploads first (their outcome, not a heartbeat's, is the
+        // first word on the link), and an idle one still reports within one heartbeat interval.
+        var lastBeat = context.runtime.link.state == .up ? 0.0 : context.clock.now()
         var lastMetrics = 0.0
         var unsupportedLogged = false
         // A delivery's signal usually ends the wait below (which consumes it): carried here.
