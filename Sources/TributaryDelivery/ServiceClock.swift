@@ -26,7 +26,8 @@ extension ServiceClock {
     public func sleep(for duration: Duration) async {
         let (seconds, attoseconds) = duration.components
         let ms = seconds.multipliedReportingOverflow(by: 1000)
-        await sleep(milliseconds: ms.overflow ? Int.max : max(1, Int(ms.partialValue) + Int(attoseconds / 1_000_000_000_000_000)))
+        let total = ms.partialValue.addingReportingOverflow(attoseconds / 1_000_000_000_000_000)
+        await sleep(milliseconds: ms.overflow || total.overflow ? Int.max : max(1, Int(total.partialValue)))
     }
 }
 
