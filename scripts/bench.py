@@ -234,10 +234,11 @@ class Strace:
         self.proc.send_signal(signal.SIGINT)
         self.proc.wait(timeout=60)
         lines = self.path.read_text().splitlines()
-        total = next((l for l in lines if l.rstrip().endswith("total")), "")
-        calls = int(total.split()[2]) if len(total.split()) > 3 else 0
+        # The last line: "100.00  seconds  usecs/call  calls  [errors]  total".
+        total = next((l.split() for l in lines if l.rstrip().endswith("total")), [])
+        calls = int(total[3]) if len(total) > 4 and total[3].isdigit() else 0
         print(f"\n### strace -c: {self.label}, edge ({calls:,} calls, {calls / max(1, objects):.1f} per object)\n```\n"
-              + "\n".join(lines[:30]) + "\n```", flush=True)
+              + "\n".join(lines[:25] + lines[-2:]) + "\n```", flush=True)
 
 
 # ------------------------------------------------------------------------------------------------
