@@ -183,7 +183,8 @@ struct LakeContractTests {
         let lake = try S3Lake(
             location: s3.location, settings: s3.client.settings, stateDirectory: l.dir.path("s3-multipart"), logger: LakeUnderTest.logger,
             afterPart: { n in sent.withLock { $0.append(n) } }, metrics: metrics)
-        let file = try l.scratch(big, key: "ahead/x.bin")
+        var file = try l.scratch(big, key: "ahead/x.bin")
+        file.uploadID = "u1"
         let staged = StagedObject(uploadID: "u1", key: "ahead/x.bin", sha256: file.sha256, size: file.size, durableBytes: 10 << 20, dataPath: file.scratchPath)
         lake.stagedBytesDurable(staged)
         // Parts 1 and 2 (the durable 10 MiB) go up in the background; wait for them to be recorded.
@@ -202,6 +203,19 @@ struct LakeContractTests {
         try await waitFor { metrics.text().contains("tributary_core_s3_multipart_aborted_total{reason=\"duplicate\"} 1") }
         try await waitFor { (try? FileManager.default.contentsOfDirectory(atPath: l.dir.path("s3-multipart")).isEmpty) == true }
         #expect(try await l.read("ahead/y.bin") == nil)
+
+        // Parts one upload shipped (bytes not verified yet) are never completed by another
+        // upload's commit of the same key: it aborts them and sends every part itself.
+        let third = StagedObject(uploadID: "u3", key: "ahead/z.bin", sha256: file.sha256, size: file.size, durableBytes: 5 << 20, dataPath: file.scratchPath)
+        lake.stagedBytesDurable(third)
+        try await waitFor { metrics.text().contains("tributary_core_s3_parts_total{when=\"receiving\"} 4") }
+        var other = try l.scratch(big, key: "ahead/z.bin")
+        other.uploadID = "u4"
+        sent.withLock { $0 = [] }
+        try await lake.place([other])
+        #expect(sent.withLock { $0 }.sorted() == [1, 2, 3])
+        #expect(metrics.text().contains("tributary_core_s3_multipart_aborted_total{reason=\"another upload's parts\"} 1"))
+        #expect(try await lake.get(key: "ahead/z.bin", limit: 16 << 20) == big)
     }
 
     /// Waits (at most 30 s) for background I/O against the real store to reach a state.

@@ -36,13 +36,18 @@ public struct LakeFile: Sendable, Equatable {
     /// empty): small members of a segment committed to a lake without a scratch directory
     /// (`SmallObjectMemory`).
     public var bytes: [UInt8]?
+    /// The staged upload the object is the whole of (a single object), whose verified bytes these
+    /// are: only its placement may complete what the lake shipped of it while it was received
+    /// (`stagedBytesDurable`), since those bytes were not verified yet when they were shipped.
+    public var uploadID: String?
 
-    public init(scratchPath: String, key: String, sha256: String, size: UInt64, bytes: [UInt8]? = nil) {
+    public init(scratchPath: String, key: String, sha256: String, size: UInt64, bytes: [UInt8]? = nil, uploadID: String? = nil) {
         self.scratchPath = scratchPath
         self.key = key
         self.sha256 = sha256
         self.size = size
         self.bytes = bytes
+        self.uploadID = uploadID
     }
 
     /// The object's bytes from memory or its scratch file (at most `limit`).

@@ -125,7 +125,7 @@ public struct Committer: Sendable {
                 throw TributaryError(
                     .unknownReference, "'\(Names.printable(e.name))' is sent as a reference to content \(e.sha256) the site does not hold")
             } else if let path = extracted.files[i], placedSHA.insert(e.sha256).inserted {
-                toPlace.append(LakeFile(scratchPath: path, key: key, sha256: e.sha256, size: e.size))
+                toPlace.append(LakeFile(scratchPath: path, key: key, sha256: e.sha256, size: e.size, uploadID: info.kind == .object ? info.id : nil))
             } else if let bytes = extracted.held[i], placedSHA.insert(e.sha256).inserted {
                 toPlace.append(LakeFile(scratchPath: "", key: key, sha256: e.sha256, size: e.size, bytes: bytes))
             }

@@ -94,6 +94,11 @@ struct S3Multipart: Sendable {
         if let s = state, !s.matches(key: objectKey, size: file.size, sha256: file.sha256, partSize: partSize) {
             await abort(s, reason: "state of other bytes")
             state = nil
+        } else if let s = state, let shipper = s.upload, shipper != file.uploadID {
+            // Parts another upload shipped while it was received come from bytes nobody verified
+            // yet (its declared sha256 may be a lie): only its own commit may complete them.
+            await abort(s, reason: "another upload's parts")
+            state = nil
         }
         if state == nil {
             // Without a condition on completion, do not upload what is already there.

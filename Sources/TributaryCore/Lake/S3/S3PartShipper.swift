@@ -127,14 +127,18 @@ final class S3PartShipper: Sendable {
         let partSize = multipart.client.settings.partSizeBytes
         let path = multipart.statePath(key)
         do {
-            var state: S3Multipart.State
             let multipart = self.multipart
             let recorded = try await FileIO.offload { multipart.load(path) }
-            if let s = recorded, s.matches(key: key, size: size, sha256: staged.sha256, partSize: partSize) {
+            let state: S3Multipart.State
+            if let s = recorded {
+                // This upload's own parts from before a restart are adopted. Any other state is
+                // left alone (a commit of the key running, or another upload's parts): no pipeline.
+                guard s.upload == id, s.matches(key: key, size: size, sha256: staged.sha256, partSize: partSize) else {
+                    perform(inner.withLock { $0.machine.createFailed(upload: id) })
+                    return
+                }
                 state = s
-                state.upload = id
             } else {
-                if let other = recorded { await multipart.abort(other, reason: "state of other bytes") }
                 state = try await multipart.create(objectKey: key, size: size, sha256: staged.sha256, partSize: partSize, upload: id)
             }
             let adopted = state
