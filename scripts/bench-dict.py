@@ -4,6 +4,7 @@ per-stream zstd dictionaries, at several zstd levels, against `tar | zstd -19` o
 
     .venv/bin/python scripts/bench-dict.py [--files 730] [--levels 19] [--skip-old] [--no-dict] [--data DIR]
                                            [--throttle BYTES_PER_SEC] [--skip-trickle] [--edge-set KEY=VALUE ...]
+                                           [--warmup N]
 
 Configurations: the defaults before compact manifests (`old-defaults`: manifest version 1, every segment at
 zstd level 3), the product defaults, and the defaults with `zstd_level` set to each of --levels.
@@ -17,6 +18,8 @@ every 0.3 s (small segments, where a dictionary matters; its latency is counted 
 `--throttle` caps the proxy's rate per connection and direction (the fault proxy's token bucket): a slow
 link, where the edge's measured link rate should pick a higher zstd level (`LevelPolicy`).
 `--edge-set KEY=VALUE` sets an edge configuration key in every configuration (an int when it parses as one).
+`--warmup N` first ships N files of another day, not counted: the edge has then measured its link and its
+compressor, as an agent that has been running for a while has (`LevelPolicy` keeps the base level until then).
 Uses the debug build unless
 TRIBUTARY_BIN_DIR / TRIBUTARY_CORE_BIN / TRIBUTARY_EDGE_BIN point elsewhere.
 """
@@ -80,7 +83,8 @@ def acked(agent: EdgeAgent) -> int:
     return agent.status()["counters"].get("acked_objects", 0)
 
 
-def run(name: str, settings: dict, bursts: list[list[Path]], work: Path, throttle: int = 0) -> list[dict]:
+def run(name: str, settings: dict, bursts: list[list[Path]], work: Path, throttle: int = 0,
+        warmup: list[Path] | None = None) -> list[dict]:
     core = CoreServer(work / f"core-{name}").start()
     proxy = FaultProxy(work / f"proxy-{name}", core.port, *(["--throttle", str(throttle)] if throttle else [])).start()
     site = core.new_site("bench")
@@ -91,6 +95,11 @@ def run(name: str, settings: dict, bursts: list[list[Path]], work: Path, throttl
     time.sleep(2)  # idle: first contact made
     out = []
     done = 0
+    if warmup:
+        agent.put(*warmup, stream="weather")
+        done += len(warmup)
+        while acked(agent) < done:
+            time.sleep(0.05)
     for i, files in enumerate(bursts, 1):
         before = proxy.stats()
         t0 = time.monotonic()
@@ -132,6 +141,7 @@ def main() -> None:
     ap.add_argument("--work", type=Path, help="keep the cores', proxies' and edges' directories (logs) here")
     ap.add_argument("--throttle", type=int, default=0, help="the proxy's rate cap, bytes/s per connection and direction")
     ap.add_argument("--skip-trickle", action="store_true", help="only burst 1 (one put of all files)")
+    ap.add_argument("--warmup", type=int, default=0, help="ship this many files first, not counted")
     ap.add_argument("--edge-set", action="append", default=[], metavar="KEY=VALUE", help="an edge key for every config")
     args = ap.parse_args()
     extra = {}
@@ -147,17 +157,18 @@ def main() -> None:
         bursts = [make_burst(work / "day1", args.files, 1, 1), make_burst(work / "day2", args.files, 2, 2)]
     if args.skip_trickle:
         bursts = bursts[:1]
+    warmup = make_burst(work / "day0", args.warmup, 28, 3) if args.warmup else None
     rows = []
     levels = [int(x) for x in args.levels.split(",") if x]
     # The defaults before compact manifests and the small-segment level (same binaries, same code path).
     if not args.skip_old:
         rows += run("old-defaults", {**extra, "zstd_level": 3, "zstd_small_segment_level": 3, "segment_manifest_version": 1},
-                    bursts, work, args.throttle)
-    rows += run("defaults", extra, bursts, work, args.throttle)
+                    bursts, work, args.throttle, warmup)
+    rows += run("defaults", extra, bursts, work, args.throttle, warmup)
     if args.no_dict:
-        rows += run("no-dict", {**extra, "dictionary_bytes": 0}, bursts, work, args.throttle)
+        rows += run("no-dict", {**extra, "dictionary_bytes": 0}, bursts, work, args.throttle, warmup)
     for level in levels:
-        rows += run(f"level-{level}", {**extra, "zstd_level": level}, bursts, work, args.throttle)
+        rows += run(f"level-{level}", {**extra, "zstd_level": level}, bursts, work, args.throttle, warmup)
     print(f"\n{'config':<12} {'burst':>5} {'files':>5} {'raw':>9} {'put s':>6} {'latency s':>9} {'up':>8} {'up/raw':>7} "
           f"{'down/raw':>8} {'tar|zstd-19':>11} {'up/ref':>6} {'per-put ref':>11} {'up/that':>7}")
     for r in rows:
