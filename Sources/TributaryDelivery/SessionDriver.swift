@@ -18,9 +18,10 @@ public protocol SessionJournal {
     /// Every answer the session gets, before the session sees it (for logging and link
     /// bookkeeping); `state` is the session's state at that moment. Default: nothing.
     func observed(_ event: UploadSession.Event, state: UploadSession.State)
-    /// A PATCH the core took: its `bytes` of body left in `seconds` — from the request's start to
-    /// curl's report that the whole body was handed to the connection (or, without such a report, to
-    /// the answer). A measurement of the link (the edge's `LevelPolicy`). Default: nothing.
+    /// A PATCH the core took: its `bytes` of body and the `seconds` from the request's start to the
+    /// answer. A measurement of the link for the edge's `LevelPolicy`, on the slow side: it includes the
+    /// core's work on the request (its commit), whereas the moment curl has handed the whole body to the
+    /// socket says little — kernel buffers can absorb a few MB at once. Default: nothing.
     func sent(bytes: UInt64, seconds: Double)
 }
 
@@ -85,15 +86,11 @@ public enum SessionDriver {
                 let completes = offset + length >= body.size
                 let cap = rate()
                 let started = ContinuousClock.now
-                var bodyLeft: ContinuousClock.Instant?
                 event = Self.event { () throws(UploadError) in
                     let r = try client.patch(
                         url, fd: body.fd, offset: offset, length: length, sha256: sha, maxSendSpeed: cap, askReceipt: completes
-                    ) { p in
-                        if bodyLeft == nil && p.uploaded >= length { bodyLeft = .now }
-                        journal.sending(offset: offset, uploaded: p.uploaded)
-                    }
-                    journal.sent(bytes: length, seconds: Self.seconds((bodyLeft ?? .now) - started))
+                    ) { p in journal.sending(offset: offset, uploaded: p.uploaded) }
+                    journal.sent(bytes: length, seconds: Self.seconds(.now - started))
                     return .patched(offset: r.offset, committed: r.committed, receipt: r.receipt.flatMap { $0.expand(body.entries) })
                 }
                 if case .failed(let e) = event, e.bytesSent > 0 { try journal.wasted(bytes: min(e.bytesSent, length)) }

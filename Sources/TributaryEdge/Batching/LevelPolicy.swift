@@ -20,7 +20,10 @@
 ///   (each level's CPU per byte and compressed size relative to level 3, measured with `zstd -b` on the
 ///   issue's hourly station readings). Small segments go at `zstd_small_segment_level` (19) anyway, so
 ///   a trickle measures level 19 for free.
-/// - `link` is the mean of the upload lanes' samples (`linkSample`), capped by the configured bandwidth.
+/// - `link` is the mean of the upload lanes' samples (`linkSample`: a PATCH body of at least
+///   `minSampleBytes` over the time from its request to the core's answer), capped by the configured
+///   bandwidth. The core's work on the request (a commit) counts as link time, so the estimate errs slow:
+///   a level a little higher than needed, never a fast-link level on a slow link.
 /// - Until both the compressor and the link were measured the answer is `base`: no guess on a link
 ///   never seen.
 public struct LevelPolicy: Sendable, Equatable {
