@@ -88,9 +88,9 @@ def run(name: str, settings: dict, bursts: list[list[Path]], work: Path, throttl
     core = CoreServer(work / f"core-{name}").start()
     proxy = FaultProxy(work / f"proxy-{name}", core.port, *(["--throttle", str(throttle)] if throttle else [])).start()
     site = core.new_site("bench")
-    agent = EdgeAgent(work / f"edge-{name}", proxy.url, site.site, site.token, log_level="notice", settle_ms=None,
-                      poll_ms=None, segment_max_age_ms=None, retry_base_ms=None, retry_cap_ms=None, stall_seconds=None,
-                      connect_timeout_seconds=None, heartbeat_seconds=3600, **settings)
+    base = dict(log_level="notice", settle_ms=None, poll_ms=None, segment_max_age_ms=None, retry_base_ms=None,
+                retry_cap_ms=None, stall_seconds=None, connect_timeout_seconds=None, heartbeat_seconds=3600)
+    agent = EdgeAgent(work / f"edge-{name}", proxy.url, site.site, site.token, **{**base, **settings})
     agent.start()
     time.sleep(2)  # idle: first contact made
     out = []
