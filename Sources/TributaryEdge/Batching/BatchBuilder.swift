@@ -51,6 +51,7 @@ public struct BatchBuilder: Sendable {
         // Spool sizes are journaled; a sum past UInt64 cannot happen, saturate rather than trap.
         let content = sent.reduce(UInt64(0)) { $0.addingReportingOverflow($1.size).overflow ? .max : $0 + $1.size }
         let level = compression.level(contentBytes: content)
+        let cpu = LevelMeasurements.threadCPUSeconds()
         var built = try build(suffix: ".seg") { sink in
             var writer = try SegmentWriter(sink: sink, manifest: manifest, level: level, dictionary: dictionary)
             for (o, ref) in entries where !ref {
@@ -71,6 +72,7 @@ public struct BatchBuilder: Sendable {
             return try writer.finish()
         }
         built.dictionary = dictionary?.id
+        compression.compressed(level: level, contentBytes: content, compressedBytes: built.size, cpuSeconds: LevelMeasurements.threadCPUSeconds() - cpu)
         if let dictionaries {
             for (stream, n) in Dictionary(sent.map { ($0.stream, 1) }, uniquingKeysWith: +) { dictionaries.packed(stream: stream, count: n) }
             // Training failing to persist leaves the stream without a new dictionary; the segment stands.
