@@ -53,6 +53,7 @@ public struct BatchBuilder: Sendable {
         let level = compression.level(contentBytes: content)
         // One read buffer for the whole segment, not one (zeroed) per object.
         var buffer = ReadBuffer()
+        let cpu = LevelMeasurements.threadCPUSeconds()
         var built = try build(suffix: ".seg") { sink in
             var writer = try SegmentWriter(sink: sink, manifest: manifest, level: level, dictionary: dictionary)
             for (o, ref) in entries where !ref {
@@ -73,6 +74,7 @@ public struct BatchBuilder: Sendable {
             return try writer.finish()
         }
         built.dictionary = dictionary?.id
+        compression.compressed(level: level, contentBytes: content, compressedBytes: built.size, cpuSeconds: LevelMeasurements.threadCPUSeconds() - cpu)
         if let dictionaries {
             for (stream, n) in Dictionary(sent.map { ($0.stream, 1) }, uniquingKeysWith: +) { dictionaries.packed(stream: stream, count: n) }
             // Training failing to persist leaves the stream without a new dictionary; the segment stands.
