@@ -95,6 +95,7 @@ public final class IntakeService: Service, @unchecked Sendable {
             }
             var retrySoon = blocked
             var tookAny = false
+            var full = false
             // One pass feeds several groups (each its own journal commit); the next pass goes on
             // where this one stopped, so a large burst is walked once, not once per group.
             for ready in groups {
@@ -103,6 +104,7 @@ public final class IntakeService: Service, @unchecked Sendable {
                     if !spoolFullLogged { logger.warning("spool full (full_policy = block): files wait in the inbox until uploads free space", metadata: ["error": "\(outcome.message)"]) }
                     spoolFullLogged = true
                     retrySoon = true
+                    full = true
                     break
                 } else if outcome.accepted > 0 {
                     if spoolFullLogged { logger.info("spool has room again: taking inbox files") }
@@ -113,7 +115,9 @@ public final class IntakeService: Service, @unchecked Sendable {
                 if outcome.retry { retrySoon = true }
                 if Task.isCancelled { return }
             }
-            if tookAny || !cycleEnded { continue }  // more may be ready right away, or not yet met
+            // More may be ready right away, or not yet met in this cycle — unless the spool is full:
+            // then wait (`poll_ms`) and go on from where this pass stopped.
+            if tookAny || (!cycleEnded && !full) { continue }
             if now - lastTakenGC > 60 {
                 lastTakenGC = now
                 let journal = spool.journal
