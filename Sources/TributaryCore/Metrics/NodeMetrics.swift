@@ -13,6 +13,9 @@ import Prometheus
 ///   tributary_core_uploads_committed_total{kind}   counter
 ///   tributary_core_uploads_rejected_total{reason}  counter: refused at creation or commit, by error code
 ///   tributary_core_heartbeats_total                counter: heartbeats recorded
+///   tributary_core_s3_parts_total{when}            counter: multipart parts stored in the S3 lake, while the upload
+///                                                  was still being received ("receiving") or at its commit ("commit")
+///   tributary_core_s3_multipart_aborted_total{reason} counter: multipart uploads aborted, by reason
 public final class NodeMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     public let factory: PrometheusMetricsFactory
@@ -43,6 +46,17 @@ public final class NodeMetrics: Sendable {
             helpText: "Edge heartbeats this node recorded.")
     }
 
+    static var s3Parts: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "tributary", subsystem: "core", metricName: "s3_parts", unitName: "total",
+            helpText: "Multipart parts stored in the S3 lake: while the upload was still being received, or at its commit.")
+    }
+    static var s3Aborted: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "tributary", subsystem: "core", metricName: "s3_multipart_aborted", unitName: "total",
+            helpText: "Multipart uploads the S3 lake aborted, by reason.")
+    }
+
     // (Descriptors are computed: the type is not Sendable.)
     static let commitBuckets: [Duration] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300].map(seconds)
     static let uploadBuckets: [Duration] = [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 6 * 3600, 86_400, 7 * 86_400].map(seconds)
@@ -65,6 +79,14 @@ public final class NodeMetrics: Sendable {
 
     func rejected(reason: String) {
         registry.makeCounter(descriptor: Self.rejected, labels: [("reason", reason)]).increment()
+    }
+
+    func s3Part(shipped when: String) {
+        registry.makeCounter(descriptor: Self.s3Parts, labels: [("when", when)]).increment()
+    }
+
+    func s3MultipartAborted(reason: String) {
+        registry.makeCounter(descriptor: Self.s3Aborted, labels: [("reason", reason)]).increment()
     }
 
     func heartbeat() {
