@@ -15,7 +15,7 @@ public struct AgentContext: Sendable {
     public let dictionaries: StreamDictionaries
     /// The compressor's and the link's measurements that pick a large segment's zstd level
     /// (`LevelPolicy`), fed by the batch builder and the upload lanes.
-    public let levels = LevelMeasurements()
+    public let levels: LevelMeasurements
 
     public init(
         configuration: EdgeConfiguration, spool: SpoolIntake, runtime: AgentRuntime, logger: Logger,
@@ -26,6 +26,7 @@ public struct AgentContext: Sendable {
         self.runtime = runtime
         self.logger = logger
         self.clock = clock
+        levels = LevelMeasurements(logger: logger)
         dictionaries = StreamDictionaries(spoolDirectory: spool.directory, policy: DictionaryPolicy(configuration: configuration))
     }
 

@@ -11,8 +11,9 @@
 /// the candidate level ≥ `base` (`zstd_level`'s default, 3) with the least time, the lower on a tie:
 /// the highest level whose extra CPU time is paid back by the bytes it saves on this link. On an
 /// idle loopback or LAN link (MB/s) that is the base level, so a burst is not held by its own
-/// compression; on a slow link it climbs (with the priors below: level 9 or 12 around 40–80 KB/s,
-/// 19 under ~15 KB/s).
+/// compression; on a slow link it climbs (with level 3 at 28 MB/s and the priors below, level 9 pays
+/// back under ~80 KB/s, 12 under ~35 KB/s, 19 under ~15 KB/s; measured on the loaded test machine,
+/// 64 KB/s kept level 3 and 16 KB/s took 9 — docs/PERFORMANCE.md).
 ///
 /// - `cpu` and `ratio` of a level the edge has compressed at are its own measurements (an
 ///   exponentially weighted mean, weight `weight` for each new segment of at least `minSampleBytes`).

@@ -1,14 +1,21 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Logging
 import Synchronization
 
 /// The `LevelPolicy` an agent shares between its batch builder (compressor measurements) and its
-/// upload lanes (link measurements). Thread-safe; held by `AgentContext`.
+/// upload lanes (link measurements). Thread-safe; held by `AgentContext`. Logs (notice) each change of
+/// the level it picks for large segments, with the link rate it decided by.
 public final class LevelMeasurements: Sendable {
     private let policy = Mutex(LevelPolicy())
+    /// The level last picked for a large segment (nil: none yet, as if the base level).
+    private let lastLevel = Mutex<Int32?>(nil)
+    let logger: Logger?
 
-    public init() {}
+    public init(logger: Logger? = nil) {
+        self.logger = logger
+    }
 
     public var snapshot: LevelPolicy { policy.withLock { $0 } }
 
@@ -26,7 +33,17 @@ public final class LevelMeasurements: Sendable {
     }
 
     public func level(contentBytes: UInt64, base: Int32) -> Int32 {
-        policy.withLock { $0.level(contentBytes: contentBytes, base: base) }
+        let (level, link) = policy.withLock { ($0.level(contentBytes: contentBytes, base: base), $0.link) }
+        let changed = lastLevel.withLock { last in
+            defer { last = level }
+            return level != (last ?? base)
+        }
+        if changed {
+            logger?.notice("zstd level of large segments changed by measurement", metadata: [
+                "level": "\(level)", "link_bytes_per_second": "\(link.map { Int64($0.rounded()) } ?? 0)",
+            ])
+        }
+        return level
     }
 
     /// CPU seconds this thread has used (CLOCK_THREAD_CPUTIME_ID): a compression's cost without the
