@@ -27,4 +27,12 @@ static inline int tributary_pipe2(int fds[2], int flags) { return pipe2(fds, fla
 
 /// Caps glibc's malloc arenas (M_ARENA_MAX): the edge agent keeps one (TributaryEdgeCommand).
 static inline int tributary_malloc_arena_max(int arenas) { return mallopt(M_ARENA_MAX, arenas); }
+/// Fixes glibc's mmap and trim thresholds (M_MMAP_THRESHOLD, M_TRIM_THRESHOLD) at `bytes`: without
+/// this glibc raises both each time a large block is freed, so later large buffers come from the heap
+/// and stay there after a burst (TributaryEdgeCommand). Nonzero when both were set.
+static inline int tributary_malloc_fixed_thresholds(int bytes) {
+    return mallopt(M_MMAP_THRESHOLD, bytes) && mallopt(M_TRIM_THRESHOLD, bytes);
+}
+/// malloc_trim(3): gives the heap's free pages back to the kernel (the batcher, once a burst is over).
+static inline int tributary_malloc_trim(void) { return malloc_trim(0); }
 #endif

@@ -29,10 +29,18 @@ struct TributaryEdgeCommand: AsyncParsableCommand {
     /// freed memory. Measured with 5,000 small files (docs/PERFORMANCE.md): peak anonymous RSS
     /// 23.6 MiB with the default, 16.5 with 2 arenas, 12.6 with 1, no slower. `MALLOC_ARENA_MAX` in
     /// the environment still wins.
+    ///
+    /// The mmap and trim thresholds are fixed at 128 KiB (glibc's starting values): glibc otherwise
+    /// raises them each time a large block (a zstd context, a read buffer) is freed, and from then on
+    /// such blocks come from the heap and keep it large after a burst (docs/PERFORMANCE.md, "Anonymous
+    /// memory under a burst"). `MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_` or `GLIBC_TUNABLES`
+    /// in the environment still win.
     static func limitMallocArenas() {
         #if canImport(Glibc)
-        guard getenv("MALLOC_ARENA_MAX") == nil else { return }
-        _ = tributary_malloc_arena_max(1)
+        if getenv("MALLOC_ARENA_MAX") == nil { _ = tributary_malloc_arena_max(1) }
+        if getenv("MALLOC_MMAP_THRESHOLD_") == nil, getenv("MALLOC_TRIM_THRESHOLD_") == nil, getenv("GLIBC_TUNABLES") == nil {
+            _ = tributary_malloc_fixed_thresholds(128 << 10)
+        }
         #endif
     }
 }

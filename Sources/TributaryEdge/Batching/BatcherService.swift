@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import CPosix
 #endif
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -33,6 +34,8 @@ public final class BatcherService: Service, @unchecked Sendable {
     let lanes: [Wakeup]
     /// What a change of the current core wakes (with several cores configured).
     let coreSwitched: CoreSwitchNotice
+    /// When the heap's free pages go back to the kernel: once a burst is over.
+    var heapTrim = HeapTrim()
 
     public init(context: AgentContext, clients: [TusClient], wake: Wakeup, lanes: [Wakeup], coreSwitched: CoreSwitchNotice) {
         self.context = context
@@ -88,7 +91,14 @@ public final class BatcherService: Service, @unchecked Sendable {
         }
         // Nothing pending: intake and the S3 sources signal new objects, and so does the doorbell
         // that `put` rings from another process (`DoorbellService`): only a safety timer.
-        guard !candidates.isEmpty else { return Self.idleMilliseconds }
+        guard !candidates.isEmpty else {
+            if heapTrim.idle() {
+                #if canImport(Glibc)
+                _ = try await BlockingThread.run { tributary_malloc_trim() }
+                #endif
+            }
+            return Self.idleMilliseconds
+        }
         // Nagle style: with nothing queued on the fresh lane and the link usable, a finished burst
         // goes at once instead of waiting out the segment age.
         let freshIdle = freshQueued == 0 && runtime.secondsUntilAttempt() <= 0
@@ -153,10 +163,28 @@ public final class BatcherService: Service, @unchecked Sendable {
                     "bytes": "\(raw)", "compressed": "\(built.size)", "dictionary": "\(built.dictionary ?? "none")",
                 ])
             }
+            heapTrim.built()
         } catch let c as CorruptSpoolObject {
             logger.error("a spool object no longer matches its journaled sha256; quarantined, not sent", metadata: ["object": "\(c.objectID)", "reason": "\(c.reason)"])
             try await BlockingThread.run { try journal.quarantinePending(c.objectID, reason: c.reason, at: now) }
         }
         return nil
+    }
+}
+
+/// When the batcher gives the heap's free pages back to the kernel (`malloc_trim`): when nothing is
+/// pending after it built at least one batch since the last trim — the end of a burst, when intake's
+/// and batching's working set has just been freed. Never while idle (nothing to give back) nor in a
+/// burst (the pages would be taken again at once).
+struct HeapTrim: Equatable {
+    private(set) var builtSinceTrim = 0
+
+    /// A batch was built.
+    mutating func built() { builtSinceTrim += builtSinceTrim < Int.max ? 1 : 0 }
+
+    /// Nothing is pending: whether to trim now.
+    mutating func idle() -> Bool {
+        defer { builtSinceTrim = 0 }
+        return builtSinceTrim > 0
     }
 }
