@@ -43,15 +43,25 @@ public struct ZstdDictionary: Sendable, Equatable {
     }
 
     /// Trains a dictionary of at most `capacity` bytes from `samples` (concatenated; `sizes`
-    /// gives each sample's length) with zstd's default trainer. Nil when zstd cannot make one
-    /// (too few or too uniform samples) or the result does not validate.
+    /// gives each sample's length) with zstd's default trainer (fastCover, d = 8, 4 steps, as
+    /// `ZDICT_trainFromBuffer`) but a frequency table of 2^`frequencyLog` entries instead of 2^20:
+    /// the default's 4 MiB table and 2 MiB per try were the edge's largest allocations in a burst
+    /// (docs/PERFORMANCE.md, "Anonymous memory under a burst"). Nil when zstd cannot make one (too
+    /// few or too uniform samples) or the result does not validate.
+    public static let frequencyLog: UInt32 = 16
+
     public static func train(samples: [UInt8], sizes: [Int], capacity: Int) -> ZstdDictionary? {
         guard !sizes.isEmpty, capacity > 256, capacity <= maxBytes, sizes.reduce(0, +) == samples.count else { return nil }
         var out = [UInt8](repeating: 0, count: capacity)
+        var params = ZDICT_fastCover_params_t()
+        params.d = 8
+        params.f = frequencyLog
+        params.steps = 4
+        params.zParams.compressionLevel = ZSTD_defaultCLevel()
         let r = out.withUnsafeMutableBytes { dst in
             samples.withUnsafeBytes { src in
                 sizes.withUnsafeBufferPointer { sz in
-                    ZDICT_trainFromBuffer(dst.baseAddress, dst.count, src.baseAddress, sz.baseAddress, UInt32(sz.count))
+                    ZDICT_optimizeTrainFromBuffer_fastCover(dst.baseAddress, dst.count, src.baseAddress, sz.baseAddress, UInt32(sz.count), &params)
                 }
             }
         }
