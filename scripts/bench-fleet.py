@@ -119,12 +119,12 @@ def run_uploads(name: str, core: CoreServer, sites: int, rounds: int, object_kib
 
 
 def run_single(name: str, core: CoreServer, mib: int, chunk_kib: int) -> None:
-    import random
+    import os
 
     from bench import cpu_seconds, peak_rss_mib  # noqa: E402
 
     client = core.new_site("single")
-    data = random.Random(7).randbytes(mib << 20)
+    data = os.urandom(mib << 20)
     rates = []
     cpu0 = cpu_seconds(core.proc.pid)
     for r in range(3):

@@ -14,10 +14,11 @@ import NIOHTTPTypesHTTP1
 /// to 10 request parts (`NIOAsyncChannel`'s default high watermark) before it stops reading the
 /// socket: up to ~900 KiB a connection, ~540 KiB measured with 100 sites uploading at once
 /// (docs/PERFORMANCE.md, "Core peak RSS with 100 sites uploading at once"). With
-/// `ConnectionReadBuffers.default` a connection reads at most 16 KiB at a time, keeps at most two
+/// `ConnectionReadBuffers.default` a connection reads at most 32 KiB at a time, keeps at most two
 /// buffers and buffers at most 4 parts, so one whose request waits — for the body budget, the
-/// disk, a commit — holds ~100 KiB at most, and an idle one a buffer or two of the size its last
-/// reads needed.
+/// disk, a commit — holds ~200 KiB at most, and an idle one a buffer or two of the size its last
+/// reads needed. (16 KiB reads held less but cost twice the CPU a byte in a debug build: each
+/// part is one trip through the channel's async sequence.)
 struct SmallReadsHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     typealias Value = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
 
@@ -66,7 +67,7 @@ struct ConnectionReadBuffers: Sendable {
     /// after reads that use less than half; rounded to powers of two).
     var minimum = 1024
     var initial = 4096
-    var maximum = 16 << 10
+    var maximum = 32 << 10
     /// Reads per readable event, also the buffers a connection keeps for reuse.
     var maxMessagesPerRead: UInt = 2
     /// Request parts buffered for the handler: reading stops at `highWatermark` and starts again

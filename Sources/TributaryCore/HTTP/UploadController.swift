@@ -365,15 +365,24 @@ struct UploadController: Sendable {
                         outcome = .tooLarge
                         break
                     }
-                    let held: BodyBudget.Block
-                    if let b = block { held = b } else { held = try await budget.acquire(site: info.site) }
-                    block = held
-                    held.bytes.append(contentsOf: buffer.readableBytesView)
-                    count = next
+                    // Into blocks of the budget, never past one's size (a buffer may straddle two).
+                    // `count` follows every byte appended, so what a cut leaves is exactly what
+                    // was written.
+                    var rest = buffer.readableBytesView
+                    while !rest.isEmpty {
+                        let held: BodyBudget.Block
+                        if let b = block { held = b } else { held = try await budget.acquire(site: info.site) }
+                        block = held
+                        let take = min(rest.count, budget.blockBytes - min(held.bytes.count, budget.blockBytes))
+                        held.bytes.append(contentsOf: rest.prefix(take))
+                        rest = rest.dropFirst(take)
+                        count += UInt64(take)
+                        if held.isFull { try await writeBlock() }
+                    }
                     let now = SiteGate.monotonicSeconds()
-                    // A block goes back once full, or after `maxBlockHoldSeconds` however full: a
-                    // slow body does not keep one from the requests waiting for it.
-                    if held.isFull || now - held.since >= Self.maxBlockHoldSeconds { try await writeBlock() }
+                    // A block goes back once full (above), or after `maxBlockHoldSeconds` however
+                    // full: a slow body does not keep one from the requests waiting for it.
+                    if let held = block, now - held.since >= Self.maxBlockHoldSeconds { try await writeBlock() }
                     let expecting = count < room && (contentLength.map { count < $0 } ?? true)
                     if expecting && limits.bodyTooSlow(bytes: count, elapsed: now - started) {
                         outcome = .tooSlow(count)

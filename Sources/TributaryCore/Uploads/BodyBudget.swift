@@ -55,8 +55,9 @@ public final class BodyBudget: Sendable {
 
     /// 256 KiB: one write on the I/O pool per block (docs/PERFORMANCE.md).
     public static let defaultBlockBytes = 256 << 10
-    /// 16 MiB: 64 blocks of 256 KiB.
-    public static let defaultTotalBytes = 16 << 20
+    /// 8 MiB: 32 blocks of 256 KiB (with 100 sites sending at once a 1 MiB budget did not lower
+    /// their throughput on the test machine; docs/PERFORMANCE.md).
+    public static let defaultTotalBytes = 8 << 20
 
     /// One block lent to a request; its buffer is `bytes` (capacity `blockBytes`). Not Sendable: it
     /// stays with the request that holds it; only copies of `bytes` cross to the I/O pool.
