@@ -3,6 +3,8 @@
 per-stream zstd dictionaries, at several zstd levels, against `tar | zstd -19` of the same files.
 
     .venv/bin/python scripts/bench-dict.py [--files 730] [--levels 19] [--skip-old] [--no-dict] [--data DIR]
+                                           [--throttle BYTES_PER_SEC] [--skip-trickle] [--edge-set KEY=VALUE ...]
+                                           [--warmup N]
 
 Configurations: the defaults before compact manifests (`old-defaults`: manifest version 1, every segment at
 zstd level 3), the product defaults, and the defaults with `zstd_level` set to each of --levels.
@@ -13,6 +15,11 @@ DIR split in two) are each `put` (returns when all are durable in the spool) and
 core has acknowledged all of them. Burst 1 is one `put` of all files (one large segment on an idle
 link: the latency figure; it also trains the stream's dictionary); burst 2 is a trickle, 5 files a `put`
 every 0.3 s (small segments, where a dictionary matters; its latency is counted from the last put).
+`--throttle` caps the proxy's rate per connection and direction (the fault proxy's token bucket): a slow
+link, where the edge's measured link rate should pick a higher zstd level (`LevelPolicy`).
+`--edge-set KEY=VALUE` sets an edge configuration key in every configuration (an int when it parses as one).
+`--warmup N` first ships N files of another day, not counted: the edge has then measured its link and its
+compressor, as an agent that has been running for a while has (`LevelPolicy` keeps the base level until then).
 Uses the debug build unless
 TRIBUTARY_BIN_DIR / TRIBUTARY_CORE_BIN / TRIBUTARY_EDGE_BIN point elsewhere.
 """
@@ -76,17 +83,23 @@ def acked(agent: EdgeAgent) -> int:
     return agent.status()["counters"].get("acked_objects", 0)
 
 
-def run(name: str, settings: dict, bursts: list[list[Path]], work: Path) -> list[dict]:
+def run(name: str, settings: dict, bursts: list[list[Path]], work: Path, throttle: int = 0,
+        warmup: list[Path] | None = None) -> list[dict]:
     core = CoreServer(work / f"core-{name}").start()
-    proxy = FaultProxy(work / f"proxy-{name}", core.port).start()
+    proxy = FaultProxy(work / f"proxy-{name}", core.port, *(["--throttle", str(throttle)] if throttle else [])).start()
     site = core.new_site("bench")
-    agent = EdgeAgent(work / f"edge-{name}", proxy.url, site.site, site.token, log_level="notice", settle_ms=None,
-                      poll_ms=None, segment_max_age_ms=None, retry_base_ms=None, retry_cap_ms=None, stall_seconds=None,
-                      connect_timeout_seconds=None, heartbeat_seconds=3600, **settings)
+    base = dict(log_level="notice", settle_ms=None, poll_ms=None, segment_max_age_ms=None, retry_base_ms=None,
+                retry_cap_ms=None, stall_seconds=None, connect_timeout_seconds=None, heartbeat_seconds=3600)
+    agent = EdgeAgent(work / f"edge-{name}", proxy.url, site.site, site.token, **{**base, **settings})
     agent.start()
     time.sleep(2)  # idle: first contact made
     out = []
     done = 0
+    if warmup:
+        agent.put(*warmup, stream="weather")
+        done += len(warmup)
+        while acked(agent) < done:
+            time.sleep(0.05)
     for i, files in enumerate(bursts, 1):
         before = proxy.stats()
         t0 = time.monotonic()
@@ -126,7 +139,15 @@ def main() -> None:
     ap.add_argument("--no-dict", action="store_true", help="also run with dictionaries off")
     ap.add_argument("--data", type=Path)
     ap.add_argument("--work", type=Path, help="keep the cores', proxies' and edges' directories (logs) here")
+    ap.add_argument("--throttle", type=int, default=0, help="the proxy's rate cap, bytes/s per connection and direction")
+    ap.add_argument("--skip-trickle", action="store_true", help="only burst 1 (one put of all files)")
+    ap.add_argument("--warmup", type=int, default=0, help="ship this many files first, not counted")
+    ap.add_argument("--edge-set", action="append", default=[], metavar="KEY=VALUE", help="an edge key for every config")
     args = ap.parse_args()
+    extra = {}
+    for kv in args.edge_set:
+        k, _, v = kv.partition("=")
+        extra[k] = int(v) if v.lstrip("-").isdigit() else v
     work = args.work or Path(tempfile.mkdtemp(prefix="tributary-dict-"))
     if args.data:
         all_files = sorted(p for p in args.data.rglob("*") if p.is_file())
@@ -134,16 +155,20 @@ def main() -> None:
         bursts = [all_files[:half], all_files[half:]]
     else:
         bursts = [make_burst(work / "day1", args.files, 1, 1), make_burst(work / "day2", args.files, 2, 2)]
+    if args.skip_trickle:
+        bursts = bursts[:1]
+    warmup = make_burst(work / "day0", args.warmup, 28, 3) if args.warmup else None
     rows = []
     levels = [int(x) for x in args.levels.split(",") if x]
     # The defaults before compact manifests and the small-segment level (same binaries, same code path).
     if not args.skip_old:
-        rows += run("old-defaults", {"zstd_level": 3, "zstd_small_segment_level": 3, "segment_manifest_version": 1}, bursts, work)
-    rows += run("defaults", {}, bursts, work)
+        rows += run("old-defaults", {**extra, "zstd_level": 3, "zstd_small_segment_level": 3, "segment_manifest_version": 1},
+                    bursts, work, args.throttle, warmup)
+    rows += run("defaults", extra, bursts, work, args.throttle, warmup)
     if args.no_dict:
-        rows += run("no-dict", {"dictionary_bytes": 0}, bursts, work)
+        rows += run("no-dict", {**extra, "dictionary_bytes": 0}, bursts, work, args.throttle, warmup)
     for level in levels:
-        rows += run(f"level-{level}", {"zstd_level": level}, bursts, work)
+        rows += run(f"level-{level}", {**extra, "zstd_level": level}, bursts, work, args.throttle, warmup)
     print(f"\n{'config':<12} {'burst':>5} {'files':>5} {'raw':>9} {'put s':>6} {'latency s':>9} {'up':>8} {'up/raw':>7} "
           f"{'down/raw':>8} {'tar|zstd-19':>11} {'up/ref':>6} {'per-put ref':>11} {'up/that':>7}")
     for r in rows:

@@ -4,6 +4,7 @@ in one invocation, on loopback (issue 14).
 
     .venv/bin/python scripts/bench.py [--files 20000] [--large-mib 1024] [--dir DIR] [--quick]
         [--bin-dir DIR] [--edge-bin PATH|--edge-deb PATH] [--skip-s3] [--skip-large] [--skip-small] [--profile DIR]
+        [--skip-rclone] [--strace DIR]
         [--backlog-gib 5] [--backlog-throttle 2000000] [--backlog-seconds 60]
 
 Workloads:
@@ -31,7 +32,11 @@ Uses the release build (`swift build -c release`, run if the binaries are missin
 names another. `--edge-bin` (a binary) or `--edge-deb` (scripts/package.sh's .deb, unpacked with
 dpkg-deb) runs the packaged edge in every Tributary row instead, so its RSS is the one reported.
 `--profile DIR`: `perf record` of the edge and the core in each Tributary row, with the hottest
-symbols printed. `--quick`: 500 small files, a 32 MiB file and a 0.25 GiB backlog shipped for 10 s, a smoke run of a minute or two. Installs rclone from
+symbols printed. `--strace DIR`: `strace -c -f` of the edge in each Tributary row instead (syscalls per object;
+strace slows the edge several-fold, so that row's times are not comparable). `--skip-rclone`: no rclone row (the
+× columns then compare with the first Tributary row): for measuring the edge before and after a change. Each
+Tributary row also prints the edge's and the core's CPU µs per object and the edge's peak RssAnon (anonymous
+memory, sampled every 50 ms: what grows with the work, unlike the binary's file-backed pages). `--quick`: 500 small files, a 32 MiB file and a 0.25 GiB backlog shipped for 10 s, a smoke run of a minute or two. Installs rclone from
 Debian if it is missing. Figures are printed, never asserted.
 """
 
@@ -176,9 +181,64 @@ def peak_rss_mib(pid: int) -> float:
 
 class Result:
     def __init__(self, name: str, files: int, raw: int, seconds: float, wire: int, client_rss: float, core_rss: float | None,
-                 client_cpu: float, core_cpu: float | None, server_cpu: float | None):
+                 client_cpu: float, core_cpu: float | None, server_cpu: float | None, client_anon: float | None = None):
         self.name, self.files, self.raw, self.seconds, self.wire = name, files, raw, seconds, wire
         self.client_rss, self.core_rss, self.client_cpu, self.core_cpu, self.server_cpu = client_rss, core_rss, client_cpu, core_cpu, server_cpu
+        self.client_anon = client_anon
+
+
+class AnonPeak:
+    """The peak of a process's RssAnon (its anonymous memory: heap, stacks — not the binary's pages),
+    sampled every 50 ms on a thread of its own while a row runs (the kernel keeps no peak of it)."""
+
+    def __init__(self, pid: int):
+        import threading
+        self.pid, self.peak_kb, self._stop = pid, 0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+                    if line.startswith("RssAnon:"):
+                        self.peak_kb = max(self.peak_kb, int(line.split()[1]))
+            except (OSError, ValueError):
+                return
+            self._stop.wait(0.05)
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak_kb / 1024
+
+
+class Strace:
+    """`strace -c -f` of the edge during a row (--strace DIR): the system calls it made, counted."""
+
+    def __init__(self, out: Path | None, label: str, pid: int):
+        self.out, self.label, self.proc = out, label, None
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            self.proc = subprocess.Popen(["strace", "-c", "-f", "-o", str(self.path), "-p", str(pid)],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(0.5)  # attached to every thread before the clock starts
+
+    @property
+    def path(self) -> Path:
+        return self.out / f"{self.label}-edge.strace"
+
+    def stop(self, objects: int) -> None:
+        if self.proc is None:
+            return
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(timeout=60)
+        lines = self.path.read_text().splitlines()
+        # The last line: "100.00  seconds  usecs/call  calls  [errors]  total".
+        total = next((l.split() for l in lines if l.rstrip().endswith("total")), [])
+        calls = int(total[3]) if len(total) > 4 and total[3].isdigit() else 0
+        print(f"\n### strace -c: {self.label}, edge ({calls:,} calls, {calls / max(1, objects):.1f} per object)\n```\n"
+              + "\n".join(lines[:25] + lines[-2:]) + "\n```", flush=True)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -263,7 +323,7 @@ def stage(files: list[Path], staging: Path) -> Path:
 
 
 def run_tributary(name: str, backend, files: list[Path], work: Path, weed=None, profile: Path | None = None, label: str = "",
-                  edge_settings: dict[str, int | str] | None = None) -> Result:
+                  edge_settings: dict[str, int | str] | None = None, strace: Path | None = None) -> Result:
     from conftest import CoreServer
     from edgekit import EdgeAgent, FaultProxy
 
@@ -285,12 +345,16 @@ def run_tributary(name: str, backend, files: list[Path], work: Path, weed=None, 
     weed_cpu0 = cpu_seconds(weed.proc.pid) if weed is not None else 0.0
     profiler = Profiler(profile, f"{label}-{name}")
     profiler.start(edge=agent.proc.pid, core=core.proc.pid)
+    tracer = Strace(strace, f"{label}-{name}", agent.proc.pid)
+    anon = AnonPeak(agent.proc.pid)
     t = time.monotonic()
     for p in files:
         os.rename(staging / p.name, stream_dir / p.name)
     agent.wait_drained(timeout=3600, acked=len(files))
     seconds = time.monotonic() - t
+    edge_anon = anon.stop()
     profiler.stop()
+    tracer.stop(len(files))
     edge_cpu, core_cpu = cpu_seconds(agent.proc.pid) - edge_cpu0, cpu_seconds(core.proc.pid) - core_cpu0
     weed_cpu = cpu_seconds(weed.proc.pid) - weed_cpu0 if weed is not None else None
     edge_rss, core_rss = agent.peak_rss_kb / 1024, peak_rss_mib(core.proc.pid)
@@ -301,7 +365,7 @@ def run_tributary(name: str, backend, files: list[Path], work: Path, weed=None, 
     core.stop(timeout=30)
     raw = sum(p.stat().st_size for p in files)
     return Result(f"tributary, {name} lake", len(files), raw, seconds, stats["bytes_up"] + stats["bytes_down"],
-                  edge_rss, core_rss, edge_cpu, core_cpu, weed_cpu)
+                  edge_rss, core_rss, edge_cpu, core_cpu, weed_cpu, client_anon=edge_anon)
 
 
 def run_backlog(backend, files: list[Path], work: Path, throttle: int, ship_seconds: float,
@@ -387,6 +451,13 @@ def table(workload: str, results: list[Result], reference: float | None) -> str:
             f"{per_gb:,.0f} ({ours / base_cpu if base_cpu > 0 else float('nan'):.2f}) | {opt(r.server_cpu)} |")
     if reference is not None:
         lines.append(f"| reference: `tar \\| zstd -19` | | | | {reference:.3f} | | | | | | |")
+    for r in results:
+        if r.client_anon is not None:
+            lines.append(f"\n{r.name}: edge {r.client_cpu / r.files * 1e6:,.0f} µs CPU per object, core "
+                         f"{(r.core_cpu or 0.0) / r.files * 1e6:,.0f} µs per object; edge peak RssAnon {r.client_anon:.1f} MiB "
+                         f"(of VmHWM {r.client_rss:.1f} MiB)")
+    if not base.name.startswith("rclone"):
+        lines.append("\n(no rclone row: the × columns compare with the first row)")
     return "\n".join(lines)
 
 
@@ -417,6 +488,9 @@ def main() -> None:
     ap.add_argument("--edge-set", action="append", default=[], metavar="KEY=VALUE",
                     help="an [edge] setting other than the product default for the Tributary rows (repeatable; printed)")
     ap.add_argument("--profile", type=Path, help="perf record the edge and the core in each Tributary row; data and reports here")
+    ap.add_argument("--strace", type=Path, help="strace -c -f the edge in each Tributary row (slows it); reports here")
+    ap.add_argument("--skip-rclone", action="store_true", help="no rclone row (edge before/after comparisons)")
+    ap.add_argument("--skip-reference", action="store_true", help="skip the `tar | zstd -19` reference (a minute or two)")
     args = ap.parse_args()
     edge_settings: dict[str, int | str] = {}
     for kv in args.edge_set:
@@ -432,13 +506,13 @@ def main() -> None:
     os.environ["TRIBUTARY_CORE_BIN"] = str(bin_dir / "tributary-core")
     os.environ["TRIBUTARY_EDGE_BIN"] = str(edge)
     os.environ["TRIBUTARY_FAULTPROXY_BIN"] = str(bin_dir / "tributary-faultproxy")
-    rclone = ensure_rclone()
+    rclone = None if args.skip_rclone else ensure_rclone()
 
     from backends import Postgres, SeaweedFS
     from backend_pairs import FsSqlite, S3Postgres
     from edgekit import FaultProxy
 
-    weed = SeaweedFS().start()
+    weed = SeaweedFS().start() if rclone or not args.skip_s3 else None
     pg = None if args.skip_s3 else Postgres().start()
     out = []
     try:
@@ -451,14 +525,14 @@ def main() -> None:
             files = make()
             src = files[0].parent
             run_dir = work / label.replace(" ", "-")
-            results = [run_rclone(rclone, weed, files, src, run_dir, FaultProxy)]
+            results = [run_rclone(rclone, weed, files, src, run_dir, FaultProxy)] if rclone else []
             tag = label.replace(" ", "-")
             results.append(run_tributary("fs", FsSqlite(), files, run_dir, profile=args.profile, label=tag,
-                                           edge_settings=edge_settings))
+                                           edge_settings=edge_settings, strace=args.strace))
             if pg is not None:
                 results.append(run_tributary("s3", S3Postgres(pg, weed), files, run_dir, weed=weed, profile=args.profile, label=tag,
-                                           edge_settings=edge_settings))
-            out.append(table(label, results, tar_zstd_ratio(src) if with_reference else None))
+                                           edge_settings=edge_settings, strace=args.strace))
+            out.append(table(label, results, tar_zstd_ratio(src) if with_reference and not args.skip_reference else None))
             print(out[-1], flush=True)
             shutil.rmtree(src, ignore_errors=True)
         if args.backlog_gib > 0:
@@ -468,7 +542,8 @@ def main() -> None:
             print(out[-1], flush=True)
             shutil.rmtree(work / "backlog", ignore_errors=True)
     finally:
-        weed.cleanup()
+        if weed is not None:
+            weed.cleanup()
         if pg is not None:
             pg.cleanup()
         shutil.rmtree(work, ignore_errors=True)

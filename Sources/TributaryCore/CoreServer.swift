@@ -44,7 +44,7 @@ public struct CoreServer: Sendable {
         case .directory(let root):
             lake = try FileSystemLake(root: root)
         case .s3(let location):
-            lake = try S3Lake(location: location, settings: configuration.s3, stateDirectory: configuration.multipartStatePath, logger: logger)
+            lake = try S3Lake(location: location, settings: configuration.s3, stateDirectory: configuration.multipartStatePath, logger: logger, metrics: metrics)
         }
         staging = try StagingArea(root: configuration.stagingPath)
         adminToken = try Self.loadAdminToken(configuration, logger: logger)
@@ -115,7 +115,7 @@ public struct CoreServer: Sendable {
         let forwarder = try makeForwarder()
         var committer = try makeCommitter()
         committer.onCommit = forwarder?.wake
-        let registry = UploadRegistry(staging: staging, catalog: catalog)
+        let registry = UploadRegistry(staging: staging, catalog: catalog, observer: committer)
         let progress = RecoveryProgress()
         let refusals = RefusalCounter(catalog: catalog, metrics: metrics, logger: logger)
         let gate = SiteGate(limits: configuration.limits)

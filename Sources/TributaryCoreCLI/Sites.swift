@@ -43,7 +43,7 @@ struct Sites: AsyncParsableCommand {
                 if let relaySites { try await registry.makeRelay(site, sites: relaySites) }
                 return token
             }
-            if let relaySites { print("site \(site) is a relay: it may submit on behalf of \(relaySites == "*" ? "any site" : relaySites)") }
+            if let relaySites { print(Sites.relayLine(site, relaySites)) }
             if let subject { print("site \(site) accepts client certificates with subject \(subject)") }
             if let fingerprint { print("site \(site) accepts the client certificate with fingerprint \(fingerprint)") }
             if given != nil {
@@ -77,6 +77,11 @@ struct Sites: AsyncParsableCommand {
 }
 
 extension Sites {
+    /// What `add --relay` and `relay` print once the grant is made.
+    static func relayLine(_ site: String, _ sites: String) -> String {
+        "site \(site) is a relay: it may submit on behalf of \(sites == "*" ? "any site" : sites)"
+    }
+
     struct Rotate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Give a site a new token and print it (last line). Safe while serve runs.",
@@ -123,7 +128,7 @@ extension Sites {
             let (site, sites) = (self.site, relaySites)
             _ = try RelayGrant.parseSites(sites)
             _ = try await withSiteRegistry(c) { try await $0.makeRelay(site, sites: sites) }
-            print("site \(site) is a relay: it may submit on behalf of \(sites == "*" ? "any site" : sites)")
+            print(Sites.relayLine(site, sites))
         }
     }
 }

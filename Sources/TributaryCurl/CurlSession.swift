@@ -69,6 +69,8 @@ public final class CurlSession: @unchecked Sendable {
         // as a header it then does not send: the store's signature check fails. Signed requests
         // keep libcurl's own Expect: 100-continue (the store refuses a bad request before the body).
         if !names.contains("expect") && options.awsSigV4 == nil { headerList = curl_slist_append(headerList, "Expect:") }
+        // libcurl's default "Accept: */*" says nothing (13 bytes on every request); left out likewise.
+        if !names.contains("accept") && options.awsSigV4 == nil { headerList = curl_slist_append(headerList, "Accept:") }
 
         var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         let code: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { eb in

@@ -18,11 +18,17 @@ public protocol SessionJournal {
     /// Every answer the session gets, before the session sees it (for logging and link
     /// bookkeeping); `state` is the session's state at that moment. Default: nothing.
     func observed(_ event: UploadSession.Event, state: UploadSession.State)
+    /// A PATCH the core took: its `bytes` of body and the `seconds` from the request's start to the
+    /// answer. A measurement of the link for the edge's `LevelPolicy`, on the slow side: it includes the
+    /// core's work on the request (its commit), whereas the moment curl has handed the whole body to the
+    /// socket says little — kernel buffers can absorb a few MB at once. Default: nothing.
+    func sent(bytes: UInt64, seconds: Double)
 }
 
 extension SessionJournal {
     public func sending(offset: UInt64, uploaded: UInt64) {}
     public func observed(_ event: UploadSession.Event, state: UploadSession.State) {}
+    public func sent(bytes: UInt64, seconds: Double) {}
 }
 
 /// How a session ended.
@@ -79,10 +85,12 @@ public enum SessionDriver {
                 let sha = try digest(offset, length)
                 let completes = offset + length >= body.size
                 let cap = rate()
+                let started = ContinuousClock.now
                 event = Self.event { () throws(UploadError) in
                     let r = try client.patch(
                         url, fd: body.fd, offset: offset, length: length, sha256: sha, maxSendSpeed: cap, askReceipt: completes
                     ) { p in journal.sending(offset: offset, uploaded: p.uploaded) }
+                    journal.sent(bytes: length, seconds: Self.seconds(.now - started))
                     return .patched(offset: r.offset, committed: r.committed, receipt: r.receipt.flatMap { $0.expand(body.entries) })
                 }
                 if case .failed(let e) = event, e.bytesSent > 0 { try journal.wasted(bytes: min(e.bytesSent, length)) }
@@ -116,6 +124,10 @@ public enum SessionDriver {
             }
         }
         preconditionFailure("an UploadSession ends with acknowledge, release or retryLater")
+    }
+
+    private static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 
     private static func event(_ body: () throws(UploadError) -> UploadSession.Event) -> UploadSession.Event {

@@ -13,6 +13,9 @@ public struct AgentContext: Sendable {
     public let clock: any ServiceClock
     /// Per-stream zstd dictionaries, shared by the batch builder and the uploaders.
     public let dictionaries: StreamDictionaries
+    /// The compressor's and the link's measurements that pick a large segment's zstd level
+    /// (`LevelPolicy`), fed by the batch builder and the upload lanes.
+    public let levels: LevelMeasurements
 
     public init(
         configuration: EdgeConfiguration, spool: SpoolIntake, runtime: AgentRuntime, logger: Logger,
@@ -23,10 +26,11 @@ public struct AgentContext: Sendable {
         self.runtime = runtime
         self.logger = logger
         self.clock = clock
+        levels = LevelMeasurements(logger: logger)
         dictionaries = StreamDictionaries(spoolDirectory: spool.directory, policy: DictionaryPolicy(configuration: configuration))
     }
 
     var builder: BatchBuilder { BatchBuilder(
             spoolDirectory: spool.directory, zstdLevel: configuration.zstdLevel,
-            compression: SegmentCompression(configuration: configuration), dictionaries: dictionaries) }
+            compression: SegmentCompression(configuration: configuration, measurements: levels), dictionaries: dictionaries) }
 }

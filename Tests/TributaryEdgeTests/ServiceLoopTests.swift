@@ -32,7 +32,7 @@ import TributaryTestKit
         return Agent(dir: dir, context: AgentContext(configuration: c, spool: spool, runtime: runtime, logger: logger, clock: clock), clock: clock)
     }
 
-    @Test func theHeartbeatGoesEveryHeartbeatSecondsAndRightAfterADelivery() async throws {
+    @Test func theHeartbeatGoesEveryHeartbeatSecondsAndAfterDeliveriesAtMostOneEveryMinimumInterval() async throws {
         let a = try Self.agent { $0.heartbeatSeconds = 30 }
         a.context.runtime.linkSucceeded()
         let beats = Mutex<[SiteReport]>([])
@@ -51,17 +51,31 @@ import TributaryTestKit
         #expect(beats.withLock { $0.last?.reportedAt } == Timestamp.format(a.clock.date), "reported at the clock's time")
 
         // A delivery signals the service: the new backlog is reported at once, not 30 s later.
+        a.clock.advance(seconds: 10)
         deliveries.signal()
         await a.clock.sleeps(atLeast: 3)
         #expect(beats.withLock { $0.count } == 3)
 
+        // More deliveries right after it are coalesced: one heartbeat `heartbeat_min_interval_seconds`
+        // (5) after the last one, reporting the backlog as it is then.
+        deliveries.signal()
+        await a.clock.sleeps(atLeast: 4)
+        deliveries.signal()
+        await a.clock.sleeps(atLeast: 5)
+        a.clock.advance(seconds: 4)
+        #expect(beats.withLock { $0.count } == 3, "no beat per delivery")
+        #expect(a.clock.sleepsStarted == 5, "4 s after the beat, the loop still waits")
+        a.clock.advance(seconds: 1)
+        await a.clock.sleeps(atLeast: 6)
+        #expect(beats.withLock { $0.count } == 4, "the burst's trailing beat")
+
         // While the link is not up nothing is sent; the loop looks again every second.
         for _ in 0..<a.context.configuration.downAfterFailures { a.context.runtime.linkFailed("test") }
         a.clock.advance(seconds: 30)
-        await a.clock.sleeps(atLeast: 4)
+        await a.clock.sleeps(atLeast: 7)
         a.clock.advance(seconds: 1)
-        await a.clock.sleeps(atLeast: 5)
-        #expect(beats.withLock { $0.count } == 3)
+        await a.clock.sleeps(atLeast: 8)
+        #expect(beats.withLock { $0.count } == 4)
     }
 
     @Test func anIdleAgentStillConnectingBeatsOneHeartbeatAfterStartAndThatBringsTheLinkUp() async throws {

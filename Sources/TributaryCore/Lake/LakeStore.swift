@@ -36,13 +36,18 @@ public struct LakeFile: Sendable, Equatable {
     /// empty): small members of a segment committed to a lake without a scratch directory
     /// (`SmallObjectMemory`).
     public var bytes: [UInt8]?
+    /// The staged upload the object is the whole of (a single object), whose verified bytes these
+    /// are: only its placement may complete what the lake shipped of it while it was received
+    /// (`stagedBytesDurable`), since those bytes were not verified yet when they were shipped.
+    public var uploadID: String?
 
-    public init(scratchPath: String, key: String, sha256: String, size: UInt64, bytes: [UInt8]? = nil) {
+    public init(scratchPath: String, key: String, sha256: String, size: UInt64, bytes: [UInt8]? = nil, uploadID: String? = nil) {
         self.scratchPath = scratchPath
         self.key = key
         self.sha256 = sha256
         self.size = size
         self.bytes = bytes
+        self.uploadID = uploadID
     }
 
     /// The object's bytes from memory or its scratch file (at most `limit`).
@@ -131,9 +136,42 @@ public protocol LakeStore: Sendable {
     /// finished; with S3, multipart uploads begun and left for a day. Best effort: what cannot be
     /// removed now is left for the next start. The default clears `scratchDirectory`.
     func clearLeftovers() async
+
+    /// The first `durableBytes` of a staged upload that will become the single object `key`
+    /// (`size` bytes, sha256 as declared at creation) are durable in `dataPath`. A lake may start
+    /// moving them (S3: parts of a multipart upload, `S3PartShipper`); nothing of it may become
+    /// visible before `place`. Must not block. The default does nothing.
+    func stagedBytesDurable(_ upload: StagedObject)
+
+    /// The staged upload will place its object under none but `keys` (empty: none at all —
+    /// rejected, expired, terminated): what `stagedBytesDurable` began for another key is undone.
+    /// Must not block. The default does nothing.
+    func stagedUploadEnded(_ uploadID: String, placing keys: Set<String>, reason: String)
+}
+
+/// A staged upload that will become one lake object (`LakeStore.stagedBytesDurable`).
+public struct StagedObject: Sendable, Equatable {
+    public var uploadID: String
+    public var key: String
+    public var sha256: String
+    public var size: UInt64
+    public var durableBytes: UInt64
+    public var dataPath: String
+
+    public init(uploadID: String, key: String, sha256: String, size: UInt64, durableBytes: UInt64, dataPath: String) {
+        self.uploadID = uploadID
+        self.key = key
+        self.sha256 = sha256
+        self.size = size
+        self.durableBytes = durableBytes
+        self.dataPath = dataPath
+    }
 }
 
 extension LakeStore {
+    public func stagedBytesDurable(_ upload: StagedObject) {}
+    public func stagedUploadEnded(_ uploadID: String, placing keys: Set<String>, reason: String) {}
+
     public func clearLeftovers() async {
         guard let scratch = scratchDirectory else { return }
         _ = try? await FileIO.offload { for name in FileIO.list(scratch) { unlink(scratch + "/" + name) } }

@@ -45,4 +45,20 @@ public final class MemoryLake: LakeStore {
     public func check() async throws {}
 
     public func keyProblem(_ key: String) -> String? { FileSystemLake.keyProblem(key, root: "") }
+
+    /// What the committer told the lake of staged uploads (`stagedBytesDurable`, `stagedUploadEnded`),
+    /// in order, for the committer's tests.
+    public enum StagedCall: Sendable, Equatable {
+        case durable(StagedObject)
+        case ended(uploadID: String, placing: Set<String>, reason: String)
+    }
+
+    private let calls = Mutex<[StagedCall]>([])
+    public var stagedCalls: [StagedCall] { calls.withLock { $0 } }
+
+    public func stagedBytesDurable(_ upload: StagedObject) { calls.withLock { $0.append(.durable(upload)) } }
+
+    public func stagedUploadEnded(_ uploadID: String, placing keys: Set<String>, reason: String) {
+        calls.withLock { $0.append(.ended(uploadID: uploadID, placing: keys, reason: reason)) }
+    }
 }

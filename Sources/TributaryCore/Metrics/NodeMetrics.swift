@@ -15,6 +15,9 @@ import Prometheus
 ///   tributary_core_heartbeats_total                counter: heartbeats recorded
 ///   tributary_core_body_buffer_bytes               gauge: PATCH body bytes lent by the gather budget now (BodyBudget)
 ///   tributary_core_body_buffer_waits_total         counter: PATCH body blocks that had to wait for the budget
+///   tributary_core_s3_parts_total{when}            counter: multipart parts stored in the S3 lake, while the upload
+///                                                  was still being received ("receiving") or at its commit ("commit")
+///   tributary_core_s3_multipart_aborted_total{reason} counter: multipart uploads aborted, by reason
 public final class NodeMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     public let factory: PrometheusMetricsFactory
@@ -45,6 +48,17 @@ public final class NodeMetrics: Sendable {
         MetricNameDescriptor(
             namespace: "tributary", subsystem: "core", metricName: "heartbeats", unitName: "total",
             helpText: "Edge heartbeats this node recorded.")
+    }
+
+    static var s3Parts: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "tributary", subsystem: "core", metricName: "s3_parts", unitName: "total",
+            helpText: "Multipart parts stored in the S3 lake: while the upload was still being received, or at its commit.")
+    }
+    static var s3Aborted: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "tributary", subsystem: "core", metricName: "s3_multipart_aborted", unitName: "total",
+            helpText: "Multipart uploads the S3 lake aborted, by reason.")
     }
 
     // (Descriptors are computed: the type is not Sendable.)
@@ -83,6 +97,14 @@ public final class NodeMetrics: Sendable {
 
     func rejected(reason: String) {
         registry.makeCounter(descriptor: Self.rejected, labels: [("reason", reason)]).increment()
+    }
+
+    func s3Part(shipped when: String) {
+        registry.makeCounter(descriptor: Self.s3Parts, labels: [("when", when)]).increment()
+    }
+
+    func s3MultipartAborted(reason: String) {
+        registry.makeCounter(descriptor: Self.s3Aborted, labels: [("reason", reason)]).increment()
     }
 
     func heartbeat() {

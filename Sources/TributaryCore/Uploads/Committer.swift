@@ -125,7 +125,7 @@ public struct Committer: Sendable {
                 throw TributaryError(
                     .unknownReference, "'\(Names.printable(e.name))' is sent as a reference to content \(e.sha256) the site does not hold")
             } else if let path = extracted.files[i], placedSHA.insert(e.sha256).inserted {
-                toPlace.append(LakeFile(scratchPath: path, key: key, sha256: e.sha256, size: e.size))
+                toPlace.append(LakeFile(scratchPath: path, key: key, sha256: e.sha256, size: e.size, uploadID: info.kind == .object ? info.id : nil))
             } else if let bytes = extracted.held[i], placedSHA.insert(e.sha256).inserted {
                 toPlace.append(LakeFile(scratchPath: "", key: key, sha256: e.sha256, size: e.size, bytes: bytes))
             }
@@ -134,6 +134,11 @@ public struct Committer: Sendable {
                     uploadID: info.id, seq: i, site: info.owner, stream: e.stream, name: e.name, sha256: e.sha256, size: e.size,
                     capturedAt: captured, receivedAt: receivedAt, key: key, status: status, relay: info.onBehalfOf.map { _ in info.site },
                     origin: info.originCore, path: info.corePath))
+        }
+
+        if plannedKey(info, now: now) != nil {
+            // Parts of the object shipped while it was received are aborted unless placed now.
+            lake.stagedUploadEnded(info.id, placing: Set(toPlace.map(\.key)), reason: toPlace.isEmpty ? "duplicate" : "key changed")
         }
 
         await failPoints.hit("commit.before-lake")
@@ -460,6 +465,32 @@ public struct Committer: Sendable {
             let entry = ManifestEntry(stream: stream, name: name, size: size, sha256: h, capturedAt: info.capturedAt)
             return Extracted(entries: [entry], files: [0: path])
         }
+    }
+}
+
+extension Committer: StagingObserver {
+    /// The lake key of a staged upload's object when it is known before the commit: an identity
+    /// object (the staged bytes are the object) whose sha256 was declared at creation. Without
+    /// captured-at or a relay's receive time, the key's date is the commit's: `now` is a guess
+    /// the commit checks (`stagedUploadEnded`). Segments are never pipelined: their members are
+    /// small and only known once the segment is parsed at commit.
+    func plannedKey(_ info: UploadInfo, now: Date) -> String? {
+        guard info.kind == .object, info.encoding == .identity, let sha256 = info.sha256, let stream = info.stream, let name = info.name,
+            let captured = try? info.capturedAt.map(Timestamp.normalized) ?? info.receivedAt ?? Timestamp.format(now)
+        else { return nil }
+        let key = template.key(stream: stream, site: info.owner, capturedAtUTC: captured, name: name, sha256: sha256)
+        return lake.keyProblem(key) == nil ? key : nil
+    }
+
+    public func durable(_ info: UploadInfo, bytes: UInt64) {
+        guard let key = plannedKey(info, now: Date()) else { return }
+        lake.stagedBytesDurable(
+            StagedObject(uploadID: info.id, key: key, sha256: info.sha256 ?? "", size: info.length, durableBytes: bytes, dataPath: staging.dataPath(info.id)))
+    }
+
+    public func ended(_ info: UploadInfo, reason: String) {
+        guard plannedKey(info, now: Date()) != nil else { return }
+        lake.stagedUploadEnded(info.id, placing: [], reason: reason)
     }
 }
 

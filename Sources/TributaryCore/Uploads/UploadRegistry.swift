@@ -6,6 +6,15 @@ import Foundation
 import TributaryFiles
 import TributaryProtocol
 
+/// Told when more of an upload is durable in staging, and when an upload ends without a commit
+/// (rejected or quarantined at commit, expired, terminated): the committer, which lets the lake
+/// move a large object's bytes ahead of its commit (`LakeStore.stagedBytesDurable`). Called on the
+/// registry's actor: must not block.
+public protocol StagingObserver: Sendable {
+    func durable(_ info: UploadInfo, bytes: UInt64)
+    func ended(_ info: UploadInfo, reason: String)
+}
+
 /// The uploads this node is working on: their creation info and state machines, and what each
 /// site has open (for `SiteLimits`). Bookkeeping only: every file operation runs outside the
 /// actor on the I/O pool (`FileIO.offload`), so a slow disk never holds the actor — and with it
@@ -37,10 +46,12 @@ public actor UploadRegistry {
     private var loading: [String: Task<Entry?, any Error>] = [:]
     private var quarantined: [String: QuarantineRecord] = [:]
     private var commitWaiters: [String: [CheckedContinuation<Void, Never>]] = [:]
+    private let observer: (any StagingObserver)?
 
-    public init(staging: StagingArea, catalog: any Catalog) {
+    public init(staging: StagingArea, catalog: any Catalog, observer: (any StagingObserver)? = nil) {
         self.staging = staging
         self.catalog = catalog
+        self.observer = observer
     }
 
     // MARK: bookkeeping of open uploads
@@ -192,6 +203,7 @@ public actor UploadRegistry {
         let action = e.machine.chunkStored(count: count)
         e.digest = digest.flatMap { $0.offset == e.machine.offset ? $0 : nil }
         entries[id] = e
+        if count > 0 { observer?.durable(e.info, bytes: e.machine.offset) }
         return action
     }
 
@@ -214,6 +226,7 @@ public actor UploadRegistry {
     }
 
     public func commitFinished(_ id: String, _ result: UploadStateMachine.CommitResult) {
+        if result == .rejected, let info = entries[id]?.info { observer?.ended(info, reason: "rejected") }
         entries[id]?.machine.commitFinished(result)
         // Committed uploads are answered from the catalog; rejected ones are gone.
         if result != .failed { drop(id) }
@@ -248,6 +261,7 @@ public actor UploadRegistry {
                     entries[id]?.machine = e.machine
                     throw error
                 }
+                observer?.ended(e.info, reason: "terminated")
                 drop(id)
                 return true
             }
@@ -264,6 +278,7 @@ public actor UploadRegistry {
             guard machine.sweep(now: now) else { continue }
             entries[id]?.machine = machine
             if (try? await FileIO.offload({ try staging.remove(id) })) != nil {
+                observer?.ended(e.info, reason: "expired")
                 drop(id)
                 swept.append(id)
             } else {

@@ -51,12 +51,15 @@ public struct BatchBuilder: Sendable {
         // Spool sizes are journaled; a sum past UInt64 cannot happen, saturate rather than trap.
         let content = sent.reduce(UInt64(0)) { $0.addingReportingOverflow($1.size).overflow ? .max : $0 + $1.size }
         let level = compression.level(contentBytes: content)
+        // One read buffer for the whole segment, not one (zeroed) per object.
+        var buffer = ReadBuffer()
+        let cpu = LevelMeasurements.threadCPUSeconds()
         var built = try build(suffix: ".seg") { sink in
             var writer = try SegmentWriter(sink: sink, manifest: manifest, level: level, dictionary: dictionary)
             for (o, ref) in entries where !ref {
                 _ = try writer.beginObject()
                 var first = true
-                try stream(o) { chunk in
+                try stream(o, buffer: &buffer) { chunk in
                     if first { dictionaries?.offer(stream: o.stream, chunk) }
                     first = false
                     try writer.write(chunk)
@@ -71,6 +74,7 @@ public struct BatchBuilder: Sendable {
             return try writer.finish()
         }
         built.dictionary = dictionary?.id
+        compression.compressed(level: level, contentBytes: content, compressedBytes: built.size, cpuSeconds: LevelMeasurements.threadCPUSeconds() - cpu)
         if let dictionaries {
             for (stream, n) in Dictionary(sent.map { ($0.stream, 1) }, uniquingKeysWith: +) { dictionaries.packed(stream: stream, count: n) }
             // Training failing to persist leaves the stream without a new dictionary; the segment stands.
@@ -85,7 +89,8 @@ public struct BatchBuilder: Sendable {
             var sink = sink
             let z = ZstdCompressor(level: zstdLevel)
             let digest = StreamingDigest(.sha256)
-            try stream(o) { chunk in
+            var buffer = ReadBuffer()
+            try stream(o, buffer: &buffer) { chunk in
                 digest.update(chunk)
                 try z.compress(chunk) { try sink.write($0) }
             }
@@ -99,25 +104,25 @@ public struct BatchBuilder: Sendable {
     /// Verifies an object's spool file against the journal (used when the core rejects a batch).
     public func verify(_ o: SpoolObject) -> Bool {
         let digest = StreamingDigest(.sha256)
+        var buffer = ReadBuffer()
         do {
-            try stream(o) { digest.update($0) }
+            try stream(o, buffer: &buffer) { digest.update($0) }
         } catch {
             return false
         }
         return digest.finalizeHex() == o.sha256
     }
 
-    private func stream(_ o: SpoolObject, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+    private func stream(_ o: SpoolObject, buffer: inout ReadBuffer, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         let path = spoolDirectory + "/" + o.file
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw CorruptSpoolObject(objectID: o.id, reason: "cannot open \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 256 * 1024)
         var offset: UInt64 = 0
         while true {
-            let n = try buffer.withUnsafeMutableBytes { try FileIO.pread(fd, $0, offset: offset, path) }
+            let n = try buffer.bytes.withUnsafeMutableBytes { try FileIO.pread(fd, $0, offset: offset, path) }
             if n == 0 { break }
-            try buffer.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            try buffer.bytes.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
             offset += UInt64(n)
         }
         guard offset == o.size else { throw CorruptSpoolObject(objectID: o.id, reason: "has \(offset) bytes, journaled \(o.size)") }

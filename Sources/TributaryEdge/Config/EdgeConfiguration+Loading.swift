@@ -14,7 +14,7 @@ extension EdgeConfiguration: LayeredSettings {
         "dictionary_bytes", "dictionary_sample_bytes", "dictionary_sample_object_bytes", "dictionary_retrain_objects",
         "incompressible_alone_bytes", "have_check_min_bytes", "batches_ahead", "chunk_bytes", "chunk_floor_bytes", "poison_after_failures", "connect_timeout_seconds", "stall_seconds",
         "bandwidth_bytes_per_second", "bandwidth_schedule", "retry_base_ms", "retry_cap_ms", "down_after_failures",
-        "priorities", "heartbeat_seconds", "metrics_textfile", "log_level",
+        "priorities", "heartbeat_seconds", "heartbeat_min_interval_seconds", "metrics_textfile", "log_level",
         "token_file", "allow_insecure_http", "client_cert", "client_key",
     ]
 
@@ -176,6 +176,7 @@ extension EdgeConfiguration: LayeredSettings {
         if let v = try int("down_after_failures", min: 1) { downAfterFailures = v }
         if let v = values["priorities"] { priorities = try Self.parsePriorities(v) }
         if let v = try int("heartbeat_seconds", min: 1) { heartbeatSeconds = v }
+        if let v = try int("heartbeat_min_interval_seconds", min: 0) { heartbeatMinIntervalSeconds = v }
         if let v = values["metrics_textfile"] { metricsTextfile = v.isEmpty ? nil : v }
         if let v = values["log_level"] { logLevel = v }
         if let v = values["token_file"] { tokenFile = v.isEmpty ? nil : v }

@@ -78,7 +78,14 @@ public struct EdgeConfiguration: Sendable, Equatable {
     /// (Nagle style: a burst goes as soon as it ends; under load, segments fill by size and age).
     /// 0 turns it off. Default 100 ms.
     public var segmentIdleLingerMilliseconds: Int = 100
-    public var zstdLevel: Int32 = 3
+    /// The zstd level of single objects, and the lowest level of segments over 128 KiB of content.
+    /// Default 3. Unless set (`zstdLevelIsSet`), such a segment's level is picked by `LevelPolicy` from
+    /// the link's and the compressor's measured speeds; set, it is exactly this level.
+    public var zstdLevel: Int32 = 3 {
+        didSet { zstdLevelIsSet = true }
+    }
+    /// `zstd_level` was given (configuration file, environment or flag): no level by measurement.
+    public var zstdLevelIsSet = false
     /// The zstd level of segments with at most 128 KiB of content (`SegmentCompression`); never
     /// below `zstdLevel`. Default 19.
     public var zstdSmallSegmentLevel: Int32 = 19
@@ -131,8 +138,12 @@ public struct EdgeConfiguration: Sendable, Equatable {
     public var priorities: [String: Int] = [:]
 
     // Reports.
-    /// Seconds between heartbeats to the core while the link is up (also sent after each delivery).
+    /// Seconds between heartbeats to the core while the link is up (also sent after deliveries).
     public var heartbeatSeconds: Int = 30
+    /// The fewest seconds between two heartbeats sent because of deliveries (`HeartbeatSchedule`): the
+    /// first delivery after a quiet spell is reported at once, the rest of a burst in one heartbeat
+    /// this long after the previous one. 0: after every delivery. At most `heartbeatSeconds`. Default 5.
+    public var heartbeatMinIntervalSeconds: Int = 5
     /// If set, Prometheus metrics are written to this file (node_exporter textfile collector) every 15 s.
     public var metricsTextfile: String? = nil
 

@@ -6,6 +6,13 @@ import TributaryFiles
 
 /// Lists the inbox and, with inotify, learns of changes between scans.
 ///
+/// The walk is streamed and bounded: each pass (`scan(limit:)`) returns at most `limit` entries and
+/// the next pass goes on where it stopped (the directories stay open between passes), so the memory
+/// of a pass does not grow with the inbox — a burst of 100,000 files is met 4,096 at a time. A
+/// pass that reaches the end of the walk ends the cycle; the next one starts again from the top.
+/// Names come in directory order (each pass's entries sorted by path); a file added or removed
+/// during a cycle may or may not be met in it (readdir's rule) and is met in the next.
+///
 /// Layout: `inbox/<stream>/<name…>` — the first directory level names the stream, deeper levels are
 /// part of the object's name. Files directly in the inbox go to the default stream. Names starting
 /// with `.` (at any level) are ignored: write to `.x.tmp`, then rename to `x` for an instant take.
@@ -18,15 +25,47 @@ struct InboxWatcher: Sendable {
         var observation: SettleTracker.Observation?
     }
 
-    enum Kind: Sendable { case file, symlink, other }
+    /// `tooDeep`: a directory deeper than `maxDepth` under the inbox, not walked.
+    enum Kind: Sendable { case file, symlink, other, tooDeep }
+
+    /// The deepest directory walked (the inbox is level 0; its streams level 1): each level holds a
+    /// directory stream open, so the depth a local writer can create is not what bounds it.
+    static let maxDepth = 32
+
+    /// What one pass of the walk met, and whether it reached the end of the inbox (the cycle ended).
+    struct Pass: Sendable {
+        var entries: [Entry]
+        var cycleEnded: Bool
+    }
+
+    /// The directories open on the way down (innermost last) between passes. A class: the watcher
+    /// is a value moved to a blocking thread and back for each pass; the open streams go with it.
+    private final class Walk: @unchecked Sendable {
+        struct Level {
+            let dir: OpaquePointer
+            let path: String
+            /// nil at the inbox's top level; a directory there names the stream.
+            let stream: String?
+            let prefix: String
+        }
+        var levels: [Level] = []
+
+        func closeAll() {
+            for l in levels { closedir(l.dir) }
+            levels = []
+        }
+
+        deinit { closeAll() }
+    }
 
     let inbox: String
     let defaultStream: String
     private var inotifyFD: Int32 = -1
     private var watches: [Int32: String] = [:]
     private var watched: Set<String> = []
-    /// A directory of the last scan could not be watched.
+    /// A directory of the current or last cycle could not be watched.
     private var missedWatch = false
+    private let walk = Walk()
 
     init(inbox: String, defaultStream: String, useInotify: Bool) {
         self.inbox = inbox
@@ -36,36 +75,66 @@ struct InboxWatcher: Sendable {
 
     var usesInotify: Bool { inotifyFD >= 0 }
 
-    func close() { if inotifyFD >= 0 { Glibc.close(inotifyFD) } }
-
-    /// Every non-hidden entry under the inbox (directories are walked, never returned).
-    mutating func scan() -> [Entry] {
-        var out: [Entry] = []
-        missedWatch = false
-        watch(inbox)
-        walk(inbox, stream: nil, prefix: "", into: &out)
-        return out
+    func close() {
+        walk.closeAll()
+        if inotifyFD >= 0 { Glibc.close(inotifyFD) }
     }
 
+    /// Every non-hidden entry under the inbox (directories are walked, never returned): one whole
+    /// cycle, from the top.
+    mutating func scan() -> [Entry] {
+        walk.closeAll()
+        return scan(limit: .max).entries
+    }
+
+    /// The next at most `limit` (≥ 1) entries of the walk, going on from the last pass.
     /// One `lstat` per name: a directory is walked (never followed through a symlink), anything
-    /// else becomes an entry. At the inbox's top level (`stream` nil) a directory names the stream
-    /// and a file goes to the default stream.
-    private mutating func walk(_ dir: String, stream: String?, prefix: String, into out: inout [Entry]) {
-        if stream != nil { watch(dir) }
-        for name in FileIO.list(dir).sorted() where !name.hasPrefix(".") {
-            let path = dir + "/" + name
+    /// else becomes an entry. At the inbox's top level a directory names the stream and a file goes
+    /// to the default stream.
+    mutating func scan(limit: Int) -> Pass {
+        if walk.levels.isEmpty {
+            // A new cycle.
+            missedWatch = false
+            watch(inbox)
+            guard descend(inbox, stream: nil, prefix: "") else { return Pass(entries: [], cycleEnded: true) }
+        }
+        var out: [Entry] = []
+        while out.count < max(1, limit), let top = walk.levels.last {
+            guard let ent = readdir(top.dir) else {
+                closedir(top.dir)
+                walk.levels.removeLast()
+                continue
+            }
+            let name = withUnsafeBytes(of: ent.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name.isEmpty || name.hasPrefix(".") { continue }  // also "." and ".."
+            let path = top.path + "/" + name
             var st = stat()
             let found = lstat(path, &st) == 0
             if found && (st.st_mode & S_IFMT) == S_IFDIR {
-                if let stream {
-                    walk(path, stream: stream, prefix: prefix + name + "/", into: &out)
+                if walk.levels.count > Self.maxDepth {
+                    out.append(Entry(path: path, stream: top.stream ?? defaultStream, name: top.prefix + name, kind: .tooDeep, observation: nil))
+                } else if let stream = top.stream {
+                    _ = descend(path, stream: stream, prefix: top.prefix + name + "/")
                 } else {
-                    walk(path, stream: name, prefix: "", into: &out)
+                    _ = descend(path, stream: name, prefix: "")
                 }
             } else {
-                out.append(entry(path, stream: stream ?? defaultStream, name: prefix + name, stat: found ? st : nil))
+                out.append(entry(path, stream: top.stream ?? defaultStream, name: top.prefix + name, stat: found ? st : nil))
             }
         }
+        out.sort { $0.path < $1.path }
+        return Pass(entries: out, cycleEnded: walk.levels.isEmpty)
+    }
+
+    /// Opens `dir` as the next level of the walk (watching it); false when it cannot be opened
+    /// (gone, unreadable: nothing in it is met this cycle).
+    private mutating func descend(_ dir: String, stream: String?, prefix: String) -> Bool {
+        if stream != nil { watch(dir) }
+        guard let d = opendir(dir) else { return false }
+        walk.levels.append(Walk.Level(dir: d, path: dir, stream: stream, prefix: prefix))
+        return true
     }
 
     private func entry(_ path: String, stream: String, name: String, stat found: stat?) -> Entry {

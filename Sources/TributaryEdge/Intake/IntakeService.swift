@@ -31,8 +31,9 @@ public final class IntakeService: Service, @unchecked Sendable {
     /// Files per group commit, and bytes.
     static let groupObjects = 256
     static let groupBytes: UInt64 = 256 << 20
-    /// Groups taken from one scan of the inbox before it is walked again.
-    static let groupsPerScan = 16
+    /// Inbox entries met in one pass of the (streamed) scan: the pass's memory, whatever the
+    /// inbox holds; its ready files make up to 16 groups.
+    static let entriesPerPass = 16 * groupObjects
 
     public init(context: AgentContext, accepted: Wakeup) {
         self.context = context
@@ -43,49 +44,67 @@ public final class IntakeService: Service, @unchecked Sendable {
         try await cancelWhenGracefulShutdown { try await self.loop() }
     }
 
+    /// What the intake loop keeps between passes. A class, so that the pass on its blocking thread
+    /// mutates the one copy in place (a value captured there and handed back would be copied on
+    /// write: the tracker and the warnings once per pass).
+    private final class ScanState: @unchecked Sendable {
+        var watcher: InboxWatcher
+        var tracker: SettleTracker
+        var warned: [String: String] = [:]
+
+        init(watcher: InboxWatcher, tracker: SettleTracker) {
+            self.watcher = watcher
+            self.tracker = tracker
+        }
+    }
+
     private func loop() async throws {
         try FileIO.makeDirectories(configuration.inboxDirectory)
-        var watcher = InboxWatcher(
-            inbox: configuration.inboxDirectory, defaultStream: configuration.defaultStream, useInotify: configuration.useInotify)
-        defer { watcher.close() }
+        // Touched by one thread at a time: this task, or the blocking pass it awaits.
+        let state = ScanState(
+            watcher: InboxWatcher(
+                inbox: configuration.inboxDirectory, defaultStream: configuration.defaultStream, useInotify: configuration.useInotify),
+            tracker: SettleTracker(settleSeconds: Double(configuration.settleMilliseconds) / 1000))
+        defer { state.watcher.close() }
         logger.info("watching the inbox", metadata: [
-            "inbox": "\(configuration.inboxDirectory)", "inotify": "\(watcher.usesInotify)", "policy": "\(configuration.inboxPolicy.rawValue)",
+            "inbox": "\(configuration.inboxDirectory)", "inotify": "\(state.watcher.usesInotify)", "policy": "\(configuration.inboxPolicy.rawValue)",
         ])
-        var tracker = SettleTracker(settleSeconds: Double(configuration.settleMilliseconds) / 1000)
-        var warned: [String: String] = [:]
         var spoolFullLogged = false
         var lastTakenGC = 0.0
         var overflowed = false
         while !Task.isCancelled {
+            // Renames reported since the last pass (a non-blocking read): such a file is taken at once.
+            if state.watcher.usesInotify {
+                let ev = state.watcher.drainEvents()
+                for p in ev.movedIn { state.tracker.noteMovedIn(p) }
+                if ev.overflowed { overflowed = true }
+            }
             // The inbox walk and the journal look-ups block: they run on their own thread, not on
             // the cooperative pool.
-            let scanned = try await BlockingThread.run { [self, watcher, tracker, warned] in
-                var watcher = watcher
-                var tracker = tracker
-                var warned = warned
-                let r = self.collect(&watcher, &tracker, &warned)
-                return (watcher, tracker, warned, r.groups, r.blocked, r.now)
+            let scanned = try await BlockingThread.run { [self] in
+                let r = self.collect(&state.watcher, &state.tracker, &state.warned)
+                return (r.groups, r.blocked, r.now, r.cycleEnded)
             }
-            watcher = scanned.0
-            tracker = scanned.1
-            warned = scanned.2
-            let groups = scanned.3
-            let blocked = scanned.4
-            let now = scanned.5
+            let groups = scanned.0
+            let blocked = scanned.1
+            let now = scanned.2
+            let cycleEnded = scanned.3
             if blocked && !spoolFullLogged {
                 logger.warning("spool full (full_policy = block): files wait in the inbox until uploads free space")
                 spoolFullLogged = true
             }
             var retrySoon = blocked
             var tookAny = false
-            // One scan feeds several groups (each its own journal commit): a rescan walks and stats
-            // the whole inbox, so one per group would make a large burst quadratic.
+            var full = false
+            // One pass feeds several groups (each its own journal commit); the next pass goes on
+            // where this one stopped, so a large burst is walked once, not once per group.
             for ready in groups {
-                let outcome = await take(ready, tracker: &tracker, warned: &warned)
+                let outcome = await take(ready, tracker: &state.tracker, warned: &state.warned)
                 if outcome.full {
                     if !spoolFullLogged { logger.warning("spool full (full_policy = block): files wait in the inbox until uploads free space", metadata: ["error": "\(outcome.message)"]) }
                     spoolFullLogged = true
                     retrySoon = true
+                    full = true
                     break
                 } else if outcome.accepted > 0 {
                     if spoolFullLogged { logger.info("spool has room again: taking inbox files") }
@@ -96,7 +115,9 @@ public final class IntakeService: Service, @unchecked Sendable {
                 if outcome.retry { retrySoon = true }
                 if Task.isCancelled { return }
             }
-            if tookAny { continue }  // more may be ready right away
+            // More may be ready right away, or not yet met in this cycle — unless the spool is full:
+            // then wait (`poll_ms`) and go on from where this pass stopped.
+            if tookAny || (!cycleEnded && !full) { continue }
             if now - lastTakenGC > 60 {
                 lastTakenGC = now
                 let journal = spool.journal
@@ -105,32 +126,28 @@ public final class IntakeService: Service, @unchecked Sendable {
             // Wait for the next scan: an inotify event ends the wait at once (a thread of its own
             // blocks in poll(2), no polling loop); otherwise the time `InboxWatcher.rescanDelay` gives.
             let wait = InboxWatcher.rescanDelay(
-                now: clock.now(), settles: tracker.nextSettle(after: clock.now()), watchesAll: watcher.watchesAll && !overflowed,
+                now: clock.now(), settles: state.tracker.nextSettle(after: clock.now()), watchesAll: state.watcher.watchesAll && !overflowed,
                 retrySoon: retrySoon, pollMilliseconds: configuration.pollMilliseconds)
             overflowed = false
-            guard watcher.usesInotify else {
+            guard state.watcher.usesInotify else {
                 await clock.sleep(milliseconds: wait)
                 continue
             }
-            if !(await ReadableWait.readable([watcher.eventFD], milliseconds: wait)).isEmpty {
-                let ev = watcher.drainEvents()
-                for p in ev.movedIn { tracker.noteMovedIn(p) }
-                overflowed = ev.overflowed
-            }
+            // The events themselves are read at the top of the next pass.
+            _ = await ReadableWait.readable([state.watcher.eventFD], milliseconds: wait)
         }
     }
 
-    /// One pass over the inbox: the files ready to take (settled, not taken before), in groups of
-    /// at most `groupObjects` files and `groupBytes` bytes, at most `groupsPerScan` groups.
-    /// Blocking (directory walk, stat, journal look-ups).
+    /// One pass of the inbox scan (at most `entriesPerPass` entries, going on from the last pass):
+    /// the files ready to take (settled, not taken before), in groups of at most `groupObjects`
+    /// files and `groupBytes` bytes. At the end of a cycle (the walk reached the end of the inbox)
+    /// the tracker and the warnings forget the paths that are gone. Blocking (directory walk, stat,
+    /// journal look-ups).
     private func collect(_ watcher: inout InboxWatcher, _ tracker: inout SettleTracker, _ warned: inout [String: String])
-        -> (groups: [[IntakeItem]], blocked: Bool, now: Double)
+        -> (groups: [[IntakeItem]], blocked: Bool, now: Double, cycleEnded: Bool)
     {
-        let entries = watcher.scan()
+        let pass = watcher.scan(limit: Self.entriesPerPass)
         let now = clock.now()
-        let present = Set(entries.map(\.path))
-        tracker.retain(present)
-        warned = warned.filter { present.contains($0.key) }
         var groups: [[IntakeItem]] = []
         var ready: [IntakeItem] = []
         var readyBytes: UInt64 = 0
@@ -138,13 +155,16 @@ public final class IntakeService: Service, @unchecked Sendable {
         let policy = SpoolPolicy(configuration: configuration)
         let blocked = policy.full == .block
             && ((try? spool.journal.usage()).map { policy.takesNothing(.init(bytes: $0.bytes, objects: $0.objects)) } ?? false)
-        for e in entries where !blocked || e.kind != .file {
+        for e in pass.entries where !blocked || e.kind != .file {
             switch e.kind {
             case .symlink:
                 warnOnce(&warned, e.path, "refused: symbolic links in the inbox are not followed; move the file itself in")
                 continue
             case .other:
                 warnOnce(&warned, e.path, "refused: not a regular file")
+                continue
+            case .tooDeep:
+                warnOnce(&warned, e.path, "refused: a directory nested more than \(InboxWatcher.maxDepth) levels deep; nothing in it is taken")
                 continue
             case .file: break
             }
@@ -163,11 +183,15 @@ public final class IntakeService: Service, @unchecked Sendable {
                 groups.append(ready)
                 ready = []
                 readyBytes = 0
-                if groups.count >= Self.groupsPerScan { break }
             }
         }
         if !ready.isEmpty { groups.append(ready) }
-        return (groups, blocked, now)
+        // While blocked the pass met files without observing them: forget nothing.
+        if pass.cycleEnded && !blocked {
+            tracker.endCycle()
+            warned = warned.filter { var st = stat(); return lstat($0.key, &st) == 0 }
+        }
+        return (groups, blocked, now, pass.cycleEnded)
     }
 
     private func take(_ items: [IntakeItem], tracker: inout SettleTracker, warned: inout [String: String]) async -> (accepted: Int, full: Bool, retry: Bool, message: String) {

@@ -115,6 +115,10 @@ public final class SpoolIntake: @unchecked Sendable {
                 throw SpoolFullError(reason: .atLimit, needBytes: 0, usedBytes: use.bytes, maxBytes: c.maxSpoolBytes, usedObjects: use.objects, maxObjects: c.maxSpoolObjects)
             }
         }
+        // One read buffer and one sampling compressor for the whole group (not one each per file:
+        // allocating and zeroing them was a large part of a small file's cost).
+        var buffer = ReadBuffer()
+        let sampler = CompressibilitySample()
         for item in items {
             do {
                 try Names.validateStream(item.stream)
@@ -123,7 +127,7 @@ public final class SpoolIntake: @unchecked Sendable {
                 result.refused.append(IntakeRefusal(item: item, reason: .invalidName, message: "refused: \(error)"))
                 continue
             }
-            switch copyIn(item, priority: c.priority(of: item.stream)) {
+            switch copyIn(item, priority: c.priority(of: item.stream), buffer: &buffer, sampler: sampler) {
             case .success(let object): copies.append((item, object))
             case .failure(let refusal): result.refused.append(refusal)
             }
@@ -146,7 +150,7 @@ public final class SpoolIntake: @unchecked Sendable {
 
     /// Takes one file into objects/ (not yet durable, not yet journaled) by a hard link or a copy
     /// (`IntakeMethod`), hashing it in the same one read.
-    private func copyIn(_ item: IntakeItem, priority: Int) -> Result<NewObject, IntakeRefusal> {
+    private func copyIn(_ item: IntakeItem, priority: Int, buffer: inout ReadBuffer, sampler: CompressibilitySample) -> Result<NewObject, IntakeRefusal> {
         func refuse(_ r: IntakeRefusal.Reason, _ m: String) -> Result<NewObject, IntakeRefusal> {
             .failure(IntakeRefusal(item: item, reason: r, message: m))
         }
@@ -181,14 +185,16 @@ public final class SpoolIntake: @unchecked Sendable {
             if !ok { unlink(dstPath) }
         }
         let digest = StreamingDigest(.sha256)
-        let sampler = CompressibilitySample()
-        var buffer = [UInt8](repeating: 0, count: 256 * 1024)
+        sampler.begin()
         var copied: UInt64 = 0
+        // Read up to the size fstat gave, not on to a read that returns 0: a file that grows
+        // meanwhile fails the size check below either way.
+        let expected = UInt64(max(0, before.st_size))
         do {
-            while true {
-                let n = try buffer.withUnsafeMutableBytes { try FileIO.pread(src, $0, offset: copied, item.sourcePath) }
+            while copied < expected {
+                let n = try buffer.bytes.withUnsafeMutableBytes { try FileIO.pread(src, $0, offset: copied, item.sourcePath) }
                 if n == 0 { break }
-                try buffer.withUnsafeBytes { raw in
+                try buffer.bytes.withUnsafeBytes { raw in
                     let chunk = UnsafeRawBufferPointer(rebasing: raw[0..<n])
                     digest.update(chunk)
                     sampler.feed(chunk)
@@ -230,11 +236,23 @@ public final class SpoolIntake: @unchecked Sendable {
     }
 }
 
+/// The 256 KiB a group's files are read through, allocated once per group and never zeroed.
+struct ReadBuffer {
+    static let size = 256 * 1024
+    var bytes = [UInt8](unsafeUninitializedCapacity: ReadBuffer.size) { _, count in count = ReadBuffer.size }
+}
+
 /// Decides from the first 128 KiB whether content is worth compressing: zstd level 1 must save
 /// at least 10 %. Already-compressed data (JPEG, gzip, zstd) is then sent as it is.
+/// One sample serves a whole intake group, file after file (`begin`): its compressor (one zstd
+/// frame per file, sized for a 128 KiB sample) and its buffer are reused.
 final class CompressibilitySample {
     static let sampleBytes = 128 * 1024
     private var sample: [UInt8] = []
+    private var compressor: ZstdCompressor?
+
+    /// Starts the sample of the next file.
+    func begin() { sample.removeAll(keepingCapacity: true) }
 
     func feed(_ bytes: UnsafeRawBufferPointer) {
         guard sample.count < Self.sampleBytes else { return }
@@ -243,12 +261,14 @@ final class CompressibilitySample {
 
     var compressible: Bool {
         guard sample.count >= 64 else { return true }
-        let z = ZstdCompressor(level: 1, checksum: false)
+        let z = compressor ?? ZstdCompressor(level: 1, checksum: false, sizeHint: UInt64(Self.sampleBytes))
         var out = 0
         do {
             try sample.withUnsafeBytes { try z.compress($0) { out += $0.count } }
-            try z.finish { out += $0.count }
+            try z.finish { out += $0.count }  // ends the frame: the next file starts a new one
+            compressor = z
         } catch {
+            compressor = nil  // a frame left half-done is not continued
             return true
         }
         return Double(out) < Double(sample.count) * 0.9

@@ -14,9 +14,11 @@ import TributaryFiles
 import TributaryProtocol
 
 /// Tells the world about the backlog: a heartbeat to the core every `heartbeat_seconds` while the
-/// link is up (or not yet tried) and right after each delivery (the core keeps a site's last report, so a site that
-/// goes dark is shown with its last known backlog), and — if `metrics_textfile` is set — Prometheus
-/// metrics for node_exporter's textfile collector every 15 s. Both carry exactly what `status` shows.
+/// link is up (or not yet tried) and after deliveries — at once after a quiet spell, then at most one every
+/// `heartbeat_min_interval_seconds` while deliveries go on (`HeartbeatSchedule`; the core keeps a site's
+/// last report, so a site that goes dark is shown with its last known backlog), and — if
+/// `metrics_textfile` is set — Prometheus metrics for node_exporter's textfile collector every 15 s and
+/// after each delivery. Both carry exactly what `status` shows.
 final class ReportService: Service, @unchecked Sendable {
     let context: AgentContext
     /// What it waits on besides its timers: "delivered" (upload lanes): report the new backlog now.
@@ -47,7 +49,9 @@ final class ReportService: Service, @unchecked Sendable {
         // (`connecting`, the state at start) it is due one heartbeat later: an agent with work to do
         // reaches the core through its uploads first (their outcome, not a heartbeat's, is the
         // first word on the link), and an idle one still reports within one heartbeat interval.
-        var lastBeat = context.runtime.link.state == .up ? 0.0 : context.clock.now()
+        var schedule = HeartbeatSchedule(
+            intervalSeconds: c.heartbeatSeconds, minimumIntervalSeconds: c.heartbeatMinIntervalSeconds,
+            lastBeat: context.runtime.link.state == .up ? -Double(c.heartbeatSeconds) : context.clock.now())
         var lastMetrics = 0.0
         var unsupportedLogged = false
         // A delivery's signal usually ends the wait below (which consumes it): carried here.
@@ -55,6 +59,7 @@ final class ReportService: Service, @unchecked Sendable {
         while !Task.isCancelled {
             let now = context.clock.now()
             if self.deliveries.consume() { delivered = true }
+            if delivered { schedule.delivered() }
             let status: EdgeStatus
             do {
                 status = try await BlockingThread.run { try self.current() }
@@ -74,8 +79,8 @@ final class ReportService: Service, @unchecked Sendable {
             // brings the link up. A link that is down or backing off is left to the uploads.
             let state = context.runtime.link.state
             let mayBeat = state == .up || state == .connecting
-            if mayBeat && (delivered || now - lastBeat >= Double(c.heartbeatSeconds)) {
-                lastBeat = now
+            if mayBeat && schedule.isDue(now: now) {
+                schedule.beat(at: now)
                 let report = status.report(reportedAt: Timestamp.format(Date(timeIntervalSince1970: now)))
                 let heartbeat = self.heartbeat
                 let core = context.runtime.currentCore.index
@@ -95,7 +100,7 @@ final class ReportService: Service, @unchecked Sendable {
             }
             // Until the next heartbeat or metrics write is due (a delivery signals sooner); while the
             // link is down or backing off, look again every second for it to come up.
-            var next = mayBeat ? lastBeat + Double(c.heartbeatSeconds) - now : 1
+            var next = mayBeat ? schedule.secondsUntilDue(now: now) : 1
             if c.metricsTextfile != nil { next = min(next, lastMetrics + 15 - now) }
             delivered = await self.deliveries.signalled(
                 within: Int((max(0.05, min(next, 30)) * 1000).rounded(.up)), clock: context.clock)

@@ -14,8 +14,14 @@ final class BatchSessionJournal: SessionJournal, @unchecked Sendable {
     let lane: UploadLane
     let core: Int
     private var inFlight: AgentRuntimeStatus.InFlight
+    /// Where the link's measured rate goes (`LevelPolicy`).
+    let levels: LevelMeasurements?
 
-    init(journal: Journal, runtime: AgentRuntime, logger: Logger, batch: SpoolBatch, lane: UploadLane, core: Int, inFlight: AgentRuntimeStatus.InFlight) {
+    init(
+        journal: Journal, runtime: AgentRuntime, logger: Logger, batch: SpoolBatch, lane: UploadLane, core: Int,
+        inFlight: AgentRuntimeStatus.InFlight, levels: LevelMeasurements? = nil
+    ) {
+        self.levels = levels
         self.journal = journal
         self.runtime = runtime
         self.logger = logger
@@ -62,6 +68,10 @@ final class BatchSessionJournal: SessionJournal, @unchecked Sendable {
 
     func sending(offset: UInt64, uploaded: UInt64) {
         runtime.progress(sent: offset + uploaded, lane: lane)
+    }
+
+    func sent(bytes: UInt64, seconds: Double) {
+        levels?.linkSample(bytes: bytes, seconds: seconds)
     }
 
     func observed(_ event: UploadSession.Event, state: UploadSession.State) {

@@ -188,10 +188,18 @@ public final class UploaderService: Service, @unchecked Sendable {
     }
 
     /// tus metadata of a batch.
-    static func metadata(_ batch: SpoolBatch, _ objects: [SpoolObject], dictionary: ZstdDictionary? = nil) -> UploadMetadata {
+    ///
+    /// A segment's `sha256` is left out when the whole body goes in one PATCH (`oneChunk`: it fits
+    /// the lane's chunk size), whose `Upload-Checksum` is then the sha256 of the whole body: the same
+    /// check, 98 bytes fewer per upload (docs/PROTOCOL.md, "Integrity without the manifest's hashes").
+    /// Should that PATCH be cut and the rest go in smaller chunks, each of those carries its own
+    /// `Upload-Checksum` over bytes of the same immutable batch file. A segment sent in several chunks
+    /// from the start keeps it. Single objects always keep theirs (the sha256 of the decoded object).
+    static func metadata(_ batch: SpoolBatch, _ objects: [SpoolObject], dictionary: ZstdDictionary? = nil, oneChunk: Bool = false) -> UploadMetadata {
         switch batch.kind {
         case .segment:
-            var m = UploadMetadata([MetadataKey.kind: "segment", MetadataKey.sha256: batch.sha256, MetadataKey.encoding: "zstd"])
+            var m = UploadMetadata([MetadataKey.kind: "segment", MetadataKey.encoding: "zstd"])
+            if !oneChunk { m[MetadataKey.sha256] = batch.sha256 }
             if let d = dictionary { m[MetadataKey.dictionary] = d.id }
             return m
         case .object:
@@ -258,10 +266,11 @@ public final class UploaderService: Service, @unchecked Sendable {
             size: batch.size, uploadURL: uploadURL, creationRefusals: batch.attempts, commitFailures: batch.commitFailures,
             chunk: chunk, limits: limits)
         let body = SessionBody(
-            fd: fd, size: batch.size, metadata: Self.metadata(batch, objects, dictionary: dictionary),
+            fd: fd, size: batch.size, metadata: Self.metadata(batch, objects, dictionary: dictionary, oneChunk: batch.size <= chunk.current),
             entries: objects.map { ReceiptEntry(stream: $0.stream, name: $0.name, sha256: $0.sha256, size: $0.size) })
         let batchJournal = BatchSessionJournal(
-            journal: journal, runtime: runtime, logger: logger, batch: batch, lane: lane, core: core, inFlight: inFlight)
+            journal: journal, runtime: runtime, logger: logger, batch: batch, lane: lane, core: core, inFlight: inFlight,
+            levels: context.levels)
         let end: SessionEnd
         do {
             end = try SessionDriver.run(
@@ -270,6 +279,7 @@ public final class UploaderService: Service, @unchecked Sendable {
                 rate: {
                     let rate = currentRate()
                     runtime.setBandwidth(rate)
+                    context.levels.setLinkCap(rate)
                     return rate
                 },
                 create: { () throws(UploadError) -> (url: String, committed: Bool) in

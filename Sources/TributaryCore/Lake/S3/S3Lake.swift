@@ -24,12 +24,16 @@ import TributaryFiles
 /// - At or above it: a multipart upload (`S3Multipart`) whose upload id and finished parts are
 ///   recorded in a fsync'd state file under `<data-dir>/s3-multipart/`, so a restarted core resumes
 ///   it; each part carries its own `x-amz-checksum-sha256`.
+/// - A large identity object still being received has its durable parts shipped ahead of the
+///   commit (`S3PartShipper`, decided by `PartPipeline`) into the same state file: its placement
+///   then waits for the parts in flight (`takeOver`) and sends only what is left.
 /// - The core's own verification is the committer's sha256 of the scratch file; ETags are only
 ///   echoed back to complete a multipart upload, never trusted as checksums.
 /// A PUT answered 200 is durable by the store's contract; `place` returns after all are.
 public final class S3Lake: LakeStore {
     let client: S3Client
     let multipart: S3Multipart
+    let shipper: S3PartShipper
     let logger: Logger
     /// Set when the store turned out not to support `If-None-Match: *`.
     let headMode: Atomic<Bool>
@@ -37,18 +41,36 @@ public final class S3Lake: LakeStore {
     /// `afterPart`: test hook, see `S3Multipart.afterPart`.
     init(
         location: S3Location, settings: S3Settings, stateDirectory: String, logger: Logger,
-        afterPart: (@Sendable (Int) throws -> Void)?
+        afterPart: (@Sendable (Int) throws -> Void)?, metrics: NodeMetrics? = nil
     ) throws {
         client = try S3Client(settings: settings, location: location)
         var m = try S3Multipart(client: client, stateDirectory: stateDirectory, logger: logger)
         m.afterPart = afterPart
+        m.metrics = metrics
         multipart = m
+        shipper = S3PartShipper(multipart: m, limit: Self.pipelineLimit(settings), logger: logger)
         self.logger = logger
         headMode = Atomic(settings.conditionalCreate == "head")
     }
 
-    public convenience init(location: S3Location, settings: S3Settings, stateDirectory: String, logger: Logger) throws {
-        try self.init(location: location, settings: settings, stateDirectory: stateDirectory, logger: logger, afterPart: nil)
+    public convenience init(location: S3Location, settings: S3Settings, stateDirectory: String, logger: Logger, metrics: NodeMetrics? = nil) throws {
+        try self.init(location: location, settings: settings, stateDirectory: stateDirectory, logger: logger, afterPart: nil, metrics: metrics)
+    }
+
+    /// Parts shipped ahead of commits at once, over the whole process: half of `s3_parallelism`
+    /// (at least 1), so that placements keep the other half.
+    static func pipelineLimit(_ settings: S3Settings) -> Int { max(1, settings.parallelism / 2) }
+
+    public func stagedBytesDurable(_ upload: StagedObject) {
+        // Only an object that will go multipart gains anything; smaller ones are one PUT at commit.
+        guard upload.size >= client.settings.multipartThresholdBytes else { return }
+        shipper.received(
+            upload: upload.uploadID, objectKey: client.location.objectKey(upload.key), sha256: upload.sha256, size: upload.size,
+            durable: upload.durableBytes, dataPath: upload.dataPath)
+    }
+
+    public func stagedUploadEnded(_ uploadID: String, placing keys: Set<String>, reason: String) {
+        shipper.ended(upload: uploadID, keeping: Set(keys.map { client.location.objectKey($0) }), reason: reason)
     }
 
     public var scratchDirectory: String? { nil }
@@ -77,6 +99,8 @@ public final class S3Lake: LakeStore {
     func placeOne(_ file: LakeFile) async throws {
         let key = client.location.objectKey(file.key)
         if file.bytes == nil && file.size >= client.settings.multipartThresholdBytes {
+            // Parts shipped while the upload was received are in the state file once none is in flight.
+            await shipper.takeOver(key)
             try await multipart.upload(file, objectKey: key, conditional: !headMode.load(ordering: .relaxed))
             return
         }

@@ -17,7 +17,11 @@ import TributaryFiles
 /// fsync'd after the upload is created and after every part):
 ///
 ///     {"bucket", "key", "upload_id", "size", "part_size", "sha256", "created": epoch seconds,
-///      "parts": [{"number", "etag", "checksum"}]}
+///      "parts": [{"number", "etag", "checksum"}], "upload": staged upload id (pipelined only)}
+///
+/// The same state is written by `S3PartShipper` for the parts it ships while the upload is still
+/// being received (`PartPipeline`): the commit then finds them recorded and sends only the rest.
+/// At commit the parts left are sent `parallelism` at a time, each read from the file by range.
 ///
 /// A retried placement of the same key (the committer retries after a crash, with the same
 /// bytes: keys embed the sha256) finds the state, skips the recorded parts and completes.
@@ -31,6 +35,8 @@ struct S3Multipart: Sendable {
     /// Test hook: called after each part is stored and recorded (a thrown error stops the upload
     /// there, as a crash would).
     var afterPart: (@Sendable (Int) throws -> Void)?
+    /// Where parts sent and multipart uploads aborted are counted (nil: nowhere).
+    var metrics: NodeMetrics?
 
     init(client: S3Client, stateDirectory: String, logger: Logger) throws {
         self.client = client
@@ -53,9 +59,15 @@ struct S3Multipart: Sendable {
         var sha256: String
         var created: Double
         var parts: [Part]
+        /// The staged upload whose parts `S3PartShipper` shipped while it was received.
+        var upload: String?
+
+        func matches(key: String, size: UInt64, sha256: String, partSize: UInt64) -> Bool {
+            self.key == key && self.size == size && self.sha256 == sha256 && self.partSize == partSize
+        }
 
         enum CodingKeys: String, CodingKey {
-            case bucket, key, size, sha256, created, parts
+            case bucket, key, size, sha256, created, parts, upload
             case uploadID = "upload_id"
             case partSize = "part_size"
         }
@@ -79,8 +91,13 @@ struct S3Multipart: Sendable {
         let path = statePath(objectKey)
         let partSize = client.settings.partSizeBytes
         var state = load(path)
-        if let s = state, s.size != file.size || s.sha256 != file.sha256 || s.partSize != partSize || s.key != objectKey {
-            await abort(s)
+        if let s = state, !s.matches(key: objectKey, size: file.size, sha256: file.sha256, partSize: partSize) {
+            await abort(s, reason: "state of other bytes")
+            state = nil
+        } else if let s = state, let shipper = s.upload, shipper != file.uploadID {
+            // Parts another upload shipped while it was received come from bytes nobody verified
+            // yet (its declared sha256 may be a lie): only its own commit may complete them.
+            await abort(s, reason: "another upload's parts")
             state = nil
         }
         if state == nil {
@@ -124,6 +141,10 @@ struct S3Multipart: Sendable {
     enum Outcome { case done, uploadGone }
 
     func create(_ file: LakeFile, objectKey: String, partSize: UInt64) async throws -> State {
+        try await create(objectKey: objectKey, size: file.size, sha256: file.sha256, partSize: partSize)
+    }
+
+    func create(objectKey: String, size: UInt64, sha256: String, partSize: UInt64, upload: String? = nil) async throws -> State {
         let r = try await client.send(
             "POST", objectKey, query: [("uploads", "")],
             headers: [("x-amz-checksum-algorithm", "SHA256"), ("Content-Type", "application/octet-stream")])
@@ -131,29 +152,58 @@ struct S3Multipart: Sendable {
             throw S3Lake.placementFailure(r, "POST \(objectKey)?uploads")
         }
         return State(
-            bucket: client.location.bucket, key: objectKey, uploadID: id, size: file.size, partSize: partSize, sha256: file.sha256,
-            created: Date().timeIntervalSince1970, parts: [])
+            bucket: client.location.bucket, key: objectKey, uploadID: id, size: size, partSize: partSize, sha256: sha256,
+            created: Date().timeIntervalSince1970, parts: [], upload: upload)
     }
 
+    /// Sends the parts `state` does not record yet, `parallelism` at a time, recording each as
+    /// it is stored.
     func uploadParts(_ state: inout State, file: LakeFile, path: String) async throws -> Outcome {
         let count = Int((file.size + state.partSize - 1) / state.partSize)
         let done = Set(state.parts.map(\.number))
+        let todo = (1...max(1, count)).filter { !done.contains($0) }
+        guard !todo.isEmpty else { return .done }
         let fd = try FileIO.open(file.scratchPath, O_RDONLY)
         defer { close(fd) }
-        for number in 1...max(1, count) where !done.contains(number) {
-            let offset = UInt64(number - 1) * state.partSize
-            let length = min(state.partSize, file.size - offset)
-            let checksum = S3Lake.base64(try await FileIO.offload { try Self.sha256(fd: fd, offset: offset, length: length) })
-            let r = try await client.send(
-                "PUT", state.key, query: [("partNumber", String(number)), ("uploadId", state.uploadID)],
-                headers: [("x-amz-checksum-sha256", checksum)], body: .file(fd: fd, offset: offset, length: length))
-            if r.status == 404 { return .uploadGone }
-            guard r.status == 200, let etag = r.header("etag") else { throw S3Client.failure(r, "PUT \(state.key) part \(number)") }
-            state.parts.append(.init(number: number, etag: etag, checksum: checksum))
-            try await save(state, path)
-            try afterPart?(number)
+        let width = max(1, client.settings.parallelism)
+        let (key, uploadID, partSize, size) = (state.key, state.uploadID, state.partSize, file.size)
+        return try await withThrowingTaskGroup(of: State.Part?.self) { group in
+            var next = 0
+            func start() {
+                guard next < todo.count else { return }
+                let number = todo[next]
+                next += 1
+                let offset = UInt64(number - 1) * partSize
+                group.addTask {
+                    try await self.sendPart(key: key, uploadID: uploadID, number: number, fd: fd, offset: offset, length: min(partSize, size - offset))
+                }
+            }
+            for _ in 0..<width { start() }
+            while let result = try await group.next() {
+                guard let part = result else {
+                    group.cancelAll()
+                    return .uploadGone
+                }
+                state.parts.append(part)
+                try await save(state, path)
+                metrics?.s3Part(shipped: "commit")
+                try afterPart?(part.number)
+                start()
+            }
+            return .done
         }
-        return .done
+    }
+
+    /// Sends one part read from `fd` by range, with its sha256; nil if the store no longer knows
+    /// the multipart upload (404).
+    func sendPart(key: String, uploadID: String, number: Int, fd: Int32, offset: UInt64, length: UInt64) async throws -> State.Part? {
+        let checksum = S3Lake.base64(try await FileIO.offload { try Self.sha256(fd: fd, offset: offset, length: length) })
+        let r = try await client.send(
+            "PUT", key, query: [("partNumber", String(number)), ("uploadId", uploadID)],
+            headers: [("x-amz-checksum-sha256", checksum)], body: .file(fd: fd, offset: offset, length: length))
+        if r.status == 404 { return nil }
+        guard r.status == 200, let etag = r.header("etag") else { throw S3Client.failure(r, "PUT \(key) part \(number)") }
+        return State.Part(number: number, etag: etag, checksum: checksum)
     }
 
     func complete(_ state: State, conditional: Bool) async throws -> Outcome {
@@ -172,7 +222,7 @@ struct S3Multipart: Sendable {
             return .done
         case 412:
             // The key exists (same bytes): this upload is not needed.
-            await abort(state)
+            await abort(state, reason: "key exists")
             return .done
         case 404:
             return .uploadGone
@@ -189,8 +239,20 @@ struct S3Multipart: Sendable {
         return r.header("content-length").flatMap { UInt64($0) }
     }
 
-    func abort(_ state: State) async {
+    /// AbortMultipartUpload (best effort: a store that keeps it lets it expire), counted by reason.
+    func abort(_ state: State, reason: String) async {
         _ = try? await client.send("DELETE", state.key, query: [("uploadId", state.uploadID)])
+        metrics?.s3MultipartAborted(reason: reason)
+    }
+
+    /// The states recorded for parts shipped while staged upload `upload` was received.
+    func states(ofUpload upload: String) -> [(path: String, state: State)] {
+        FileIO.list(stateDirectory).compactMap { name in
+            guard name.hasSuffix(".json") else { return nil }
+            let path = stateDirectory + "/" + name
+            guard let s = load(path), s.upload == upload else { return nil }
+            return (path, s)
+        }
     }
 
     func abortStale(olderThan seconds: Double) async {
@@ -203,7 +265,7 @@ struct S3Multipart: Sendable {
             }
             guard now - s.created > seconds else { continue }
             logger.notice("aborting a stale multipart upload", metadata: ["lake.key": "\(s.key)"])
-            await abort(s)
+            await abort(s, reason: "stale")
             try? FileIO.removeTree(path)
         }
     }
