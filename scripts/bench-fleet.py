@@ -3,12 +3,16 @@
 query and /metrics with many sites, on both backend pairs.
 
     .venv/bin/python scripts/bench-fleet.py [--sites N] [--rounds R] [--clients C] [--bin PATH]
-    .venv/bin/python scripts/bench-fleet.py --uploads [--sites N] [--rounds R] [--object-kib K] [--skip-s3] [--bin PATH]
+    .venv/bin/python scripts/bench-fleet.py --uploads [--sites N] [--rounds R] [--object-kib K] [--chunk-kib C] [--skip-s3] [--bin PATH]
+    .venv/bin/python scripts/bench-fleet.py --single-mib M [--chunk-kib C] [--skip-s3] [--bin PATH]
 
 `--uploads` (issue 14, "core peak RSS while 100 sites upload at once"): N sites, one client thread
 each, all released together, each uploading R objects of K KiB (tus, 1 MiB PATCHes, so every site
 has an upload open while the others send); prints the core's peak RSS (`VmHWM`) idle and at the
-end, and the objects/s. Every object's final PATCH must answer 204 with its receipt.
+end, and the objects/s. Every object's final PATCH must answer 204 with its receipt. `--chunk-kib`: the
+PATCH size (default 1024; the edge's default is 16384). `--single-mib M`: one site uploading one object of
+M MiB alone (PATCHes of --chunk-kib), timed three times: the throughput of one large upload, the
+reference for changes to the core's receive path (read buffers, body budget).
 
 Starts (on 127.0.0.1, in temporary directories, stopped at the end) a PostgreSQL with fsync on, a
 SeaweedFS, and one tributary-core per backend pair with a 1 s backlog history step. Registers N
@@ -78,7 +82,7 @@ def run(name: str, core: CoreServer, sites: int, rounds: int, clients: int) -> N
     print(f"{'':12} ({points} history points in the dashboard's answer)")
 
 
-def run_uploads(name: str, core: CoreServer, sites: int, rounds: int, object_kib: int) -> None:
+def run_uploads(name: str, core: CoreServer, sites: int, rounds: int, object_kib: int, chunk_kib: int) -> None:
     import os
     import random
     import threading
@@ -96,7 +100,7 @@ def run_uploads(name: str, core: CoreServer, sites: int, rounds: int, object_kib
         for r in range(rounds):
             data = rng.randbytes(object_kib * 1024)
             try:
-                _, answer = clients[i].upload_object(data, f"obj-{i}-{r}.bin", stream="fleet")
+                _, answer = clients[i].upload_object(data, f"obj-{i}-{r}.bin", stream="fleet", chunk=chunk_kib << 10)
                 if answer is None or answer.status_code != 204:
                     failures.append(f"site {i} round {r}: {answer.status_code if answer is not None else None}")
             except Exception as e:  # noqa: BLE001 - reported below, the run fails
@@ -114,6 +118,27 @@ def run_uploads(name: str, core: CoreServer, sites: int, rounds: int, object_kib
         raise SystemExit(f"{len(failures)} uploads failed, e.g. {failures[:3]}")
 
 
+def run_single(name: str, core: CoreServer, mib: int, chunk_kib: int) -> None:
+    import os
+
+    from bench import cpu_seconds, peak_rss_mib  # noqa: E402
+
+    client = core.new_site("single")
+    data = os.urandom(mib << 20)
+    rates = []
+    cpu0 = cpu_seconds(core.proc.pid)
+    for r in range(3):
+        t = time.perf_counter()
+        _, answer = client.upload_object(data[:-1 - r], f"single-{r}.bin", stream="single", chunk=chunk_kib << 10)
+        took = time.perf_counter() - t
+        if answer is None or answer.status_code != 204:
+            raise SystemExit(f"upload {r} failed: {answer.status_code if answer is not None else None}")
+        rates.append(len(data) / (1 << 20) / took)
+    print(f"{name:12} one object of {mib} MiB in PATCHes of {chunk_kib} KiB, 3 times: "
+          f"{' '.join(f'{x:.1f}' for x in rates)} MiB/s (median {statistics.median(rates):.1f}); "
+          f"core CPU {cpu_seconds(core.proc.pid) - cpu0:.1f} s, peak RSS {peak_rss_mib(core.proc.pid):.1f} MiB")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sites", type=int, default=100)
@@ -122,6 +147,8 @@ def main() -> None:
     ap.add_argument("--bin")
     ap.add_argument("--uploads", action="store_true", help="N sites uploading at once: the core's peak RSS (issue 14)")
     ap.add_argument("--object-kib", type=int, default=4096, help="--uploads: size of each object (default 4096 KiB)")
+    ap.add_argument("--chunk-kib", type=int, default=1024, help="--uploads, --single-mib: PATCH size (default 1024 KiB)")
+    ap.add_argument("--single-mib", type=int, help="one site uploading one object of this many MiB alone, timed")
     ap.add_argument("--skip-s3", action="store_true", help="only the filesystem lake + SQLite")
     a = ap.parse_args()
     sys.path.insert(0, str(REPO / "scripts"))
@@ -137,8 +164,10 @@ def main() -> None:
                 core = CoreServer(Path(tmp) / name / "data", backend=pair, env={"TRIBUTARY_BACKLOG_HISTORY_STEP_SECONDS": "1"})
                 core.start()
                 try:
-                    if a.uploads:
-                        run_uploads(name, core, a.sites, a.rounds or 2, a.object_kib)
+                    if a.single_mib:
+                        run_single(name, core, a.single_mib, a.chunk_kib)
+                    elif a.uploads:
+                        run_uploads(name, core, a.sites, a.rounds or 2, a.object_kib, a.chunk_kib)
                     else:
                         run(name, core, a.sites, a.rounds or 20, a.clients)
                 finally:

@@ -29,6 +29,7 @@ extension CoreConfiguration: LayeredSettings {
         ("min_body_bytes_per_second", "TRIBUTARY_MIN_BODY_BYTES_PER_SECOND"), ("body_rate_grace_seconds", "TRIBUTARY_BODY_RATE_GRACE_SECONDS"),
         ("max_commit_crashes", "TRIBUTARY_MAX_COMMIT_CRASHES"), ("max_commit_failures", "TRIBUTARY_MAX_COMMIT_FAILURES"),
         ("recovery_concurrency", "TRIBUTARY_RECOVERY_CONCURRENCY"),
+        ("max_buffered_body_bytes", "TRIBUTARY_MAX_BUFFERED_BODY_BYTES"),
         ("tls_cert", "TRIBUTARY_TLS_CERT"), ("tls_key", "TRIBUTARY_TLS_KEY"), ("tls_client_ca", "TRIBUTARY_TLS_CLIENT_CA"),
         ("token_grace_seconds", "TRIBUTARY_TOKEN_GRACE_SECONDS"),
         ("admin_token_file", "TRIBUTARY_ADMIN_TOKEN_FILE"), ("metrics_token_file", "TRIBUTARY_METRICS_TOKEN_FILE"),
@@ -164,6 +165,7 @@ extension CoreConfiguration: LayeredSettings {
         if let v = try int("max_commit_crashes") { commitAttempts.maxCrashes = max(1, v) }
         if let v = try int("max_commit_failures") { commitAttempts.maxFailures = max(1, v) }
         if let v = try int("recovery_concurrency") { recoveryConcurrency = max(1, v) }
+        if let v = try int("max_buffered_body_bytes") { maxBufferedBodyBytes = max(BodyBudget.defaultBlockBytes, v) }
         if let v = values["tls_cert"] { tlsCert = v.isEmpty ? nil : v }
         if let v = values["tls_key"] { tlsKey = v.isEmpty ? nil : v }
         if let v = values["tls_client_ca"] { tlsClientCA = v.isEmpty ? nil : v }

@@ -59,6 +59,11 @@ public struct CoreConfiguration: Sendable, Equatable {
     /// When a staged upload is quarantined instead of committed again (`max_commit_crashes`,
     /// `max_commit_failures`; see `CommitAttempts`).
     public var commitAttempts = CommitAttempts.Policy()
+    /// PATCH body bytes the node gathers in memory at once, over all requests: blocks of 256 KiB
+    /// lent to one request per write, first come first served, at most a quarter of them to one
+    /// site; a request waiting for a block stops reading its connection (`BodyBudget`). At least
+    /// 256 KiB. Default 8 MiB.
+    public var maxBufferedBodyBytes: Int = BodyBudget.defaultTotalBytes
     /// Uploads start-up recovery commits at once, beside live traffic. Default 2.
     public var recoveryConcurrency: Int = 2
     /// PEM certificate chain of the listener; with `tlsKey`, the core serves HTTPS only (TLS 1.2+).

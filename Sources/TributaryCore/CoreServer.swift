@@ -119,13 +119,16 @@ public struct CoreServer: Sendable {
         let progress = RecoveryProgress()
         let refusals = RefusalCounter(catalog: catalog, metrics: metrics, logger: logger)
         let gate = SiteGate(limits: configuration.limits)
+        let metrics = metrics
+        let budget = BodyBudget(totalBytes: configuration.maxBufferedBodyBytes) { metrics.bodyBuffer(bytesInUse: $0, waited: $1) }
 
         let auth = Authenticator(catalog: catalog, adminToken: adminToken)
         let router = Router(context: CoreRequestContext.self)
         router.middlewares.add(CoreIDMiddleware(coreID: coreID))
         router.middlewares.add(JSONErrorMiddleware(logger: logger))
         UploadController(
-            registry: registry, committer: committer, auth: auth, gate: gate, refusals: refusals, configuration: configuration, logger: logger,
+            registry: registry, committer: committer, auth: auth, gate: gate, refusals: refusals, budget: budget, configuration: configuration,
+            logger: logger,
             coreID: coreID
         ).addRoutes(to: router)
         DictionaryController(dictionaries: committer.dictionaries, auth: auth, gate: gate, refusals: refusals, logger: logger)
@@ -142,7 +145,7 @@ public struct CoreServer: Sendable {
         let tls = try configuration.tlsFiles().map { try ServerTLS(files: $0) }
         var app = Application(
             router: router,
-            server: tls.map { HTTPServerBuilder.reloadingTLS(http1, $0) } ?? .http1(configuration: http1),
+            server: .smallReads(http1, tls: tls),
             configuration: .init(address: .hostname(host, port: port), serverName: "tributary-core"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
             logger: logger)

@@ -19,6 +19,8 @@ struct UploadController: Sendable {
     let auth: Authenticator
     let gate: SiteGate
     let refusals: RefusalCounter
+    /// The process-wide budget of PATCH bytes gathered at once (`max_buffered_body_bytes`).
+    let budget: BodyBudget
     let configuration: CoreConfiguration
     let logger: Logger
     /// This core's id: an upload whose path holds it is refused (`409 forward_loop`).
@@ -324,8 +326,8 @@ struct UploadController: Sendable {
     /// Streams one PATCH body into staging at `at`; persists the new durable offset; commits when
     /// the upload is complete.
     ///
-    /// The body is gathered into blocks of up to `writeBlockBytes` that are hashed and written on
-    /// the I/O pool, never on the cooperative pool. A body slower than `min_body_bytes_per_second`
+    /// The body is gathered into blocks lent by the process-wide `BodyBudget` (256 KiB each by
+    /// default), hashed and written on the I/O pool, never on the cooperative pool. A body slower than `min_body_bytes_per_second`
     /// (after `body_rate_grace_seconds`) is cut like a dropped connection: 408, its lock freed,
     /// the durable offset unchanged (or advanced by what arrived, without a checksum).
     private func receive(
@@ -343,17 +345,15 @@ struct UploadController: Sendable {
         do {
             try await FileIO.offload { try file.open(path, at: at) }
             var count: UInt64 = 0
-            var block: [UInt8] = []
-            block.reserveCapacity(Self.writeBlockBytes)
+            // The block this request gathers into, lent by the process-wide budget once a body
+            // buffer is there and given back after each write (BodyBudget).
+            var block: BodyBudget.Block?
             func writeBlock() async throws {
-                guard !block.isEmpty else { return }
-                // One buffer per request: the block is moved out for the write and, once the write
-                // has let go of it, emptied and reused (copying it first kept two per request).
-                var bytes: [UInt8] = []
-                swap(&bytes, &block)
-                try await FileIO.offload { [bytes] in try file.write(bytes) }
-                bytes.removeAll(keepingCapacity: true)
-                swap(&bytes, &block)
+                guard let held = block else { return }
+                block = nil
+                // `held` goes back to the budget when this returns or throws (its deinit).
+                guard !held.bytes.isEmpty else { return }
+                try await FileIO.offload { [bytes = held.bytes] in try file.write(bytes) }
             }
             outcome = .complete(0)
             let started = SiteGate.monotonicSeconds()
@@ -365,11 +365,26 @@ struct UploadController: Sendable {
                         outcome = .tooLarge
                         break
                     }
-                    block.append(contentsOf: buffer.readableBytesView)
-                    count = next
-                    if block.count >= Self.writeBlockBytes { try await writeBlock() }
+                    // Into blocks of the budget, never past one's size (a buffer may straddle two).
+                    // `count` follows every byte appended, so what a cut leaves is exactly what
+                    // was written.
+                    var rest = buffer.readableBytesView
+                    while !rest.isEmpty {
+                        let held: BodyBudget.Block
+                        if let b = block { held = b } else { held = try await budget.acquire(site: info.site) }
+                        block = held
+                        let take = min(rest.count, budget.blockBytes - min(held.bytes.count, budget.blockBytes))
+                        held.bytes.append(contentsOf: rest.prefix(take))
+                        rest = rest.dropFirst(take)
+                        count += UInt64(take)
+                        if held.isFull { try await writeBlock() }
+                    }
+                    let now = SiteGate.monotonicSeconds()
+                    // A block goes back once full (above), or after `maxBlockHoldSeconds` however
+                    // full: a slow body does not keep one from the requests waiting for it.
+                    if let held = block, now - held.since >= Self.maxBlockHoldSeconds { try await writeBlock() }
                     let expecting = count < room && (contentLength.map { count < $0 } ?? true)
-                    if expecting && limits.bodyTooSlow(bytes: count, elapsed: SiteGate.monotonicSeconds() - started) {
+                    if expecting && limits.bodyTooSlow(bytes: count, elapsed: now - started) {
                         outcome = .tooSlow(count)
                         break
                     }
@@ -381,7 +396,8 @@ struct UploadController: Sendable {
             } catch let e as TributaryError {
                 throw e
             } catch {
-                // The client went away or stalled past the idle timeout.
+                // The client went away or stalled past the idle timeout (or the task was cancelled
+                // while it waited for a block: nothing of that buffer was counted).
                 try await writeBlock()
                 outcome = .interrupted(count)
             }
@@ -441,10 +457,9 @@ struct UploadController: Sendable {
         }
     }
 
-    /// Bytes of a PATCH body gathered before one write on the I/O pool: 256 KiB, so 100 sites
-    /// sending at once hold ~25 MiB of blocks (1 MiB blocks held 2 MiB a request at times and
-    /// took the core to 216 MiB; docs/PERFORMANCE.md, "Core peak RSS with 100 sites").
-    static let writeBlockBytes = 256 << 10
+    /// Longest a request keeps a block of the body budget between writes, checked as its body's
+    /// buffers arrive: 0.5 s.
+    static let maxBlockHoldSeconds = 0.5
 
     /// Commits a complete upload. A validation failure answers 422 (upload discarded), a
     /// transient one 503 (upload kept for a retry), both through `CoreError.from`.

@@ -13,12 +13,16 @@ import Prometheus
 ///   tributary_core_uploads_committed_total{kind}   counter
 ///   tributary_core_uploads_rejected_total{reason}  counter: refused at creation or commit, by error code
 ///   tributary_core_heartbeats_total                counter: heartbeats recorded
+///   tributary_core_body_buffer_bytes               gauge: PATCH body bytes lent by the gather budget now (BodyBudget)
+///   tributary_core_body_buffer_waits_total         counter: PATCH body blocks that had to wait for the budget
 ///   tributary_core_s3_parts_total{when}            counter: multipart parts stored in the S3 lake, while the upload
 ///                                                  was still being received ("receiving") or at its commit ("commit")
 ///   tributary_core_s3_multipart_aborted_total{reason} counter: multipart uploads aborted, by reason
 public final class NodeMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     public let factory: PrometheusMetricsFactory
+    private let bodyBufferBytes: Prometheus.Gauge
+    private let bodyBufferWaits: Prometheus.Counter
 
     static var commitDuration: MetricNameDescriptor {
         MetricNameDescriptor(
@@ -66,6 +70,20 @@ public final class NodeMetrics: Sendable {
         factory = PrometheusMetricsFactory(registry: registry)
         // Present from the start, so that rules and dashboards see zeros rather than nothing.
         _ = registry.makeCounter(descriptor: Self.heartbeats)
+        bodyBufferBytes = registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                namespace: "tributary", subsystem: "core", metricName: "body_buffer", unitName: "bytes",
+                helpText: "PATCH body bytes lent by the process-wide gather budget (max_buffered_body_bytes) now."))
+        bodyBufferWaits = registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                namespace: "tributary", subsystem: "core", metricName: "body_buffer_waits", unitName: "total",
+                helpText: "PATCH body blocks that waited for the gather budget (max_buffered_body_bytes)."))
+    }
+
+    /// What `BodyBudget` reports after each change.
+    func bodyBuffer(bytesInUse: Int, waited: Bool) {
+        bodyBufferBytes.set(Int64(bytesInUse))
+        if waited { bodyBufferWaits.increment() }
     }
 
     func committed(kind: String, commitSeconds: Double, uploadSeconds: Double) {
