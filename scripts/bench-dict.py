@@ -20,8 +20,9 @@ link, where the edge's measured link rate should pick a higher zstd level (`Leve
 `--edge-set KEY=VALUE` sets an edge configuration key in every configuration (an int when it parses as one).
 `--warmup N` first ships N files of another day, not counted: the edge has then measured its link and its
 compressor, as an agent that has been running for a while has (`LevelPolicy` keeps the base level until then).
-Uses the debug build unless
-TRIBUTARY_BIN_DIR / TRIBUTARY_CORE_BIN / TRIBUTARY_EDGE_BIN point elsewhere.
+Uses the debug build unless TRIBUTARY_CORE_BIN names another core (the edge and the fault proxy are then
+taken from the same directory) or TRIBUTARY_EDGE_BIN / TRIBUTARY_FAULTPROXY_BIN name them, as for the
+integration tests (Tests/integration/edgekit.py), e.g. TRIBUTARY_CORE_BIN=.build/release/tributary-core.
 """
 
 from __future__ import annotations
