@@ -42,14 +42,15 @@ public struct ZstdDictionary: Sendable, Equatable {
         self.zstdID = zid
     }
 
+    /// The dictionary trainer's frequency table has 2^`frequencyLog` entries (zstd's default: 2^20).
+    public static let frequencyLog: UInt32 = 16
+
     /// Trains a dictionary of at most `capacity` bytes from `samples` (concatenated; `sizes`
     /// gives each sample's length) with zstd's default trainer (fastCover, d = 8, 4 steps, as
     /// `ZDICT_trainFromBuffer`) but a frequency table of 2^`frequencyLog` entries instead of 2^20:
     /// the default's 4 MiB table and 2 MiB per try were the edge's largest allocations in a burst
     /// (docs/PERFORMANCE.md, "Anonymous memory under a burst"). Nil when zstd cannot make one (too
     /// few or too uniform samples) or the result does not validate.
-    public static let frequencyLog: UInt32 = 16
-
     public static func train(samples: [UInt8], sizes: [Int], capacity: Int) -> ZstdDictionary? {
         guard !sizes.isEmpty, capacity > 256, capacity <= maxBytes, sizes.reduce(0, +) == samples.count else { return nil }
         var out = [UInt8](repeating: 0, count: capacity)
