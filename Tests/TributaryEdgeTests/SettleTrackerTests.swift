@@ -60,7 +60,7 @@ private func observe(_ t: inout SettleTracker, _ path: String, _ o: SettleTracke
         _ = t.observe("f", a, now: 0)
         t.forget("f")
         #expect(!observe(&t, "f", a, now: 5))
-        t.retain([])
+        t.forget("f")
         #expect(!observe(&t, "f", a, now: 10))
         #expect(observe(&t, "f", a, now: 11))
     }

@@ -27,10 +27,3 @@ struct ReloadingTLSChannel<BaseChannel: ServerChildChannel>: ServerChildChannel 
         await base.handle(value: value, logger: logger)
     }
 }
-
-extension HTTPServerBuilder {
-    /// HTTP/1.1 with `configuration`, behind TLS from `tls`, reloadable.
-    static func reloadingTLS(_ configuration: HTTP1Channel.Configuration, _ tls: ServerTLS) -> HTTPServerBuilder {
-        .init { responder in ReloadingTLSChannel(base: HTTP1Channel(responder: responder, configuration: configuration), tls: tls) }
-    }
-}

@@ -107,7 +107,7 @@ public struct Committer: Sendable {
         var toPlace: [LakeFile] = []
         var placedSHA = Set<String>()
         for (i, e) in extracted.entries.enumerated() {
-            let captured = try e.capturedAt.map(Timestamp.normalized) ?? receivedAt
+            let captured = try Self.partitionTime(capturedAt: e.capturedAt, receivedAt: receivedAt)
             var key = template.key(stream: e.stream, site: info.owner, capturedAtUTC: captured, name: e.name, sha256: e.sha256)
             if let problem = lake.keyProblem(key) {
                 throw TributaryError(.unplaceable, "'\(Names.printable(e.name))' cannot be stored: \(problem)")
@@ -476,10 +476,17 @@ extension Committer: StagingObserver {
     /// small and only known once the segment is parsed at commit.
     func plannedKey(_ info: UploadInfo, now: Date) -> String? {
         guard info.kind == .object, info.encoding == .identity, let sha256 = info.sha256, let stream = info.stream, let name = info.name,
-            let captured = try? info.capturedAt.map(Timestamp.normalized) ?? info.receivedAt ?? Timestamp.format(now)
+            let captured = try? Self.partitionTime(capturedAt: info.capturedAt, receivedAt: info.receivedAt ?? Timestamp.format(now))
         else { return nil }
         let key = template.key(stream: stream, site: info.owner, capturedAtUTC: captured, name: name, sha256: sha256)
         return lake.keyProblem(key) == nil ? key : nil
+    }
+
+    /// The time an object is partitioned by: its captured-at (normalized), else when it was
+    /// received (`receivedAt`: a relay's original receive time, or the commit's). One rule for the
+    /// commit and for `plannedKey`.
+    static func partitionTime(capturedAt: String?, receivedAt: String) throws -> String {
+        try capturedAt.map(Timestamp.normalized) ?? receivedAt
     }
 
     public func durable(_ info: UploadInfo, bytes: UInt64) {

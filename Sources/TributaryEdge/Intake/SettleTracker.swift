@@ -92,12 +92,6 @@ public struct SettleTracker: Sendable {
         cycle &+= 1
     }
 
-    /// Forgets paths not in `present` (taken or gone).
-    public mutating func retain(_ present: Set<String>) {
-        seen = seen.filter { present.contains($0.key) }
-        movedIn = movedIn.filter { present.contains($0.key) }
-    }
-
     public mutating func forget(_ path: String) {
         seen[path] = nil
         movedIn[path] = nil

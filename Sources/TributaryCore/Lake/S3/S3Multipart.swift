@@ -83,8 +83,12 @@ struct S3Multipart: Sendable {
     }
 
     func save(_ state: State, _ path: String) async throws {
-        let bytes = try JSON.encode(state)
-        try await FileIO.offload { try FileIO.atomicWrite(path, bytes) }
+        try await FileIO.offload { try Self.write(state, path) }
+    }
+
+    /// Writes a state file, durably (blocking: on the I/O pool).
+    static func write(_ state: State, _ path: String) throws {
+        try FileIO.atomicWrite(path, try JSON.encode(state))
     }
 
     func upload(_ file: LakeFile, objectKey: String, conditional: Bool) async throws {

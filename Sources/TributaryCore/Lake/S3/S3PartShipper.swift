@@ -206,7 +206,7 @@ final class S3PartShipper: Sendable {
         try await FileIO.offload { [self] in
             try saving.withLock { _ in
                 guard let state = inner.withLock({ $0.records[id] }) else { return }
-                try FileIO.atomicWrite(path, try JSON.encode(state))
+                try S3Multipart.write(state, path)
             }
         }
     }
