@@ -25,40 +25,31 @@ public final class NodeMetrics: Sendable {
     private let bodyBufferWaits: Prometheus.Counter
 
     static var commitDuration: MetricNameDescriptor {
-        MetricNameDescriptor(
-            namespace: "tributary", subsystem: "core", metricName: "commit_duration", unitName: "seconds",
-            helpText: "Time to validate an upload, place its objects in the lake and commit it to the catalog.")
+        Self.descriptor("commit_duration", unit: "seconds", "Time to validate an upload, place its objects in the lake and commit it to the catalog.")
     }
     static var uploadDuration: MetricNameDescriptor {
-        MetricNameDescriptor(
-            namespace: "tributary", subsystem: "core", metricName: "upload_duration", unitName: "seconds",
-            helpText: "Time from an upload's creation to its commit, for the uploads this node committed.")
+        Self.descriptor("upload_duration", unit: "seconds", "Time from an upload's creation to its commit, for the uploads this node committed.")
     }
     static var committed: MetricNameDescriptor {
-        MetricNameDescriptor(
-            namespace: "tributary", subsystem: "core", metricName: "uploads_committed", unitName: "total",
-            helpText: "Uploads this node committed.")
+        Self.descriptor("uploads_committed", unit: "total", "Uploads this node committed.")
     }
     static var rejected: MetricNameDescriptor {
-        MetricNameDescriptor(
-            namespace: "tributary", subsystem: "core", metricName: "uploads_rejected", unitName: "total",
-            helpText: "Uploads this node refused (at creation or commit), by error code.")
+        Self.descriptor("uploads_rejected", unit: "total", "Uploads this node refused (at creation or commit), by error code.")
     }
     static var heartbeats: MetricNameDescriptor {
-        MetricNameDescriptor(
-            namespace: "tributary", subsystem: "core", metricName: "heartbeats", unitName: "total",
-            helpText: "Edge heartbeats this node recorded.")
+        Self.descriptor("heartbeats", unit: "total", "Edge heartbeats this node recorded.")
     }
 
     static var s3Parts: MetricNameDescriptor {
-        MetricNameDescriptor(
-            namespace: "tributary", subsystem: "core", metricName: "s3_parts", unitName: "total",
-            helpText: "Multipart parts stored in the S3 lake: while the upload was still being received, or at its commit.")
+        Self.descriptor("s3_parts", unit: "total", "Multipart parts stored in the S3 lake: while the upload was still being received, or at its commit.")
     }
     static var s3Aborted: MetricNameDescriptor {
-        MetricNameDescriptor(
-            namespace: "tributary", subsystem: "core", metricName: "s3_multipart_aborted", unitName: "total",
-            helpText: "Multipart uploads the S3 lake aborted, by reason.")
+        Self.descriptor("s3_multipart_aborted", unit: "total", "Multipart uploads the S3 lake aborted, by reason.")
+    }
+
+    /// A metric of this node: `tributary_core_<name>_<unit>`.
+    static func descriptor(_ name: String, unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "tributary", subsystem: "core", metricName: name, unitName: unit, helpText: help)
     }
 
     // (Descriptors are computed: the type is not Sendable.)
@@ -71,13 +62,9 @@ public final class NodeMetrics: Sendable {
         // Present from the start, so that rules and dashboards see zeros rather than nothing.
         _ = registry.makeCounter(descriptor: Self.heartbeats)
         bodyBufferBytes = registry.makeGauge(
-            descriptor: MetricNameDescriptor(
-                namespace: "tributary", subsystem: "core", metricName: "body_buffer", unitName: "bytes",
-                helpText: "PATCH body bytes lent by the process-wide gather budget (max_buffered_body_bytes) now."))
+            descriptor: Self.descriptor("body_buffer", unit: "bytes", "PATCH body bytes lent by the process-wide gather budget (max_buffered_body_bytes) now."))
         bodyBufferWaits = registry.makeCounter(
-            descriptor: MetricNameDescriptor(
-                namespace: "tributary", subsystem: "core", metricName: "body_buffer_waits", unitName: "total",
-                helpText: "PATCH body blocks that waited for the gather budget (max_buffered_body_bytes)."))
+            descriptor: Self.descriptor("body_buffer_waits", unit: "total", "PATCH body blocks that waited for the gather budget (max_buffered_body_bytes)."))
     }
 
     /// What `BodyBudget` reports after each change.
